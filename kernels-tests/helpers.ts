@@ -1,0 +1,59 @@
+// Shared test helpers: one device per test file, seeded random inputs, NaN-poisoned pool, errors.
+import { createDevice, type Device } from '../src/gpu/device.js';
+
+let dev: Promise<Device> | null = null;
+export function device(): Promise<Device> {
+  return (dev ??= createDevice());
+}
+
+/** Fresh inputs each run unless SCOREGPU_TEST_SEED is set; the seed is printed on failure via the message. */
+export const TEST_SEED = Number(process.env.SCOREGPU_TEST_SEED ?? Math.floor(Math.random() * 2 ** 31));
+
+/** mulberry32: small seeded generator for test inputs. */
+export function rng(seed: number) {
+  let s = seed >>> 0;
+  const next = () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return {
+    next,
+    uniform: (n: number, lo = -1, hi = 1) => Float32Array.from({ length: n }, () => lo + (hi - lo) * next()),
+    normal: (n: number) =>
+      Float32Array.from({ length: n }, () => Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next())),
+  };
+}
+
+/** ‖out − ref‖ / ‖ref‖ (absolute norm when ref is 0); NaN anywhere gives Infinity. */
+export function relErr(out: ArrayLike<number>, ref: ArrayLike<number>): number {
+  if (out.length !== ref.length) throw new Error(`length ${out.length} vs reference ${ref.length}`);
+  let num = 0, den = 0;
+  for (let i = 0; i < ref.length; i++) {
+    const d = out[i] - ref[i];
+    if (!Number.isFinite(out[i]) && out[i] !== ref[i]) return Infinity;
+    num += d * d;
+    den += ref[i] * ref[i];
+  }
+  return den === 0 ? Math.sqrt(num) : Math.sqrt(num / den);
+}
+
+/**
+ * Fill the pool with NaN-poisoned buffers of every size class up to `maxBytes`, so kernel outputs
+ * (which come from the pool) start as NaN and any element a kernel forgets to write shows up.
+ */
+export function poisonPool(d: Device, maxBytes = 1 << 22, perClass = 3): void {
+  const sizes = new Set<number>();
+  for (let b = 256; b <= maxBytes; b = Math.ceil(b * 1.25)) sizes.add(b);
+  const bufs: GPUBuffer[] = [];
+  for (const s of sizes) {
+    for (let k = 0; k < perClass; k++) {
+      const buf = d.pool.acquire(s);
+      d.write(buf, new Float32Array(buf.size / 4).fill(NaN));
+      bufs.push(buf);
+    }
+  }
+  for (const b of bufs) d.pool.release(b);
+}

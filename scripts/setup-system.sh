@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Installs the system pieces WebGPU needs in Node on a machine without a GPU driver:
+# Vulkan loader + Mesa lavapipe >= 24 (Debian 12: from bookworm-backports), and,
+# with --browser, Debian's Chromium for the browser tests. Idempotent; quiet when all is there.
+set -euo pipefail
+want_browser=0
+for a in "$@"; do [ "$a" = "--browser" ] && want_browser=1; done
+
+have_lvp() { ls /usr/share/vulkan/icd.d/lvp_icd*.json >/dev/null 2>&1 && [ -e /usr/lib/x86_64-linux-gnu/libvulkan.so.1 -o -e /usr/lib/aarch64-linux-gnu/libvulkan.so.1 ]; }
+mesa_ok() {
+  local v
+  v=$(dpkg-query -W -f='${Version}' mesa-vulkan-drivers 2>/dev/null || true)
+  [ -n "$v" ] && dpkg --compare-versions "$v" ge 24
+}
+need_vk=1
+if have_lvp && mesa_ok; then need_vk=0; fi
+need_chromium=0
+if [ $want_browser = 1 ] && ! [ -x /usr/bin/chromium ]; then need_chromium=1; fi
+[ $need_vk = 0 ] && [ $need_chromium = 0 ] && exit 0
+
+if ! command -v apt-get >/dev/null 2>&1 || [ "$(id -u)" != 0 ]; then
+  [ $need_vk = 1 ] && echo "scoregpu: WebGPU needs a Vulkan driver. Install libvulkan1 and a Mesa >= 24 lavapipe (mesa-vulkan-drivers), or a GPU vendor's Vulkan driver." >&2
+  [ $need_chromium = 1 ] && echo "scoregpu: browser tests need Chromium at /usr/bin/chromium." >&2
+  exit 0
+fi
+export DEBIAN_FRONTEND=noninteractive
+codename=$(. /etc/os-release; echo "${VERSION_CODENAME:-}")
+if [ $need_vk = 1 ] && [ "$codename" = bookworm ]; then
+  if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+    echo "scoregpu: adding the bookworm-backports apt source (Mesa >= 24 for lavapipe)"
+    cat > /etc/apt/sources.list.d/bookworm-backports.sources <<'SRC'
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: bookworm-backports
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+  fi
+fi
+apt-get update -qq >/dev/null
+pkgs=()
+if [ $need_vk = 1 ]; then
+  if [ "$codename" = bookworm ]; then
+    apt-get install -y -qq -t bookworm-backports libvulkan1 mesa-vulkan-drivers >/dev/null
+  else
+    apt-get install -y -qq libvulkan1 mesa-vulkan-drivers >/dev/null
+  fi
+fi
+[ $need_chromium = 1 ] && apt-get install -y -qq chromium >/dev/null
+if [ $need_vk = 1 ] && ! mesa_ok; then
+  echo "scoregpu: installed mesa-vulkan-drivers is older than 24; Dawn may find no adapter." >&2
+fi
+exit 0

@@ -1,0 +1,468 @@
+// The thin runtime: one Device wraps adapter + GPUDevice, the kernel cache, the buffer pool and a
+// command scheduler. Dispatches go into one open compute pass and are submitted only at sync points
+// (read-back, flush, or an upload that must not overtake pending work). A Recording captures a
+// step's dispatch list once and replays it with one encoder and one submit per step.
+import { BufferPool } from './pool.js';
+import { DeviceError, KernelError, LimitError } from './errors.js';
+import { KernelCache, packParams, type Kernel, type KernelSpec, type ParamValue } from './kernel.js';
+
+export interface DeviceOptions {
+  /** Use this GPU object (navigator.gpu or a Dawn `create()` result) instead of finding one. */
+  gpu?: GPU;
+  powerPreference?: GPUPowerPreference;
+  /** Dawn only: backend to ask for ('vulkan', 'metal', 'd3d12', 'null'...). */
+  backend?: string;
+  /** Dawn only: pick the adapter whose name contains this text. */
+  adapter?: string;
+  /** Dawn only: extra `create()` flags, e.g. 'enable-dawn-features=...'. */
+  dawnFlags?: string[];
+  /** Ask for the `subgroups` feature when the adapter has it (default true). */
+  subgroups?: boolean;
+}
+
+export interface AdapterDescription {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  backend: string;
+  isFallback: boolean;
+}
+
+/** Something owning device memory that a scope may release (a Tensor). */
+export interface Owned {
+  dispose(): void;
+  readonly disposed: boolean;
+}
+
+export type Binding = GPUBuffer | { buffer: GPUBuffer } | GPUTextureView | Record<string, ParamValue>;
+
+interface Dispatch {
+  kernel: Kernel;
+  bindGroup: GPUBindGroup;
+  workgroups: [number, number, number];
+}
+
+export class Recording {
+  constructor(
+    readonly device: Device,
+    readonly dispatches: Dispatch[],
+    private owned: GPUBuffer[],
+  ) {}
+  get dispatchCount() {
+    return this.dispatches.length;
+  }
+  /** Encode the captured dispatches into one command buffer and submit it. */
+  replay(times = 1): void {
+    this.device.flush();
+    const enc = this.device.device.createCommandEncoder({ label: 'replay' });
+    const pass = enc.beginComputePass();
+    for (let t = 0; t < times; t++) {
+      for (const d of this.dispatches) {
+        pass.setPipeline(d.kernel.pipeline);
+        pass.setBindGroup(0, d.bindGroup);
+        pass.dispatchWorkgroups(d.workgroups[0], d.workgroups[1], d.workgroups[2]);
+      }
+    }
+    pass.end();
+    this.device.device.queue.submit([enc.finish()]);
+    this.device.submits++;
+  }
+  dispose(): void {
+    for (const b of this.owned) this.device.pool.release(b);
+    this.owned = [];
+  }
+}
+
+interface Capture {
+  dispatches: Dispatch[];
+  allocated: Set<GPUBuffer>;
+}
+
+export class Device {
+  readonly pool: BufferPool;
+  readonly kernels: KernelCache;
+  readonly limits: GPUSupportedLimits;
+  readonly features: Set<string>;
+  readonly hasSubgroups: boolean;
+  /** Number of queue submits so far (tests assert one per recorded step). */
+  submits = 0;
+  dispatches = 0;
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private inFlight: string[] = [];
+  private uniformCache = new Map<string, GPUBuffer>();
+  private scopes: Owned[][] = [];
+  private capture: Capture | null = null;
+  private errors: Error[] = [];
+  private lost: string | null = null;
+  /** Per-device counter for eager random draws: each draw takes a fresh Philox offset. */
+  rngOffset = 0;
+
+  constructor(
+    /** The object `create()` / navigator.gpu returned. Held for the device's whole life: Dawn
+     *  crashes at random once it is garbage-collected. */
+    readonly gpu: GPU,
+    readonly adapter: GPUAdapter,
+    readonly device: GPUDevice,
+    readonly info: AdapterDescription,
+  ) {
+    this.pool = new BufferPool(device);
+    this.kernels = new KernelCache(device);
+    this.limits = device.limits;
+    this.features = new Set([...device.features] as string[]);
+    this.hasSubgroups = this.features.has('subgroups');
+    device.addEventListener?.('uncapturederror', (ev: any) => {
+      const recent = this.inFlight.slice(-6).join(', ') || 'none';
+      this.errors.push(new KernelError(`GPU error (kernels in flight: ${recent}): ${ev.error?.message ?? ev}`));
+    });
+    device.lost.then((i) => {
+      this.lost = `${i.reason}: ${i.message}`;
+    });
+  }
+
+  // ---------------------------------------------------------------- kernels and dispatch
+
+  kernel(spec: KernelSpec): Kernel {
+    return this.kernels.get(spec);
+  }
+
+  /**
+   * Dispatch `kernel` with bindings given by the names the WGSL declares. Plain objects are packed
+   * into the uniform of that name by reflection; tensors and buffers bind as storage.
+   */
+  run(spec: KernelSpec | Kernel, bindings: Record<string, Binding>, workgroups: number | [number, number?, number?]): void {
+    this.checkAlive();
+    const kernel = 'pipeline' in spec ? spec : this.kernel(spec);
+    const wg: [number, number, number] = typeof workgroups === 'number' ? [workgroups, 1, 1] : [workgroups[0], workgroups[1] ?? 1, workgroups[2] ?? 1];
+    const maxWg = this.limits.maxComputeWorkgroupsPerDimension;
+    if (wg.some((n) => n > maxWg)) throw new LimitError(`${kernel.name}: dispatch ${wg.join('×')} exceeds maxComputeWorkgroupsPerDimension ${maxWg}`);
+    if (wg.some((n) => n === 0)) return; // empty tensor: nothing to do
+    const entries: GPUBindGroupEntry[] = [];
+    for (const [name, info] of kernel.bindings) {
+      const b = bindings[name];
+      if (b === undefined) throw new KernelError(`${kernel.name}: binding '${name}' not given (given: ${Object.keys(bindings).join(', ')})`);
+      if (info.kind === 'uniform') {
+        entries.push({ binding: info.binding, resource: { buffer: this.uniform(kernel.name, info, b as Record<string, ParamValue>) } });
+      } else if (info.kind === 'texture' || info.kind === 'storage-texture') {
+        entries.push({ binding: info.binding, resource: b as GPUTextureView });
+      } else {
+        const buf = (b as any).buffer instanceof Object && !(b as any).mapState ? (b as { buffer: GPUBuffer }).buffer : (b as GPUBuffer);
+        entries.push({ binding: info.binding, resource: { buffer: buf } });
+      }
+    }
+    for (const name of Object.keys(bindings)) {
+      if (!kernel.bindings.has(name)) throw new KernelError(`${kernel.name}: no binding named '${name}' (has ${[...kernel.bindings.keys()].join(', ')})`);
+    }
+    const bindGroup = this.device.createBindGroup({ layout: kernel.layout, entries });
+    this.dispatches++;
+    if (this.capture) {
+      this.capture.dispatches.push({ kernel, bindGroup, workgroups: wg });
+      return;
+    }
+    const pass = this.openPass();
+    pass.setPipeline(kernel.pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(wg[0], wg[1], wg[2]);
+    if (this.inFlight.length > 64) this.inFlight.splice(0, 32);
+    this.inFlight.push(kernel.name);
+  }
+
+  /** Uniforms are immutable and cached by content, so no write can race a pending reader. */
+  private uniform(kernelName: string, info: Parameters<typeof packParams>[1], values: Record<string, ParamValue>): GPUBuffer {
+    const bytes = packParams(kernelName, info, values);
+    let key = `${bytes.length}:`;
+    const u32 = new Uint32Array(bytes.buffer);
+    for (let i = 0; i < u32.length; i++) key += u32[i].toString(36) + ',';
+    let buf = this.uniformCache.get(key);
+    if (!buf) {
+      buf = this.device.createBuffer({ size: bytes.length, usage: 0x40 /* UNIFORM */, mappedAtCreation: true, label: `${kernelName} params` });
+      new Uint8Array(buf.getMappedRange()).set(bytes);
+      buf.unmap();
+      this.uniformCache.set(key, buf);
+    }
+    return buf;
+  }
+
+  private openPass(): GPUComputePassEncoder {
+    if (!this.encoder) this.encoder = this.device.createCommandEncoder();
+    if (!this.pass) this.pass = this.encoder.beginComputePass();
+    return this.pass;
+  }
+
+  private openEncoder(): GPUCommandEncoder {
+    if (this.pass) {
+      this.pass.end();
+      this.pass = null;
+    }
+    if (!this.encoder) this.encoder = this.device.createCommandEncoder();
+    return this.encoder;
+  }
+
+  get pending(): boolean {
+    return this.encoder !== null;
+  }
+
+  /** Submit whatever has been encoded. */
+  flush(): void {
+    if (!this.encoder) return;
+    if (this.pass) {
+      this.pass.end();
+      this.pass = null;
+    }
+    this.device.queue.submit([this.encoder.finish()]);
+    this.encoder = null;
+    this.submits++;
+  }
+
+  /** Flush, wait for the queue, and throw any error the device reported. */
+  async sync(): Promise<void> {
+    this.flush();
+    await this.device.queue.onSubmittedWorkDone();
+    await this.throwErrors();
+  }
+
+  private async throwErrors(): Promise<void> {
+    const pend = this.kernels.pendingErrors.splice(0);
+    for (const e of await Promise.all(pend)) if (e) this.errors.push(e);
+    if (this.errors.length) {
+      const e = this.errors[0];
+      this.errors = [];
+      throw e;
+    }
+    this.checkAlive();
+  }
+
+  private checkAlive(): void {
+    if (this.lost) throw new DeviceError(`WebGPU device lost (${this.lost}); kernels in flight: ${this.inFlight.slice(-6).join(', ') || 'none'}`);
+  }
+
+  // ---------------------------------------------------------------- memory
+
+  private dummyBuf: GPUBuffer | null = null;
+  /** A small buffer to bind where a kernel's layout wants a binding the entry does not use. */
+  get dummy(): GPUBuffer {
+    return (this.dummyBuf ??= this.device.createBuffer({ size: 256, usage: 0x80 | 0x8, label: 'dummy' }));
+  }
+
+  /** A pooled storage buffer of at least `bytes`; `what` names the tensor in a limit error. */
+  alloc(bytes: number, what = 'tensor'): GPUBuffer {
+    const max = Math.min(this.limits.maxStorageBufferBindingSize, this.limits.maxBufferSize);
+    if (bytes > max) {
+      throw new LimitError(`${what} needs ${bytes} bytes, over the adapter's maxStorageBufferBindingSize of ${max} bytes`);
+    }
+    const buf = this.pool.acquire(bytes, what);
+    if (this.capture) this.capture.allocated.add(buf);
+    return buf;
+  }
+
+  free(buf: GPUBuffer): void {
+    // Buffers a recording used stay its own until it is disposed.
+    if (this.capture?.allocated.has(buf)) {
+      this.capture.allocated.delete(buf);
+      (this.capture as any).released ??= [];
+      (this.capture as any).released.push(buf);
+      this.pool.release(buf);
+      return;
+    }
+    this.pool.release(buf);
+  }
+
+  /** Upload; flushes first when work is pending so the write cannot overtake earlier readers. */
+  write(buf: GPUBuffer, data: ArrayBufferView, offset = 0): void {
+    if (this.capture) throw new KernelError('upload inside a recording: write inputs before replay (Device.write) instead');
+    if (this.encoder) this.flush();
+    this.device.queue.writeBuffer(buf, offset, data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  /** Copy `bytes` from a storage buffer back to the CPU. */
+  async read(buf: GPUBuffer, bytes: number, offset = 0): Promise<ArrayBuffer> {
+    if (this.capture) throw new KernelError('read-back inside a recording is not allowed');
+    const size = Math.ceil(bytes / 4) * 4;
+    const staging = this.device.createBuffer({ size: Math.max(4, size), usage: 0x1 /* MAP_READ */ | 0x8 /* COPY_DST */ });
+    if (size > 0) this.openEncoder().copyBufferToBuffer(buf, offset, staging, 0, size);
+    this.flush();
+    try {
+      await staging.mapAsync(1 /* READ */);
+    } catch (e: any) {
+      await this.throwErrors();
+      throw new DeviceError(`read-back failed: ${e?.message ?? e}`);
+    }
+    const out = staging.getMappedRange().slice(0, bytes);
+    staging.unmap();
+    staging.destroy();
+    await this.throwErrors();
+    return out;
+  }
+
+  /** Encode a buffer-to-buffer copy in order with the dispatches. */
+  copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
+    if (this.capture) throw new KernelError('copies inside a recording are not supported; use a kernel');
+    this.openEncoder().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
+  }
+
+  // ---------------------------------------------------------------- scopes
+
+  /** Register something that a surrounding scope releases unless it is returned or kept. */
+  track(o: Owned): void {
+    const s = this.scopes[this.scopes.length - 1];
+    if (s) s.push(o);
+  }
+
+  /** Remove `o` from the innermost scope holding it (it outlives the scope). */
+  keep(o: Owned): void {
+    for (let i = this.scopes.length - 1; i >= 0; i--) {
+      const j = this.scopes[i].indexOf(o);
+      if (j >= 0) {
+        this.scopes[i].splice(j, 1);
+        return;
+      }
+    }
+  }
+
+  /**
+   * Run `fn`; every tensor created inside and not reachable from its result is disposed at the end.
+   * Returned tensors move to the enclosing scope.
+   */
+  scope<T>(fn: () => T): T {
+    this.scopes.push([]);
+    let result: T;
+    try {
+      result = fn();
+    } catch (e) {
+      this.endScope(new Set());
+      throw e;
+    }
+    if (result instanceof Promise) throw new Error('Device.scope takes a synchronous function');
+    const keep = new Set<Owned>();
+    collectOwned(result, keep, 0);
+    this.endScope(keep);
+    return result;
+  }
+
+  private endScope(keep: Set<Owned>): void {
+    const s = this.scopes.pop()!;
+    const parent = this.scopes[this.scopes.length - 1];
+    for (const o of s) {
+      if (keep.has(o)) parent?.push(o);
+      else if (!o.disposed) o.dispose();
+    }
+  }
+
+  // ---------------------------------------------------------------- recording
+
+  /**
+   * Capture every dispatch `fn` makes without running it. Buffers allocated during capture belong
+   * to the recording (or to tensors returned by fn) so later eager work cannot reuse them.
+   * Inputs that change per step must be written (Device.write) into tensors created before.
+   */
+  record<T>(fn: () => T): { recording: Recording; result: T } {
+    this.flush();
+    if (this.capture) throw new KernelError('nested recordings are not supported');
+    this.capture = { dispatches: [], allocated: new Set() };
+    let result: T;
+    const cap = this.capture;
+    try {
+      result = this.scope(fn);
+    } finally {
+      this.capture = null;
+    }
+    // Buffers released inside the capture went back to the pool, but the replay still uses them:
+    // take them out again and give them to the recording.
+    const released: GPUBuffer[] = (cap as any).released ?? [];
+    const owned: GPUBuffer[] = [];
+    for (const b of released) {
+      if (this.pool.reclaim(b)) owned.push(b);
+    }
+    return { recording: new Recording(this, cap.dispatches, owned), result };
+  }
+
+  get capturing(): boolean {
+    return this.capture !== null;
+  }
+
+  stats() {
+    return { ...this.pool.stats(), kernels: this.kernels.size, submits: this.submits, dispatches: this.dispatches, uniforms: this.uniformCache.size };
+  }
+
+  destroy(): void {
+    this.flush();
+    this.device.destroy();
+  }
+}
+
+function collectOwned(v: unknown, out: Set<Owned>, depth: number): void {
+  if (!v || typeof v !== 'object' || depth > 4) return;
+  if (typeof (v as any).dispose === 'function' && 'disposed' in (v as any)) {
+    out.add(v as Owned);
+  }
+  if (Array.isArray(v)) for (const x of v) collectOwned(x, out, depth + 1);
+  else if (v.constructor === Object || v instanceof Map) {
+    for (const x of v instanceof Map ? v.values() : Object.values(v)) collectOwned(x, out, depth + 1);
+  }
+}
+
+// ------------------------------------------------------------------ acquisition
+
+let dawnGpu: GPU | null = null;
+
+async function findGpu(opts: DeviceOptions): Promise<GPU> {
+  if (opts.gpu) return opts.gpu;
+  const nav = (globalThis as any).navigator;
+  if (nav?.gpu && !opts.backend && !opts.dawnFlags) return nav.gpu as GPU;
+  if (typeof process !== 'undefined' && process.versions?.node) {
+    process.env.XDG_RUNTIME_DIR ??= '/tmp';
+    const modName = 'webgpu';
+    let mod: any;
+    try {
+      mod = await import(/* @vite-ignore */ modName);
+    } catch (e: any) {
+      throw new DeviceError(`could not load Dawn's Node bindings (npm package 'webgpu'): ${e?.message ?? e}. Run 'npm install'.`);
+    }
+    Object.assign(globalThis, mod.globals);
+    const flags = [...(opts.dawnFlags ?? [])];
+    if (opts.backend) flags.push(`backend=${opts.backend}`);
+    if (opts.adapter) flags.push(`adapter=${opts.adapter}`);
+    if (!flags.length && dawnGpu) return dawnGpu;
+    const g = mod.create(flags) as GPU;
+    if (!flags.length) dawnGpu = g; // keep it alive for the process: see DESIGN.md
+    return g;
+  }
+  throw new DeviceError('WebGPU is not available: no navigator.gpu in this browser (try Chrome/Edge 113+, or enable WebGPU).');
+}
+
+export async function createDevice(opts: DeviceOptions = {}): Promise<Device> {
+  const gpu = await findGpu(opts);
+  const adapter = await gpu.requestAdapter({ powerPreference: opts.powerPreference });
+  if (!adapter) {
+    throw new DeviceError(
+      'no WebGPU adapter found. On Linux without a GPU driver, install libvulkan1 and Mesa >= 24 lavapipe ' +
+        '(mesa-vulkan-drivers; on Debian 12 from bookworm-backports) — scripts/setup-system.sh does this as root.',
+    );
+  }
+  const al = adapter.limits;
+  const requiredLimits: Record<string, number> = {
+    maxStorageBufferBindingSize: al.maxStorageBufferBindingSize,
+    maxBufferSize: al.maxBufferSize,
+    maxComputeWorkgroupStorageSize: al.maxComputeWorkgroupStorageSize,
+    maxComputeInvocationsPerWorkgroup: al.maxComputeInvocationsPerWorkgroup,
+    maxComputeWorkgroupSizeX: al.maxComputeWorkgroupSizeX,
+    maxComputeWorkgroupSizeY: al.maxComputeWorkgroupSizeY,
+    maxStorageBuffersPerShaderStage: al.maxStorageBuffersPerShaderStage,
+    maxComputeWorkgroupsPerDimension: al.maxComputeWorkgroupsPerDimension,
+  };
+  const requiredFeatures: GPUFeatureName[] = [];
+  if (opts.subgroups !== false && adapter.features.has('subgroups')) requiredFeatures.push('subgroups' as GPUFeatureName);
+  if (adapter.features.has('timestamp-query')) requiredFeatures.push('timestamp-query');
+  const device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
+  const i: any = (adapter as any).info ?? {};
+  const info: AdapterDescription = {
+    vendor: i.vendor ?? '',
+    architecture: i.architecture ?? '',
+    device: i.device ?? '',
+    description: i.description ?? '',
+    backend: i.backend ?? (typeof process !== 'undefined' && process.versions?.node ? 'dawn' : 'browser'),
+    isFallback: !!(i.isFallbackAdapter ?? (adapter as any).isFallbackAdapter),
+  };
+  return new Device(gpu, adapter, device, info);
+}
