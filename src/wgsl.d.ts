@@ -3,3 +3,8 @@ declare module '*.wgsl' {
   const source: string;
   export default source;
 }
+
+// wgsl_reflect's ES module entry has no types of its own beside it.
+declare module 'wgsl_reflect/wgsl_reflect.module.js' {
+  export const WgslReflect: any;
+}

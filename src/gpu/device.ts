@@ -35,7 +35,7 @@ export interface Owned {
   readonly disposed: boolean;
 }
 
-export type Binding = GPUBuffer | { buffer: GPUBuffer } | GPUTextureView | Record<string, ParamValue>;
+export type Binding = GPUBuffer | { buffer: GPUBuffer; byteOffset?: number; byteSize?: number } | GPUTextureView | Record<string, ParamValue>;
 
 interface Dispatch {
   kernel: Kernel;
@@ -147,8 +147,12 @@ export class Device {
       } else if (info.kind === 'texture' || info.kind === 'storage-texture') {
         entries.push({ binding: info.binding, resource: b as GPUTextureView });
       } else {
-        const buf = (b as any).buffer instanceof Object && !(b as any).mapState ? (b as { buffer: GPUBuffer }).buffer : (b as GPUBuffer);
-        entries.push({ binding: info.binding, resource: { buffer: buf } });
+        const t = b as any;
+        if (t.mapState !== undefined) entries.push({ binding: info.binding, resource: { buffer: t as GPUBuffer } });
+        else if (t.byteOffset !== undefined) {
+          // a Tensor (or view): bind exactly its bytes
+          entries.push({ binding: info.binding, resource: { buffer: t.buffer, offset: t.byteOffset, size: Math.max(4, t.byteSize) } });
+        } else entries.push({ binding: info.binding, resource: { buffer: t.buffer } });
       }
     }
     for (const name of Object.keys(bindings)) {

@@ -31,7 +31,7 @@ export class Tensor implements Owned {
   gradFn: GradNode | null = null;
   grad: Tensor | null = null;
 
-  private constructor(readonly device: Device, shape: readonly number[], storage: Storage) {
+  private constructor(readonly device: Device, shape: readonly number[], storage: Storage, readonly byteOffset = 0) {
     this.shape = Object.freeze([...shape]);
     this.size = numel(shape);
     this.storage = storage;
@@ -70,11 +70,11 @@ export class Tensor implements Owned {
   /** Overwrite the contents from the CPU (e.g. a new data batch before a replayed step). */
   write(data: ArrayLike<number>): void {
     if (data.length !== this.size) throw new ShapeError(`Tensor.write: ${data.length} values for shape ${fmtShape(this.shape)}`);
-    this.device.write(this.buffer, data instanceof Float32Array ? data : Float32Array.from(data));
+    this.device.write(this.buffer, data instanceof Float32Array ? data : Float32Array.from(data), this.byteOffset);
   }
 
   async toArray(): Promise<Float32Array> {
-    const ab = await this.device.read(this.buffer, this.size * 4);
+    const ab = await this.device.read(this.buffer, this.size * 4, this.byteOffset);
     return new Float32Array(ab);
   }
 
@@ -88,8 +88,22 @@ export class Tensor implements Owned {
   reshape(shape: readonly number[]): Tensor {
     const s = inferShape(shape, this.size, this.shape);
     this.storage.refs++;
-    const t = new Tensor(this.device, s, this.storage);
-    return t;
+    return new Tensor(this.device, s, this.storage, this.byteOffset);
+  }
+
+  /**
+   * A tensor over `shape` elements of this one's storage starting at element `offset` (a flat
+   * parameter arena hands out its parameters this way). The byte offset must meet the adapter's
+   * minStorageBufferOffsetAlignment, since kernels bind the view at that offset.
+   */
+  view(offset: number, shape: readonly number[]): Tensor {
+    const n = numel(shape);
+    if (offset < 0 || offset + n > this.size) throw new ShapeError(`view: ${fmtShape(shape)} at element ${offset} runs past ${fmtShape(this.shape)}`);
+    const bytes = this.byteOffset + offset * 4;
+    const align = this.device.limits.minStorageBufferOffsetAlignment;
+    if (bytes % align !== 0) throw new ShapeError(`view: byte offset ${bytes} is not a multiple of minStorageBufferOffsetAlignment ${align}`);
+    this.storage.refs++;
+    return new Tensor(this.device, shape, this.storage, bytes);
   }
 
   /** Same storage and shape, detached from the autograd graph. */
