@@ -49,7 +49,7 @@ fn unary_op(x: f32) -> f32 {
     case 19u: { return sign(x); }
     case 20u: { return 1.0 / x; }
     case 21u: { let s = sigmoid(x); return s * (1.0 - s); }      // sigmoid'
-    case 22u: { let t = tanh(x); return 1.0 - t * t; }          // tanh'
+    case 22u: { let e = exp(-2.0 * abs(x)); return 4.0 * e / ((1.0 + e) * (1.0 + e)); } // tanh' = sech², no cancellation
     case 23u: { return p.alpha; }                                // fill
     case 24u: { return select(x, 0.0, x != x); }                 // nan -> 0
     case 25u: { return floor(x); }
