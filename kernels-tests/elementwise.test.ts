@@ -65,3 +65,29 @@ describe(`elementwise (seed ${TEST_SEED})`, () => {
     expect(() => binary('add', a, b)).toThrow(/\[2, 3\] and \[2, 4\]/);
   });
 });
+
+describe('in-place and broadcast helpers', () => {
+  it('accumulate: out ← β·out + α·a', async () => {
+    const r = rng(TEST_SEED + 999);
+    for (const n of [1, 33, 4099]) {
+      const x = r.uniform(n), y = r.uniform(n);
+      const a = Tensor.fromArray(d, x), o = Tensor.fromArray(d, y);
+      const { accumulate } = await import('../src/tensor/ops/elementwise.js');
+      accumulate(o, a, 0.3, -2);
+      const ref = Float64Array.from(y, (v, i) => -2 * v + 0.3 * x[i]);
+      expect(relErr(await o.toArray(), ref)).toBeLessThan(1e-6);
+    }
+  });
+  it('expand broadcasts to a larger shape and rejects a bad one', async () => {
+    const { expand } = await import('../src/tensor/ops/elementwise.js');
+    const r = rng(TEST_SEED + 998);
+    const x = r.uniform(7 * 3);
+    poisonPool(d, 5 * 7 * 3 * 4 + 256, 2);
+    const t = Tensor.fromArray(d, x, [7, 1, 3]);
+    const e = expand(t, [2, 7, 5, 3]);
+    const out = await e.toArray();
+    const ref = binaryRef('left', x, [7, 1, 3], new Float32Array(2 * 7 * 5 * 3), [2, 7, 5, 3]);
+    expect(relErr(out, ref.data)).toBe(0);
+    expect(() => expand(t, [7, 2, 2])).toThrow(/\[7, 1, 3\]/);
+  });
+});

@@ -69,6 +69,7 @@ fn binary_op(x: f32, y: f32) -> f32 {
     case 7u: { return select(0.0, 1.0, x > y); }
     case 8u: { return p.alpha * x + p.beta * y; }               // axpby
     case 9u: { return x * y * p.alpha; }
+    case 10u: { return x; }                                      // left: broadcast a to the out shape
     default: { return x; }
   }
 }
@@ -106,4 +107,12 @@ fn binary_bcast(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
     ib += c * dim(p.sb, k);
   }
   out[i] = binary_op(a[ia], b[ib]);
+}
+
+// In place: out ← β·out + α·a (loss accumulators, gradient accumulation). `b` is unused.
+@compute @workgroup_size(WG)
+fn accumulate(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = flat(gid, nwg);
+  if (i >= p.n) { return; }
+  out[i] = p.beta * out[i] + p.alpha * a[i];
 }

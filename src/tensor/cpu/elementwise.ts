@@ -49,7 +49,7 @@ export function binaryRef(op: BinaryOp, a: ArrayLike<number>, as: readonly numbe
     add: (x: number, y: number) => x + y, sub: (x: number, y: number) => x - y, mul: (x: number, y: number) => x * y,
     div: (x: number, y: number) => x / y, maximum: Math.max, minimum: Math.min, pow: Math.pow,
     gt: (x: number, y: number) => (x > y ? 1 : 0), axpby: (x: number, y: number) => alpha * x + beta * y,
-    mulScaled: (x: number, y: number) => x * y * alpha,
+    mulScaled: (x: number, y: number) => x * y * alpha, left: (x: number) => x,
   }[op];
   const ia = broadcastRef(as, shape), ib = broadcastRef(bs, shape);
   const size = shape.reduce((x, y) => x * y, 1);

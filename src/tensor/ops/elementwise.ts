@@ -15,7 +15,7 @@ export const UNARY = {
 } as const;
 export type UnaryOp = keyof typeof UNARY;
 
-export const BINARY = { add: 0, sub: 1, mul: 2, div: 3, maximum: 4, minimum: 5, pow: 6, gt: 7, axpby: 8, mulScaled: 9 } as const;
+export const BINARY = { add: 0, sub: 1, mul: 2, div: 3, maximum: 4, minimum: 5, pow: 6, gt: 7, axpby: 8, mulScaled: 9, left: 10 } as const;
 export type BinaryOp = keyof typeof BINARY;
 
 /** out = f(a) elementwise; alpha/beta parametrise affine, powScalar, clamp, stepGt, fill. */
@@ -72,4 +72,31 @@ export function bcastStrides(s: readonly number[], out: readonly number[]): numb
 export function fill(device: Tensor['device'], shape: readonly number[], value: number): Tensor {
   const o = Tensor.empty(device, shape);
   return unary('fill', o, value, 0, o);
+}
+
+/** Broadcast `a` to `shape` (a materialised copy; the adjoint is sumTo). */
+export function expand(a: Tensor, shape: readonly number[]): Tensor {
+  const full = broadcastShapes(a.shape, shape, 'expand');
+  if (full.length !== shape.length || full.some((d, i) => d !== shape[i])) {
+    throw new ShapeError(`expand: ${fmtShape(a.shape)} does not broadcast to ${fmtShape(shape)}`);
+  }
+  const o = Tensor.empty(a.device, shape);
+  if (o.size === 0) return o;
+  a.device.run(
+    { file: FILE, source, entry: 'binary_bcast', constants: { OP: BINARY.left, WG } },
+    { a, b: a.device.dummy, out: o, p: { n: o.size, rank: shape.length, alpha: 1, beta: 1, shape, sa: bcastStrides(a.shape, shape), sb: shape.map(() => 0) } },
+    grid1d(a.device, o.size, WG),
+  );
+  return o;
+}
+
+/** In place: out ← β·out + α·a (same element count). */
+export function accumulate(out: Tensor, a: Tensor, alpha = 1, beta = 1): Tensor {
+  if (out.size !== a.size) throw new ShapeError(`accumulate: ${fmtShape(a.shape)} into ${fmtShape(out.shape)}`);
+  out.device.run(
+    { file: FILE, source, entry: 'accumulate', constants: { WG } },
+    { a, b: out.device.dummy, out, p: { n: out.size, rank: 0, alpha, beta, shape: [], sa: [], sb: [] } },
+    grid1d(out.device, out.size, WG),
+  );
+  return out;
 }
