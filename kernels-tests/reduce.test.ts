@@ -1,0 +1,126 @@
+import { describe, it, expect, beforeAll } from 'vitest';
+import { device, rng, relErr, poisonPool, TEST_SEED } from './helpers.js';
+import { Tensor } from '../src/tensor/tensor.js';
+import { sum, mean, max, sumTo, sumSquares, dot } from '../src/tensor/ops/reduce.js';
+import { reduceRef, sumToRef, sumSquaresRef, dotRef } from '../src/tensor/cpu/reduce.js';
+import type { Device } from '../src/gpu/device.js';
+
+let d: Device;
+beforeAll(async () => {
+  d = await device();
+});
+
+const numel = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+const norm = (axes: number[], r: number) => axes.map((a) => (a < 0 ? a + r : a));
+
+describe(`reduce (seed ${TEST_SEED})`, () => {
+  const cases: [number[], number[] | undefined][] = [
+    [[1], undefined],
+    [[7], [0]],
+    [[33, 5], [-1]],
+    [[33, 5], [0]],
+    [[129, 7], [1]],
+    [[3, 257, 5], [1]],
+    [[2, 7, 33, 3], [0, 2]],
+    [[2, 7, 33, 3], [1, 3]],
+    [[5, 1, 9, 1], [1, 2]],
+    [[4, 3, 5, 6], [0, 2, 3]],
+    [[8, 6, 7], [-3, -1]],
+    [[3, 20000], [1]],          // split rows
+    [[9000, 3], [0]],           // split columns
+    [[129, 257], undefined],
+    [[3, 0, 4], [1]],           // empty reduction
+  ];
+  for (const op of ['sum', 'mean', 'max'] as const) {
+    it(`${op} over axes, keepDims and not`, async () => {
+      const r = rng(TEST_SEED + op.length);
+      const f = { sum, mean, max }[op];
+      for (const [shape, axes] of cases) {
+        const n = numel(shape);
+        const xs = r.uniform(n, -2, 2);
+        poisonPool(d, n * 4 + 4096, 2);
+        const x = Tensor.fromArray(d, xs, shape);
+        const all = axes === undefined ? shape.map((_, i) => i) : norm(axes, shape.length);
+        const ref = reduceRef(op, xs, shape, all);
+        for (const keep of [false, true]) {
+          const o = f(x, axes, keep);
+          const want = keep ? ref.shape : shape.filter((_, i) => !all.includes(i));
+          expect(o.shape, `${op} ${shape} ${axes}`).toEqual(want.length ? want : [1]);
+          const out = await o.toArray();
+          if (n === 0 && op === 'max') expect([...out].every((v) => v === -Infinity)).toBe(true);
+          else if (n === 0 && op === 'mean') expect(out.length).toBe(3 * 4);
+          else expect(relErr(out, ref.data), `${op} ${shape} axes ${axes} keep ${keep}`).toBeLessThan(1e-5);
+          o.dispose();
+        }
+        x.dispose();
+      }
+    });
+  }
+
+  it('sum of 1e6 elements into one (two passes)', async () => {
+    const n = 1_000_000;
+    const xs = rng(TEST_SEED + 7).uniform(n, 0, 1);
+    poisonPool(d, 1 << 16, 2);
+    const x = Tensor.fromArray(d, xs, [n]);
+    const s = sum(x);
+    const m = mean(x.reshape([1000, 1000]));
+    const mx = max(x);
+    const ss = sumSquares(x);
+    expect(s.shape).toEqual([1]);
+    let ref = 0, mref = -Infinity;
+    for (const v of xs) { ref += v; mref = Math.max(mref, v); }
+    expect(Math.abs((await s.item()) - ref) / ref).toBeLessThan(1e-5);
+    expect(Math.abs((await m.item()) - ref / n) / (ref / n)).toBeLessThan(1e-5);
+    expect(await mx.item()).toBe(Math.fround(mref));
+    const sref = sumSquaresRef(xs);
+    expect(Math.abs((await ss.item()) - sref) / sref).toBeLessThan(1e-5);
+    [x, s, m, mx, ss].forEach((t) => t.dispose());
+  });
+
+  it('sumTo undoes broadcasting', async () => {
+    const r = rng(TEST_SEED + 11);
+    const cases: [number[], number[]][] = [
+      [[7, 33], [33]],
+      [[7, 33], [7, 1]],
+      [[2, 3, 5, 7], [3, 1, 1]],
+      [[4, 9, 6, 5], [1, 9, 1, 1]],
+      [[129, 3], [1, 1]],
+      [[5, 6], [5, 6]],
+      [[5, 6], [1, 1, 5, 6]],
+      [[257, 65], [65]],
+    ];
+    for (const [from, to] of cases) {
+      const xs = r.uniform(numel(from));
+      poisonPool(d, numel(from) * 4 + 4096, 2);
+      const x = Tensor.fromArray(d, xs, from);
+      const o = sumTo(x, to);
+      expect(o.shape).toEqual(to);
+      const tt = to.slice(Math.max(0, to.length - from.length));
+      expect(relErr(await o.toArray(), sumToRef(xs, from, tt)), `${from} -> ${to}`).toBeLessThan(1e-5);
+      [x, o].forEach((t) => t.dispose());
+    }
+  });
+
+  it('sumSquares and dot', async () => {
+    const r = rng(TEST_SEED + 13);
+    for (const n of [1, 7, 33, 257, 70001]) {
+      const a = r.normal(n), b = r.normal(n);
+      poisonPool(d, n * 4 + 4096, 2);
+      const ta = Tensor.fromArray(d, a), tb = Tensor.fromArray(d, b);
+      const ss = sumSquares(ta), dt = dot(ta, tb);
+      expect(relErr([await ss.item()], [sumSquaresRef(a)])).toBeLessThan(1e-5);
+      expect(relErr([await dt.item()], [dotRef(a, b)]), `dot n=${n}`).toBeLessThan(1e-4);
+      [ta, tb, ss, dt].forEach((t) => t.dispose());
+    }
+  });
+
+  it('names the shape and the axis in errors', () => {
+    const x = Tensor.fromArray(d, new Float32Array(6), [2, 3]);
+    expect(() => sum(x, 2)).toThrow(/axis 2 .*\[2, 3\]/);
+    expect(() => max(x, [-3])).toThrow(/axis -3 .*\[2, 3\]/);
+    expect(() => mean(x, [1, -1])).toThrow(/repeated axis/);
+    expect(() => sumTo(x, [4])).toThrow(/\[4\] does not broadcast to \[2, 3\]/);
+    expect(() => dot(x, Tensor.fromArray(d, new Float32Array(5)))).toThrow(/\[2, 3\] and \[5\]/);
+    x.dispose();
+  });
+});
