@@ -1,0 +1,156 @@
+// NumPy .npy format (versions 1.0, 2.0, 3.0) as pure encode/decode on bytes; no file system here.
+// Spec: https://numpy.org/doc/stable/reference/generated/numpy.lib.format.html
+//   "\x93NUMPY" major minor  header_len (u16 LE for v1, u32 LE for v2/v3)  header (ASCII/UTF-8 dict
+//   literal, space-padded, '\n'-terminated, so that magic+len+header is a multiple of 64)  data.
+
+export type NpyDtype = 'f4' | 'f8' | 'i1' | 'i2' | 'i4' | 'i8' | 'u1' | 'u2' | 'u4' | 'u8' | 'b1';
+export type NpyArray =
+  | Float32Array | Float64Array | Int8Array | Int16Array | Int32Array | BigInt64Array
+  | Uint8Array | Uint16Array | Uint32Array | BigUint64Array;
+
+export interface Npy {
+  dtype: NpyDtype;
+  shape: number[];
+  data: NpyArray;
+}
+
+export class NpyError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NpyError';
+  }
+}
+
+const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
+
+const CTORS = {
+  f4: Float32Array, f8: Float64Array, i1: Int8Array, i2: Int16Array, i4: Int32Array, i8: BigInt64Array,
+  u1: Uint8Array, u2: Uint16Array, u4: Uint32Array, u8: BigUint64Array, b1: Uint8Array,
+} as const;
+
+function dtypeOf(a: NpyArray): NpyDtype {
+  if (a instanceof Float32Array) return 'f4';
+  if (a instanceof Float64Array) return 'f8';
+  if (a instanceof Int8Array) return 'i1';
+  if (a instanceof Int16Array) return 'i2';
+  if (a instanceof Int32Array) return 'i4';
+  if (a instanceof BigInt64Array) return 'i8';
+  if (a instanceof Uint8Array) return 'u1';
+  if (a instanceof Uint16Array) return 'u2';
+  if (a instanceof Uint32Array) return 'u4';
+  if (a instanceof BigUint64Array) return 'u8';
+  throw new NpyError('npy: unsupported array type');
+}
+
+const littleEndianHost = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** Encode a C-order array as .npy (version 1.0, or 2.0 when the header needs it). */
+export function encodeNpy(data: NpyArray, shape: readonly number[]): Uint8Array {
+  const count = shape.reduce((a, b) => a * b, 1);
+  if (count !== data.length) {
+    throw new NpyError(`npy: shape [${shape.join(', ')}] holds ${count} elements, data has ${data.length}`);
+  }
+  const dt = dtypeOf(data);
+  const descr = dt === 'u1' || dt === 'i1' ? `|${dt}` : `<${dt}`;
+  const shapeStr = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
+  let dict = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shapeStr}, }`;
+  let version = 1;
+  let pre = 10;
+  if (dict.length + 1 + pre > 65535) {
+    version = 2;
+    pre = 12;
+  }
+  const total = Math.ceil((pre + dict.length + 1) / 64) * 64;
+  dict = dict.padEnd(total - pre - 1, ' ') + '\n';
+  const headerLen = dict.length;
+  const bytes = new Uint8Array(pre + headerLen + data.byteLength);
+  bytes.set(MAGIC, 0);
+  bytes[6] = version;
+  bytes[7] = 0;
+  const dv = new DataView(bytes.buffer);
+  if (version === 1) dv.setUint16(8, headerLen, true);
+  else dv.setUint32(8, headerLen, true);
+  for (let i = 0; i < headerLen; i++) bytes[pre + i] = dict.charCodeAt(i);
+  const src = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  bytes.set(src, pre + headerLen);
+  if (!littleEndianHost) swapInPlace(bytes.subarray(pre + headerLen), data.BYTES_PER_ELEMENT);
+  return bytes;
+}
+
+function swapInPlace(b: Uint8Array, width: number): void {
+  if (width === 1) return;
+  for (let i = 0; i < b.length; i += width) b.subarray(i, i + width).reverse();
+}
+
+function parseHeader(h: string, where: string): { descr: string; fortran: boolean; shape: number[] } {
+  const descr = /['"]descr['"]\s*:\s*['"]([^'"]*)['"]/.exec(h);
+  const fortran = /['"]fortran_order['"]\s*:\s*(True|False)/.exec(h);
+  const shape = /['"]shape['"]\s*:\s*\(([^)]*)\)/.exec(h);
+  if (!descr || !fortran || !shape) throw new NpyError(`${where}: malformed .npy header: ${h.trim()}`);
+  const dims = shape[1]
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0)
+    .map((s) => {
+      const v = Number(s.replace(/L$/, ''));
+      if (!Number.isInteger(v) || v < 0) throw new NpyError(`${where}: bad dimension '${s}' in .npy shape`);
+      return v;
+    });
+  return { descr: descr[1], fortran: fortran[1] === 'True', shape: dims };
+}
+
+/**
+ * Decode .npy bytes. `name` (a file path, say) is put in every error message.
+ * Supports little/big-endian ints, uints, float32/float64 and bool, C order. Fortran order is
+ * rejected with a clear error (transpose it in NumPy with np.ascontiguousarray first).
+ */
+export function decodeNpy(bytes: Uint8Array, name = '<npy bytes>'): Npy {
+  if (bytes.length < 10 || MAGIC.some((m, i) => bytes[i] !== m)) {
+    throw new NpyError(`${name}: not a .npy file (missing the \\x93NUMPY magic)`);
+  }
+  const major = bytes[6];
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let pre: number;
+  let headerLen: number;
+  if (major === 1) {
+    pre = 10;
+    headerLen = dv.getUint16(8, true);
+  } else if (major === 2 || major === 3) {
+    if (bytes.length < 12) throw new NpyError(`${name}: truncated .npy header`);
+    pre = 12;
+    headerLen = dv.getUint32(8, true);
+  } else {
+    throw new NpyError(`${name}: unsupported .npy version ${major}.${bytes[7]}`);
+  }
+  if (pre + headerLen > bytes.length) throw new NpyError(`${name}: truncated .npy header`);
+  const header = new TextDecoder().decode(bytes.subarray(pre, pre + headerLen));
+  const { descr, fortran, shape } = parseHeader(header, name);
+  const m = /^([<>|=]?)([fiub])(\d+)$/.exec(descr);
+  const dt = m ? (`${m[2]}${m[3]}` as NpyDtype) : null;
+  if (!m || !dt || !(dt in CTORS)) {
+    throw new NpyError(
+      `${name}: unsupported .npy dtype '${descr}' (supported: float32, float64, int8..int64, uint8..uint64, bool)`,
+    );
+  }
+  if (fortran && shape.length > 1) {
+    throw new NpyError(
+      `${name}: Fortran-order (column-major) .npy arrays are not supported; save a C-order copy ` +
+        `(np.save(path, np.ascontiguousarray(a)))`,
+    );
+  }
+  const Ctor = CTORS[dt];
+  const width = Ctor.BYTES_PER_ELEMENT;
+  const count = shape.reduce((a, b) => a * b, 1);
+  const start = pre + headerLen;
+  const need = count * width;
+  if (bytes.length - start < need) {
+    throw new NpyError(
+      `${name}: truncated .npy data: shape [${shape.join(', ')}] of ${descr} needs ${need} bytes, file has ${bytes.length - start}`,
+    );
+  }
+  const raw = bytes.slice(start, start + need); // copy: aligned, owned
+  const bigEndian = m[1] === '>' || (m[1] === '=' && !littleEndianHost);
+  if (bigEndian === littleEndianHost) swapInPlace(raw, width);
+  const data = new Ctor(raw.buffer, 0, count) as NpyArray;
+  return { dtype: dt, shape, data };
+}
