@@ -1,0 +1,110 @@
+import { describe, it, expect, beforeAll } from 'vitest';
+import { device, rng, relErr, poisonPool, TEST_SEED } from './helpers.js';
+import { Tensor } from '../src/tensor/tensor.js';
+import { langevinStep, langevinUpdate } from '../src/tensor/ops/langevin.js';
+import { randn, createClock, setClock } from '../src/tensor/ops/random.js';
+import { langevinRef, langevinUpdateRef } from '../src/tensor/cpu/langevin.js';
+import { normalRef, u32Of } from '../src/tensor/cpu/random.js';
+import type { Device } from '../src/gpu/device.js';
+
+let d: Device;
+beforeAll(async () => {
+  d = await device();
+});
+
+const seed = u32Of(TEST_SEED);
+
+/** The kernel's own z: run the update with x = 0, s = 0, step = 0, noiseScale = 1. */
+async function kernelZ(n: number, opts: { stream: number; clock?: ReturnType<typeof createClock> }): Promise<Float32Array> {
+  const zero = Tensor.fromArray(d, new Float32Array(n));
+  const zs = Tensor.fromArray(d, new Float32Array(n));
+  const out = Tensor.empty(d, [n]);
+  langevinStep(zero, zs, { step: 0, noiseScale: 1, seed, ...opts, out });
+  const z = await out.toArray();
+  [zero, zs, out].forEach((t) => t.dispose());
+  return z;
+}
+
+describe(`langevin (seed ${TEST_SEED})`, () => {
+  it('matches x + step·s + noise·z with the kernel\'s own z, in place and out of place, odd sizes', async () => {
+    const r = rng(TEST_SEED);
+    for (const n of [1, 7, 257, 100003]) {
+      poisonPool(d, n * 4 + 256, 2);
+      const clock = createClock(d, 17);
+      const z = await kernelZ(n, { stream: 5, clock });
+      // z is the same draw randn makes under the same key
+      const zr = randn(d, [n], seed, { stream: 5, clock });
+      expect(relErr(z, await zr.toArray())).toBeLessThan(1e-6);
+      expect(relErr(z, normalRef(n, { seed, stream: 5, offset: 0, step: 17 }))).toBeLessThan(1e-5);
+      const xv = r.uniform(n, -2, 2), sv = r.uniform(n, -3, 3);
+      const x = Tensor.fromArray(d, xv), s = Tensor.fromArray(d, sv);
+      const out = Tensor.empty(d, [n]);
+      expect(langevinStep(x, s, { step: 0.37, noiseScale: 0.81, seed, stream: 5, clock, out })).toBe(out);
+      const ref = langevinRef(xv, sv, z, 0.37, 0.81);
+      expect(relErr(await out.toArray(), ref), `out n=${n}`).toBeLessThan(1e-6);
+      expect(Array.from(await x.toArray())).toEqual(Array.from(xv)); // x untouched
+      expect(langevinStep(x, s, { step: 0.37, noiseScale: 0.81, seed, stream: 5, clock })).toBe(x);
+      expect(relErr(await x.toArray(), ref), `in place n=${n}`).toBeLessThan(1e-6);
+      // plain Langevin
+      x.write(xv);
+      langevinUpdate(x, s, 0.01, seed, { stream: 5, clock });
+      expect(relErr(await x.toArray(), langevinUpdateRef(xv, sv, z, 0.01)), `langevinUpdate n=${n}`).toBeLessThan(1e-6);
+      [zr, x, s, out].forEach((t) => t.dispose());
+      clock.dispose();
+    }
+  });
+
+  it('coef tensor scales step and noise on the device', async () => {
+    const n = 1031;
+    const r = rng(TEST_SEED + 1);
+    const xv = r.uniform(n), sv = r.uniform(n);
+    const z = await kernelZ(n, { stream: 9 });
+    const x = Tensor.fromArray(d, xv), s = Tensor.fromArray(d, sv), coef = Tensor.fromArray(d, [0.5, 3]);
+    langevinStep(x, s, { step: 0.2, noiseScale: 0.1, seed, stream: 9, coef });
+    expect(relErr(await x.toArray(), langevinRef(xv, sv, z, 0.1, 0.3))).toBeLessThan(1e-6);
+    [x, s, coef].forEach((t) => t.dispose());
+  });
+
+  it('recorded step: new noise per clock step, same noise for the same step', async () => {
+    const n = 300;
+    const clock = createClock(d);
+    const x = Tensor.fromArray(d, new Float32Array(n)).keep(), s = Tensor.fromArray(d, new Float32Array(n).fill(1)).keep();
+    const { recording } = d.record(() => {
+      langevinUpdate(x, s, 0.04, seed, { clock, stream: 1 });
+    });
+    const results: Float32Array[] = [];
+    for (const step of [3, 4, 3]) {
+      x.write(new Float32Array(n));
+      setClock(clock, step);
+      recording.replay();
+      const got = await x.toArray();
+      const z = normalRef(n, { seed, stream: 1, offset: 0, step });
+      expect(relErr(got, langevinUpdateRef(new Float64Array(n), new Float64Array(n).fill(1), z, 0.04))).toBeLessThan(1e-5);
+      results.push(got);
+    }
+    expect(Array.from(results[2])).toEqual(Array.from(results[0]));
+    expect(results[1].some((v, i) => v !== results[0][i])).toBe(true);
+    recording.dispose();
+    [x, s].forEach((t) => t.dispose());
+    clock.dispose();
+  });
+
+  it('successive eager calls draw different noise', async () => {
+    const n = 64;
+    const x = Tensor.fromArray(d, new Float32Array(n)), s = Tensor.fromArray(d, new Float32Array(n));
+    const a = Tensor.empty(d, [n]), b = Tensor.empty(d, [n]);
+    langevinStep(x, s, { step: 0, noiseScale: 1, seed: 3, out: a });
+    langevinStep(x, s, { step: 0, noiseScale: 1, seed: 3, out: b });
+    const av = await a.toArray(), bv = await b.toArray();
+    expect(av.some((v, i) => v !== bv[i])).toBe(true);
+    [x, s, a, b].forEach((t) => t.dispose());
+  });
+
+  it('rejects mismatched sizes and aliasing', async () => {
+    const x = Tensor.fromArray(d, new Float32Array(8)), s = Tensor.fromArray(d, new Float32Array(7));
+    expect(() => langevinStep(x, s, { step: 1, noiseScale: 1 })).toThrow(/\[8\].*\[7\]/);
+    expect(() => langevinStep(x, x, { step: 1, noiseScale: 1 })).toThrow(/shares storage/);
+    expect(() => langevinStep(x, x.reshape([8]), { step: 1, noiseScale: 1, out: x })).toThrow(/shares storage/);
+    [x, s].forEach((t) => t.dispose());
+  });
+});
