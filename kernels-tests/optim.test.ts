@@ -1,0 +1,147 @@
+import { describe, it, expect, beforeAll } from 'vitest';
+import { device, rng, relErr, poisonPool, TEST_SEED } from './helpers.js';
+import { Tensor } from '../src/tensor/tensor.js';
+import { adamStep, sgdStep, emaUpdate, createOptimState, writeOptimState } from '../src/tensor/ops/optim.js';
+import { adamRef, sgdRef, emaRef, sumSquaresRef, gradScaleRef } from '../src/tensor/cpu/optim.js';
+import type { Device } from '../src/gpu/device.js';
+
+let d: Device;
+beforeAll(async () => {
+  d = await device();
+});
+
+const f = Math.fround;
+const SIZES = [1, 7, 257, 100003];
+// t jumps exercise the in-kernel 1 − βᵗ (binary powering) far from t = 1
+const TS = [1, 2, 3, 50, 12345];
+
+type Clip = 'none' | 'active' | 'inactive';
+
+describe(`optim (seed ${TEST_SEED})`, () => {
+  for (const clip of ['none', 'active', 'inactive'] as Clip[]) {
+    it(`AdamW over several steps, clipping ${clip}, odd sizes`, async () => {
+      const r = rng(TEST_SEED + clip.length);
+      for (const n of SIZES) {
+        poisonPool(d, n * 4 + 256, 2);
+        const hyper = { beta1: f(0.9), beta2: f(0.999), eps: f(1e-8), weightDecay: f(0.01) };
+        const p0 = r.uniform(n, -1, 1);
+        const params = Tensor.fromArray(d, p0), m = Tensor.fromArray(d, new Float32Array(n)), v = Tensor.fromArray(d, new Float32Array(n));
+        const grads = Tensor.empty(d, [n]), gsq = Tensor.empty(d, [1]);
+        const P = Float64Array.from(p0), M = new Float64Array(n), V = new Float64Array(n);
+        const state = createOptimState(d);
+        for (let k = 0; k < TS.length; k++) {
+          const g = r.normal(n).map((x) => x * (0.5 + k));
+          grads.write(g);
+          const ss = f(sumSquaresRef(g));
+          gsq.write([ss]);
+          const norm = Math.sqrt(ss);
+          const maxNorm = clip === 'active' ? f(0.3 * norm) : clip === 'inactive' ? f(10 * norm + 1) : undefined;
+          const lr = f(0.01 / (k + 1)), gradScale = k === 2 ? f(0.5) : 1;
+          writeOptimState(state, { lr, t: TS[k], gradScale });
+          adamStep({ params, grads, m, v }, hyper, state, clip === 'none' ? {} : { gradSumSq: gsq, maxNorm });
+          adamRef(P, g, M, V, { ...hyper, lr, t: TS[k], gradScale, gradSumSq: ss, maxNorm });
+          if (clip === 'active') expect(gradScaleRef({ gradScale, gradSumSq: ss, maxNorm })).toBeLessThan(gradScale * 0.7);
+        }
+        expect(relErr(await params.toArray(), P), `params n=${n}`).toBeLessThan(1e-5);
+        expect(relErr(await m.toArray(), M), `m n=${n}`).toBeLessThan(1e-5);
+        expect(relErr(await v.toArray(), V), `v n=${n}`).toBeLessThan(1e-5);
+        [params, m, v, grads, gsq].forEach((t) => t.dispose());
+        state.dispose();
+      }
+    });
+  }
+
+  it('recorded AdamW over arena views replays with new lr, t and grads', async () => {
+    const r = rng(TEST_SEED + 7);
+    const n = 1000;
+    const align = d.limits.minStorageBufferOffsetAlignment / 4;
+    const off = Math.ceil(n / align) * align;
+    poisonPool(d, 4 * 4 * off + 256, 2);
+    // one arena holds params, m and v; another the grads (views at aligned offsets)
+    const arena = Tensor.fromArray(d, new Float32Array(3 * off)).keep();
+    const p0 = r.uniform(n);
+    arena.view(0, [n]).write(p0);
+    const params = arena.view(0, [n]).keep(), m = arena.view(off, [n]).keep(), v = arena.view(2 * off, [n]).keep();
+    const garena = Tensor.empty(d, [off + n]).keep();
+    const grads = garena.view(off, [n]).keep();
+    const gsq = Tensor.empty(d, [1]).keep();
+    const state = createOptimState(d);
+    const hyper = { beta1: f(0.8), beta2: f(0.99), eps: f(1e-6), weightDecay: f(0.1) };
+    const { recording } = d.record(() => {
+      adamStep({ params, grads, m, v }, hyper, state, { gradSumSq: gsq, maxNorm: 2 });
+    });
+    const P = Float64Array.from(p0), M = new Float64Array(n), V = new Float64Array(n);
+    for (let t = 1; t <= 4; t++) {
+      const g = r.normal(n).map((x) => x * 0.1 * t);
+      grads.write(g);
+      const ss = f(sumSquaresRef(g));
+      gsq.write([ss]);
+      const lr = f(0.003 * t);
+      writeOptimState(state, { lr, t });
+      recording.replay();
+      adamRef(P, g, M, V, { ...hyper, lr, t, gradSumSq: ss, maxNorm: 2 });
+    }
+    expect(relErr(await params.toArray(), P)).toBeLessThan(1e-5);
+    expect(relErr(await m.toArray(), M)).toBeLessThan(1e-5);
+    expect(relErr(await v.toArray(), V)).toBeLessThan(1e-5);
+    recording.dispose();
+    [params, m, v, grads, garena, arena, gsq].forEach((t) => t.dispose());
+    state.dispose();
+  });
+
+  it('SGD with and without (Nesterov) momentum', async () => {
+    const r = rng(TEST_SEED + 3);
+    for (const [mu, nesterov] of [[0, false], [0.9, false], [0.9, true]] as [number, boolean][]) {
+      for (const n of [7, 257]) {
+        poisonPool(d, n * 4 + 256, 2);
+        const p0 = r.uniform(n);
+        const params = Tensor.fromArray(d, p0), m = Tensor.fromArray(d, new Float32Array(n)), grads = Tensor.empty(d, [n]);
+        const P = Float64Array.from(p0), M = new Float64Array(n);
+        const state = createOptimState(d);
+        for (let t = 1; t <= 3; t++) {
+          const g = r.normal(n);
+          grads.write(g);
+          writeOptimState(state, { lr: f(0.05), t });
+          sgdStep({ params, grads, m: mu ? m : undefined }, { momentum: f(mu), weightDecay: f(0.01), nesterov }, state);
+          sgdRef(P, g, M, { lr: f(0.05), momentum: f(mu), weightDecay: f(0.01), nesterov });
+        }
+        expect(relErr(await params.toArray(), P), `sgd μ=${mu} nesterov=${nesterov} n=${n}`).toBeLessThan(1e-5);
+        [params, m, grads].forEach((t) => t.dispose());
+        state.dispose();
+      }
+    }
+  });
+
+  it('EMA over several steps, odd sizes', async () => {
+    const r = rng(TEST_SEED + 5);
+    for (const n of SIZES) {
+      poisonPool(d, n * 4 + 256, 2);
+      const e0 = r.uniform(n);
+      const ema = Tensor.fromArray(d, e0), params = Tensor.empty(d, [n]);
+      const E = Float64Array.from(e0);
+      for (const decay of [0.999, 0.9, 0.5, 0.99]) {
+        const pv = r.uniform(n, -2, 2);
+        params.write(pv);
+        expect(emaUpdate(ema, params, decay)).toBe(ema);
+        emaRef(E, pv, f(decay));
+      }
+      expect(relErr(await ema.toArray(), E), `ema n=${n}`).toBeLessThan(1e-5);
+      [ema, params].forEach((t) => t.dispose());
+    }
+  });
+
+  it('rejects mismatched sizes, aliasing and a missing Σg²', async () => {
+    const a = Tensor.fromArray(d, new Float32Array(8)), b = Tensor.fromArray(d, new Float32Array(7));
+    const c = Tensor.fromArray(d, new Float32Array(8)), e = Tensor.fromArray(d, new Float32Array(8));
+    const s = createOptimState(d);
+    const h = { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 };
+    expect(() => adamStep({ params: a, grads: b, m: c, v: e }, h, s)).toThrow(/grads \[7\] does not match params \[8\]/);
+    expect(() => adamStep({ params: a, grads: c, m: c, v: e }, h, s)).toThrow(/shares storage/);
+    expect(() => adamStep({ params: a, grads: c, m: e, v: a.reshape([8]) }, h, s)).toThrow(/shares storage/);
+    expect(() => adamStep({ params: a, grads: c, m: e, v: b }, h, s, { maxNorm: 1 })).toThrow();
+    expect(() => writeOptimState(s, { lr: 1, t: 0 })).toThrow(/t must be/);
+    expect(() => emaUpdate(a, b, 0.9)).toThrow(/\[7\]/);
+    [a, b, c, e].forEach((t) => t.dispose());
+    s.dispose();
+  });
+});
