@@ -24,6 +24,11 @@ export function noGrad<T>(fn: () => T): T {
   }
 }
 
+/** Run fn with graph recording on (e.g. −∇ₓE inside a sampler that otherwise runs without grad). */
+export function enableGrad<T>(fn: () => T): T {
+  return withGrad(true, fn);
+}
+
 function withGrad<T>(enabled: boolean, fn: () => T): T {
   const prev = gradEnabled;
   gradEnabled = enabled;

@@ -35,7 +35,7 @@ export class FourierEmbedding {
   }
   /** t: [B, 1] → [B, dim] */
   forward(t: Tensor): Tensor {
-    this.w ??= Tensor.fromArray(t.device, this.freqs, [1, this.dim / 2], 'fourier.W').keep();
+    this.w ??= Tensor.fromArray(t.device, this.freqs, [1, this.dim / 2], 'fourier.W').keep(); // created on the first (eager) call
     const a = op.matmul(t, this.w);
     return op.concat([op.sin(a), op.cos(a)], 1);
   }

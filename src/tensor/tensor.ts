@@ -18,6 +18,7 @@ interface Storage {
 }
 
 let nextId = 1;
+const constants = new WeakMap<Device, Map<string, Tensor>>();
 
 export class Tensor implements Owned {
   readonly id = nextId++;
@@ -64,6 +65,21 @@ export class Tensor implements Owned {
     const t = Tensor.empty(device, s, label);
     const f = data instanceof Float32Array ? data : Float32Array.from(data);
     if (f.length) device.write(t.buffer, f);
+    return t;
+  }
+
+  /**
+   * A device-lifetime constant, uploaded once and cached by key (one-hot vectors, embedding
+   * frequencies): safe to use inside a recorded step once it exists.
+   */
+  static constant(device: Device, key: string, data: ArrayLike<number>, shape: readonly number[]): Tensor {
+    let cache = constants.get(device);
+    if (!cache) constants.set(device, (cache = new Map()));
+    let t = cache.get(key);
+    if (!t) {
+      t = Tensor.fromArray(device, data, shape, key).keep();
+      cache.set(key, t);
+    }
     return t;
   }
 

@@ -1,0 +1,75 @@
+// The `scoregpu` command: one function per subcommand, options declared as data.
+import { createDevice, type Device } from '../gpu/device.js';
+import { ScoreGpuError } from '../gpu/errors.js';
+import { UsageError, parseArgs, usage, type OptSpec } from './args.js';
+import { printInfo } from './info.js';
+import { trainCommand, TRAIN_OPTS } from './train.js';
+import { sampleCommand, SAMPLE_OPTS } from './sample.js';
+import { evalCommand, EVAL_OPTS } from './eval.js';
+import { demoCommand } from './demo.js';
+import { benchCommand, BENCH_OPTS } from './bench.js';
+import { quickstartCommand, QUICKSTART_OPTS } from './quickstart.js';
+
+interface Command {
+  summary: string;
+  opts: OptSpec;
+  run: (device: Device, args: Record<string, any>) => Promise<number | void>;
+}
+
+const DEVICE_OPTS: OptSpec = {
+  backend: { type: 'string', help: "Dawn backend ('vulkan', 'metal', 'd3d12')" },
+  adapter: { type: 'string', help: 'pick the adapter whose name contains this text' },
+};
+
+const COMMANDS: Record<string, Command> = {
+  info: { summary: 'print the WebGPU adapter, its features and limits', opts: { json: { type: 'boolean', help: 'JSON output' } }, run: async (d, a) => printInfo(d, !!a.json) },
+  demo: { summary: 'run a matmul and a conv2d on the GPU and check them against the CPU reference', opts: {}, run: (d) => demoCommand(d) },
+  train: { summary: 'train a score model on a toy 2-D set or an [N, D] .npy file', opts: TRAIN_OPTS, run: trainCommand },
+  sample: { summary: 'draw samples from a trained run with a Langevin sampler', opts: SAMPLE_OPTS, run: sampleCommand },
+  eval: { summary: 'sample-quality metrics of a run against held-out data (JSON)', opts: EVAL_OPTS, run: evalCommand },
+  quickstart: { summary: 'train, sample and evaluate the default toy model, writing pictures', opts: QUICKSTART_OPTS, run: quickstartCommand },
+  bench: { summary: 'kernel and model timings on this adapter', opts: BENCH_OPTS, run: benchCommand },
+};
+
+function help(): string {
+  return [
+    'scoregpu — score-based generative modeling on WebGPU',
+    '',
+    'usage: scoregpu <command> [options]    (scoregpu <command> --help for its options)',
+    '',
+    ...Object.entries(COMMANDS).map(([k, c]) => `  ${k.padEnd(12)}${c.summary}`),
+  ].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(help());
+    return 0;
+  }
+  const cmd = COMMANDS[name];
+  if (!cmd) {
+    console.error(`scoregpu: unknown command '${name}'; valid: ${Object.keys(COMMANDS).join(', ')}`);
+    return 2;
+  }
+  const spec = { ...cmd.opts, ...DEVICE_OPTS };
+  if (rest.includes('--help') || rest.includes('-h')) {
+    console.log(usage(name, cmd.summary, spec));
+    return 0;
+  }
+  let device: Device | null = null;
+  try {
+    const args = parseArgs(rest, spec, name);
+    device = await createDevice({ backend: args.backend, adapter: args.adapter });
+    const code = await cmd.run(device, args);
+    await device.sync();
+    return code ?? 0;
+  } catch (e: any) {
+    if (e instanceof UsageError) {
+      console.error(`scoregpu ${e.message}\n\n${usage(name, cmd.summary, spec)}`);
+      return 2;
+    }
+    console.error(`scoregpu ${name}: ${e instanceof ScoreGpuError || e?.name === 'Error' ? e.message : e?.stack ?? e}`);
+    return 1;
+  }
+}

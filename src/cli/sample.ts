@@ -1,0 +1,57 @@
+import type { Device } from '../gpu/device.js';
+import type { OptSpec } from './args.js';
+import { loadRun } from './toyrun.js';
+import { sampleToyModel } from '../train/recipes.js';
+import { writeNpy } from '../io/fs.js';
+import { Progress } from '../io/progress.js';
+import { loadDataset } from '../data/dataset.js';
+import { writeSamplesPng, writeScoreFieldPng, writeDensityPng, runPaths } from './pictures.js';
+
+export const SAMPLE_OPTS: OptSpec = {
+  run: { type: 'string', help: 'run directory', default: 'runs/toy' },
+  sampler: { type: 'string', help: 'langevin | annealed (default: the run\'s)' },
+  n: { type: 'number', help: 'number of samples', default: 2000 },
+  steps: { type: 'number', help: 'Langevin steps (per level for annealed)' },
+  'step-size': { type: 'number', help: 'Langevin step α (ε for annealed)' },
+  seed: { type: 'number', help: 'sampler seed' },
+  weights: { type: 'string', help: 'ema | params', default: 'ema' },
+  out: { type: 'string', help: 'output .npy (default RUN/samples.npy); a PNG is written beside it' },
+};
+
+export async function sampleRun(device: Device, a: Record<string, any>, quiet = false) {
+  if (!(a.n > 0 && Number.isInteger(a.n))) throw new Error(`--n must be a positive integer, got ${a.n}`);
+  if (a.weights !== 'ema' && a.weights !== 'params') throw new Error(`--weights must be 'ema' or 'params', got '${a.weights}'`);
+  const run = loadRun(device, a.run, a.weights);
+  const { cfg, model } = run;
+  const paths = runPaths(a.run);
+  const out: string = a.out ?? paths.samplesNpy;
+  const bar = quiet ? null : new Progress({ total: 1, label: `sample (${a.sampler ?? cfg.sampler})` });
+  let last = 0;
+  const t0 = performance.now();
+  const res = await sampleToyModel(device, cfg, model, {
+    n: a.n, sampler: a.sampler, steps: a.steps, stepSize: a['step-size'], seed: a.seed,
+    onProgress: (done, total) => {
+      if (bar) {
+        bar.total = total;
+        bar.tick(done - last);
+        last = done;
+      }
+    },
+  });
+  bar?.done();
+  const secs = (performance.now() - t0) / 1000;
+  writeNpy(out, res.samples, [a.n, cfg.dim]);
+  const data = loadDataset(cfg.data, { seed: cfg.seed, nTrain: 2000 });
+  if (cfg.dim === 2) {
+    writeSamplesPng(out.replace(/\.npy$/, '') + '.png', res.samples, data.held, `${a.sampler ?? cfg.sampler} samples — ${cfg.loss} on ${cfg.data}`);
+    await writeScoreFieldPng(device, paths.scorePng, cfg, model, data.held);
+    await writeDensityPng(device, paths.densityPng, cfg, model);
+  }
+  return { samples: res.samples, cfg, data, out, secs };
+}
+
+export async function sampleCommand(device: Device, a: Record<string, any>): Promise<number> {
+  const r = await sampleRun(device, a);
+  console.log(`${a.n} samples in ${r.secs.toFixed(1)} s → ${r.out}`);
+  return 0;
+}

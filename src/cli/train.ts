@@ -1,0 +1,74 @@
+import type { Device } from '../gpu/device.js';
+import type { OptSpec } from './args.js';
+import { toyConfig, type ToyConfig } from '../train/recipes.js';
+import { defaultAdam } from '../train/optimizer.js';
+import { trainToy } from './toyrun.js';
+import { Progress } from '../io/progress.js';
+import { writeLossPng, runPaths } from './pictures.js';
+import { loadDataset } from '../data/dataset.js';
+
+export const TRAIN_OPTS: OptSpec = {
+  data: { type: 'string', help: 'toy set (swissroll, 8gaussians, moons, checkerboard, rings, pinwheel, 2spirals) or FILE.npy', default: 'swissroll' },
+  model: { type: 'string', help: 'mlp | energy' },
+  loss: { type: 'string', help: 'esm | dsm | ssm | ssmvr | deen | ncsn', default: 'dsm' },
+  steps: { type: 'number', help: 'training steps' },
+  batch: { type: 'number', help: 'batch size' },
+  lr: { type: 'number', help: 'learning rate' },
+  hidden: { type: 'list', help: 'hidden widths, e.g. 128,128,128' },
+  sigma: { type: 'number', help: 'noise level for dsm/deen' },
+  'sigma-max': { type: 'number', help: 'largest NCSN noise level' },
+  'sigma-min': { type: 'number', help: 'smallest NCSN noise level' },
+  levels: { type: 'number', help: 'NCSN noise levels' },
+  seed: { type: 'number', help: 'random seed', default: 0 },
+  out: { type: 'string', help: 'run directory', default: 'runs/toy' },
+  resume: { type: 'boolean', help: 'continue from the run directory\'s checkpoint' },
+  'checkpoint-every': { type: 'number', help: 'steps between checkpoints', default: 500 },
+  'log-every': { type: 'number', help: 'steps between loss read-backs', default: 50 },
+};
+
+export function configFromArgs(a: Record<string, any>): ToyConfig {
+  const over: Partial<ToyConfig> = { data: a.data, loss: a.loss, seed: a.seed };
+  if (a.model) over.model = a.model;
+  if (a.steps !== undefined) over.steps = a.steps;
+  if (a.batch !== undefined) over.batchSize = a.batch;
+  if (a.hidden) over.hidden = a.hidden;
+  if (a.sigma !== undefined) over.sigma = a.sigma;
+  if (a['sigma-max'] !== undefined) over.sigmaMax = a['sigma-max'];
+  if (a['sigma-min'] !== undefined) over.sigmaMin = a['sigma-min'];
+  if (a.levels !== undefined) over.levels = a.levels;
+  const cfg = toyConfig(over as any);
+  if (a.lr !== undefined) cfg.optim = defaultAdam({ ...cfg.optim, lr: a.lr });
+  if (!(cfg.steps > 0 && Number.isInteger(cfg.steps))) throw new Error(`--steps must be a positive integer, got ${cfg.steps}`);
+  if (!(cfg.batchSize > 0 && Number.isInteger(cfg.batchSize))) throw new Error(`--batch must be a positive integer, got ${cfg.batchSize}`);
+  loadDataset(cfg.data, { nTrain: 1, nHeld: 1 }); // fail fast on an unknown data set
+  return cfg;
+}
+
+export async function trainCommand(device: Device, a: Record<string, any>): Promise<number> {
+  const cfg = configFromArgs(a);
+  const out: string = a.out;
+  const bar = new Progress({ total: cfg.steps, label: `train ${cfg.loss} on ${cfg.data}` });
+  let last = 0;
+  const r = await trainToy(device, cfg, {
+    out,
+    resume: !!a.resume,
+    checkpointEvery: a['checkpoint-every'],
+    logEvery: a['log-every'],
+    onStart: (t) => {
+      last = t.step;
+      bar.tick(t.step);
+    },
+    onLog: (step, loss) => {
+      bar.tick(step - last, { loss: loss.toPrecision(4) });
+      last = step;
+    },
+  });
+  bar.done();
+  writeLossPng(runPaths(out).lossPng, r.lossHistory, `training loss — ${cfg.loss} on ${cfg.data}`);
+  console.log(`${r.trainer.step} steps, ${r.stepsPerSec.toFixed(1)} steps/s, ${r.trainer.dispatchesPerStep} dispatches per step; run in ${out}`);
+  if (r.diverged) {
+    console.error(`stopped: ${r.diverged.message}; the last good checkpoint is kept in ${out}`);
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,96 @@
+// Score-matching objectives, each the batch mean of its per-sample formula. x is a data batch [B, D];
+// randomness (z, v, noise-level indices) comes from the Noise source so that a recorded training step
+// draws fresh values on the device at every replay.
+import * as op from '../autograd/ops.js';
+import { grad } from '../autograd/engine.js';
+import { Tensor } from '../tensor/tensor.js';
+
+export interface ScoreModel {
+  /** s_θ(x[, σ]); energy models return −∇ₓE (createGraph keeps it differentiable in θ). */
+  score(x: Tensor, sigma?: Tensor, createGraph?: boolean): Tensor;
+}
+
+/** On-device random draws for a loss. */
+export interface Noise {
+  normal(shape: number[]): Tensor;
+  rademacher(shape: number[]): Tensor;
+  /** Integers in [0, high) as f32. */
+  randint(shape: number[], high: number): Tensor;
+}
+
+export const LOSSES = ['esm', 'dsm', 'ssm', 'ssmvr', 'deen', 'ncsn'] as const;
+export type LossName = (typeof LOSSES)[number];
+
+const rowSum = (t: Tensor) => op.sum(t, 1); // [B, D] → [B]
+
+/**
+ * Explicit score matching (Hyvärinen 2005): J(θ) = E[½‖s(x)‖² + tr ∇ₓs(x)].
+ * The trace is exact: one backward per dimension, ∂s_d/∂x_d read off the d-th vector-Jacobian product.
+ */
+export function esmLoss(model: ScoreModel, x: Tensor): Tensor {
+  const [B, D] = x.shape;
+  const xl = x.detach();
+  xl.requiresGrad = true;
+  const s = model.score(xl, undefined, true);
+  let trace: Tensor | null = null;
+  for (let d = 0; d < D; d++) {
+    const e = Tensor.constant(x.device, `onehot${D}.${d}`, Float32Array.from({ length: D }, (_, k) => (k === d ? 1 : 0)), [1, D]);
+    const [g] = grad(op.sum(op.mul(s, e)), [xl], { createGraph: true }); // row b: ∇ₓ s_d(x_b)
+    const diag = rowSum(op.mul(g!, e)); // ∂s_d/∂x_d
+    trace = trace ? op.add(trace, diag) : diag;
+  }
+  void B;
+  return op.mean(op.add(op.scale(rowSum(op.square(s)), 0.5), trace!));
+}
+
+/**
+ * Denoising score matching (Vincent 2011) at one noise level σ:
+ * J(θ) = E ½‖s(x + σz) + z/σ‖², whose minimiser is the score of the σ-smoothed data.
+ */
+export function dsmLoss(model: ScoreModel, x: Tensor, sigma: number, noise: Noise): Tensor {
+  const z = noise.normal([...x.shape]);
+  const xt = op.axpby(1, x, sigma, z);
+  const s = model.score(xt, undefined, true);
+  return op.mean(op.scale(rowSum(op.square(op.axpby(1, s, 1 / sigma, z))), 0.5));
+}
+
+/**
+ * Sliced score matching (Song et al. 2019): J(θ) = E_v E_x [vᵀ∇ₓ(vᵀs(x)) + ½(vᵀs(x))²], with
+ * vᵀ∇ₓ(vᵀs) from one extra backward of Σ_b vᵀs(x_b) (samples are independent).
+ * `vr` gives SSM-VR: the second term becomes ½‖s(x)‖² (its expectation over v when E[vvᵀ] = I).
+ */
+export function ssmLoss(model: ScoreModel, x: Tensor, noise: Noise, opts: { vr?: boolean; projection?: 'rademacher' | 'gaussian'; sigma?: number } = {}): Tensor {
+  // A little noise (σ, default 0) as in the SSM paper's toy experiments would smooth the target; off by default.
+  let xin = x.detach();
+  if (opts.sigma) xin = op.axpby(1, x, opts.sigma, noise.normal([...x.shape]));
+  xin = xin.detach();
+  xin.requiresGrad = true;
+  const v = opts.projection === 'gaussian' ? noise.normal([...x.shape]) : noise.rademacher([...x.shape]);
+  const s = model.score(xin, undefined, true);
+  const vs = rowSum(op.mul(v, s)); // [B]
+  const [gvs] = grad(op.sum(vs), [xin], { createGraph: true }); // ∇ₓ(vᵀs) per row
+  const term1 = rowSum(op.mul(v, gvs!));
+  const term2 = opts.vr ? op.scale(rowSum(op.square(s)), 0.5) : op.scale(op.square(vs), 0.5);
+  return op.mean(op.add(term1, term2));
+}
+
+/** Deep energy estimator networks (Saremi et al. 2018): DSM on s = −∇ₓE_θ. */
+export function deenLoss(model: ScoreModel, x: Tensor, sigma: number, noise: Noise): Tensor {
+  return dsmLoss(model, x, sigma, noise);
+}
+
+/**
+ * NCSN objective (Song & Ermon 2019): σ drawn uniformly from the geometric levels per sample,
+ * weighted by λ(σ) = σ²:  ½ E_σ E σ²‖s(x + σz, σ) + z/σ‖² = ½ E‖σ·s(x̃, σ) + z‖².
+ * `sigmas` is an [L, 1] tensor of the levels.
+ */
+export function ncsnLoss(model: ScoreModel, x: Tensor, sigmas: Tensor, noise: Noise): Tensor {
+  const [B] = x.shape;
+  const L = sigmas.shape[0];
+  const idx = noise.randint([B], L);
+  const sigma = op.gather(sigmas, idx); // [B, 1]
+  const z = noise.normal([...x.shape]);
+  const xt = op.add(x, op.mul(sigma, z));
+  const s = model.score(xt, sigma, true);
+  return op.mean(op.scale(rowSum(op.square(op.add(op.mul(sigma, s), z))), 0.5));
+}

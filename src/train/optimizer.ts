@@ -1,0 +1,57 @@
+// AdamW over the whole parameter arena in one fused kernel, with global-norm gradient clipping
+// done on the device (the kernel reads Σg² and scales by min(1, c/‖g‖)) and a linear warm-up.
+import type { Device } from '../gpu/device.js';
+import type { Tensor } from '../tensor/tensor.js';
+import type { ParamArena } from '../nn/module.js';
+import { sumSquares } from '../tensor/ops/reduce.js';
+import { adamStep, createOptimState, writeOptimState, type OptimState } from '../tensor/ops/optim.js';
+
+export interface AdamConfig {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  /** Clip the global gradient norm to this (0: no clipping). */
+  clipNorm: number;
+  /** Linear learning-rate warm-up over this many steps (0: none). */
+  warmup: number;
+}
+
+export const defaultAdam = (over: Partial<AdamConfig> = {}): AdamConfig => ({
+  lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, clipNorm: 1, warmup: 0, ...over,
+});
+
+export class AdamW {
+  readonly grads: Tensor;
+  readonly m: Tensor;
+  readonly v: Tensor;
+  readonly state: OptimState;
+
+  constructor(readonly device: Device, readonly arena: ParamArena, readonly cfg: AdamConfig) {
+    this.grads = arena.zerosLike('gradients');
+    this.m = arena.zerosLike('adam m');
+    this.v = arena.zerosLike('adam v');
+    this.state = createOptimState(device);
+  }
+
+  lrAt(step: number): number {
+    return this.cfg.warmup > 0 ? this.cfg.lr * Math.min(1, step / this.cfg.warmup) : this.cfg.lr;
+  }
+
+  /** Write step t's learning rate and bias-correction step (before the step is encoded or replayed). */
+  prepare(step: number): void {
+    writeOptimState(this.state, { lr: this.lrAt(step), t: step });
+  }
+
+  /** Encode the update (inside the recorded step). */
+  update(): void {
+    const sumsq = this.cfg.clipNorm > 0 ? sumSquares(this.grads) : undefined;
+    adamStep(
+      { params: this.arena.data, grads: this.grads, m: this.m, v: this.v },
+      { beta1: this.cfg.beta1, beta2: this.cfg.beta2, eps: this.cfg.eps, weightDecay: this.cfg.weightDecay },
+      this.state,
+      { gradSumSq: sumsq, maxNorm: this.cfg.clipNorm || undefined },
+    );
+  }
+}

@@ -1,0 +1,123 @@
+// Toy-model recipes: the config a run is made from, the model and loss it implies, and sampling
+// with the sampler that suits the objective. The CLI, the tests and the browser page share these.
+import type { Device } from '../gpu/device.js';
+import { Tensor } from '../tensor/tensor.js';
+import { ScoreMLP, EnergyMLP, defaultMlpConfig, type Activation, type ToyModel } from '../nn/mlp.js';
+import { materialize, type ParamArena } from '../nn/module.js';
+import { LOSSES, type LossName, esmLoss, dsmLoss, ssmLoss, deenLoss, ncsnLoss, type Noise } from '../score/losses.js';
+import { geometricSigmas } from '../score/sigmas.js';
+import { SAMPLERS, type SamplerName, langevin, annealedLangevin, type ChainResult } from '../score/samplers.js';
+import { defaultAdam, type AdamConfig } from './optimizer.js';
+import type { LossFn, TrainerConfig } from './trainer.js';
+
+export interface ToyConfig {
+  data: string;
+  dim: number;
+  model: 'mlp' | 'energy';
+  loss: LossName;
+  hidden: number[];
+  act: Activation;
+  steps: number;
+  batchSize: number;
+  seed: number;
+  optim: AdamConfig;
+  emaDecay: number;
+  /** DSM / DEEN noise level. */
+  sigma: number;
+  /** NCSN geometric levels. */
+  sigmaMax: number;
+  sigmaMin: number;
+  levels: number;
+  /** Sampler defaults. */
+  sampler: SamplerName;
+  sampleSteps: number;
+  stepSize: number;
+  initScale: number;
+}
+
+export function checkChoice<T extends string>(what: string, value: string, valid: readonly T[]): T {
+  if (!valid.includes(value as T)) throw new Error(`unknown ${what} '${value}'; valid: ${valid.join(', ')}`);
+  return value as T;
+}
+
+/** Defaults per objective, tuned on the toy sets (see README's table). */
+export function toyConfig(over: Partial<ToyConfig> & { loss?: LossName } = {}): ToyConfig {
+  const loss = checkChoice('loss', over.loss ?? 'dsm', LOSSES);
+  const model = over.model ?? (loss === 'deen' ? 'energy' : 'mlp');
+  if (loss === 'deen' && model !== 'energy') throw new Error(`loss 'deen' trains an energy model: use --model energy`);
+  const ncsn = loss === 'ncsn';
+  const base: ToyConfig = {
+    data: 'swissroll', dim: 2, model, loss,
+    hidden: [128, 128, 128], act: model === 'energy' ? 'softplus' : 'silu',
+    steps: 2000, batchSize: 512, seed: 0,
+    optim: defaultAdam({ lr: 1e-3, warmup: 100, clipNorm: 10 }), emaDecay: 0.995,
+    sigma: 0.1, sigmaMax: 3, sigmaMin: 0.05, levels: 10,
+    sampler: ncsn ? 'annealed' : 'langevin',
+    sampleSteps: ncsn ? 100 : 1000,
+    stepSize: ncsn ? 5e-5 : 1e-3,
+    initScale: 3,
+  };
+  const cfg = { ...base, ...over, loss, model };
+  cfg.sampler = checkChoice('sampler', cfg.sampler, SAMPLERS);
+  return cfg;
+}
+
+export function buildToyModel(device: Device, cfg: ToyConfig): { model: ToyModel; arena: ParamArena } {
+  const mcfg = defaultMlpConfig(cfg.dim, { hidden: cfg.hidden, act: cfg.act, seed: cfg.seed, noiseConditional: cfg.loss === 'ncsn' });
+  const model = cfg.model === 'energy' ? new EnergyMLP(mcfg) : new ScoreMLP(mcfg);
+  const arena = materialize(device, model);
+  return { model, arena };
+}
+
+export function sigmasOf(cfg: ToyConfig): Float32Array {
+  return geometricSigmas(cfg.sigmaMax, cfg.sigmaMin, cfg.levels);
+}
+
+export function toyLoss(device: Device, cfg: ToyConfig, model: ToyModel): LossFn {
+  const sigmas = Tensor.fromArray(device, sigmasOf(cfg), [cfg.levels, 1], 'sigmas').keep();
+  switch (cfg.loss) {
+    case 'esm':
+      return (x: Tensor) => esmLoss(model, x);
+    case 'dsm':
+      return (x: Tensor, n: Noise) => dsmLoss(model, x, cfg.sigma, n);
+    case 'ssm':
+      return (x: Tensor, n: Noise) => ssmLoss(model, x, n);
+    case 'ssmvr':
+      return (x: Tensor, n: Noise) => ssmLoss(model, x, n, { vr: true });
+    case 'deen':
+      return (x: Tensor, n: Noise) => deenLoss(model, x, cfg.sigma, n);
+    case 'ncsn':
+      return (x: Tensor, n: Noise) => ncsnLoss(model, x, sigmas, n);
+  }
+}
+
+export function trainerConfig(cfg: ToyConfig, logEvery = 50): TrainerConfig {
+  return { batchSize: cfg.batchSize, seed: cfg.seed, optim: cfg.optim, emaDecay: cfg.emaDecay, logEvery };
+}
+
+export interface SampleRequest {
+  n: number;
+  sampler?: SamplerName;
+  steps?: number;
+  stepSize?: number;
+  seed?: number;
+  snapshotAt?: number[];
+  onProgress?: (done: number, total: number) => void;
+}
+
+export function sampleToyModel(device: Device, cfg: ToyConfig, model: ToyModel, req: SampleRequest): Promise<ChainResult> {
+  const sampler = checkChoice('sampler', req.sampler ?? cfg.sampler, SAMPLERS);
+  const common = { n: req.n, dim: cfg.dim, seed: req.seed ?? cfg.seed + 1, init: 'uniform' as const, initScale: cfg.initScale, snapshotAt: req.snapshotAt, onProgress: req.onProgress };
+  if (sampler === 'annealed') {
+    if (cfg.loss !== 'ncsn') throw new Error(`sampler 'annealed' needs a noise-conditional model (loss ncsn); this run used '${cfg.loss}'`);
+    return annealedLangevin(device, model, sigmasOf(cfg), { ...common, stepsPerLevel: req.steps ?? cfg.sampleSteps, eps: req.stepSize ?? cfg.stepSize, denoise: true });
+  }
+  if (cfg.loss === 'ncsn') {
+    // plain Langevin on a noise-conditional model: use the smallest level
+    const sL = sigmasOf(cfg)[cfg.levels - 1];
+    const sig = Tensor.constant(device, `sigma-col-${req.n}-${sL}`, new Float32Array(req.n).fill(sL), [req.n, 1]);
+    const m = { score: (x: Tensor) => model.score(x, sig) };
+    return langevin(device, m, req.steps ?? 1000, req.stepSize ?? 1e-3, common);
+  }
+  return langevin(device, model, req.steps ?? cfg.sampleSteps, req.stepSize ?? cfg.stepSize, common);
+}
