@@ -1,0 +1,107 @@
+// GroupNorm over [B, C, ...spatial] (NCHW, [B, C, L] or [B, C]) with optional affine γ, β and a
+// fused SiLU (shaders/norm.wgsl); its backward (shaders/norm_backward.wgsl + norm_params.wgsl).
+// One workgroup per (batch, group) with workgroup-memory reductions; the forward is one dispatch,
+// the backward two.
+import source from '../../../shaders/norm.wgsl';
+import backwardSource from '../../../shaders/norm_backward.wgsl';
+import paramsSource from '../../../shaders/norm_params.wgsl';
+import { Tensor, sameDevice } from '../tensor.js';
+import { grid1d } from '../dispatch.js';
+import { ShapeError, fmtShape } from '../../gpu/errors.js';
+
+export interface GroupNormOptions {
+  /** Apply SiLU to the output in the same kernel. */
+  silu?: boolean;
+}
+
+interface Dims {
+  batch: number;
+  channels: number;
+  spatial: number;
+  cpg: number;
+}
+
+function dims(op: string, x: Tensor, groups: number, gamma?: Tensor, beta?: Tensor): Dims {
+  if (x.rank < 2) throw new ShapeError(`${op}: needs [B, C, ...] (rank >= 2), got ${fmtShape(x.shape)}`);
+  const [batch, channels] = x.shape;
+  if (!Number.isInteger(groups) || groups < 1 || channels % groups !== 0) {
+    throw new ShapeError(`${op}: ${groups} groups do not divide the ${channels} channels (axis 1) of ${fmtShape(x.shape)}`);
+  }
+  for (const [name, t] of [['gamma', gamma], ['beta', beta]] as const) {
+    if (t && t.size !== channels) throw new ShapeError(`${op}: ${name} ${fmtShape(t.shape)} must have ${channels} elements, the channels (axis 1) of ${fmtShape(x.shape)}`);
+  }
+  return { batch, channels, spatial: x.size / Math.max(1, batch * channels), cpg: channels / groups };
+}
+
+/** Threads per (batch, group): no more than there are elements to spread over them. */
+function wgFor(n: number): number {
+  return n >= 4096 ? 256 : n >= 1024 ? 128 : 64;
+}
+
+/** GroupNorm returning the output and the per-(batch, group) mean and rstd, each [B, groups]. */
+export function groupNormWithStats(x: Tensor, groups: number, gamma?: Tensor, beta?: Tensor, eps = 1e-5, opts: GroupNormOptions = {}): { y: Tensor; mean: Tensor; rstd: Tensor } {
+  const d = sameDevice('groupNorm', x, ...[gamma, beta].filter((t): t is Tensor => !!t));
+  const k = dims('groupNorm', x, groups, gamma, beta);
+  const y = Tensor.empty(d, x.shape);
+  const mean = Tensor.empty(d, [k.batch, groups]);
+  const rstd = Tensor.empty(d, [k.batch, groups]);
+  const bg = k.batch * groups;
+  if (x.size === 0) return { y, mean, rstd };
+  const WG = wgFor(k.cpg * k.spatial);
+  d.run(
+    { file: 'norm.wgsl', source, entry: 'main', constants: { WG, HAS_GAMMA: gamma ? 1 : 0, HAS_BETA: beta ? 1 : 0, SILU: opts.silu ? 1 : 0 } },
+    { x, gamma: gamma ?? d.dummy, beta: beta ?? d.dummy, out: y, mean, rstd, p: { bg, groups, cpg: k.cpg, s: k.spatial, eps } },
+    grid1d(d, bg * WG, WG),
+  );
+  return { y, mean, rstd };
+}
+
+/** GroupNorm (optionally fused with SiLU: silu(γ·x̂ + β)). */
+export function groupNorm(x: Tensor, groups: number, gamma?: Tensor, beta?: Tensor, eps = 1e-5, opts: GroupNormOptions = {}): Tensor {
+  const { y, mean, rstd } = groupNormWithStats(x, groups, gamma, beta, eps, opts);
+  mean.dispose();
+  rstd.dispose();
+  return y;
+}
+
+export interface GroupNormBackwardOptions {
+  /** gy is the gradient of silu(GroupNorm(x)) (the fused forward); z is recomputed in-kernel. */
+  silu?: boolean;
+  /** β of the forward: needed only with silu, to recompute z. */
+  beta?: Tensor;
+}
+
+/**
+ * Gradients of GroupNorm from the forward's mean and rstd: gx (shape of x), and ggamma, gbeta
+ * (each [C]; the gradients of γ and β, also well defined when the forward had none).
+ */
+export function groupNormBackward(x: Tensor, gy: Tensor, mean: Tensor, rstd: Tensor, groups: number, gamma?: Tensor, opts: GroupNormBackwardOptions = {}): { gx: Tensor; ggamma: Tensor; gbeta: Tensor } {
+  const beta = opts.beta;
+  const d = sameDevice('groupNormBackward', x, gy, mean, rstd, ...[gamma, beta].filter((t): t is Tensor => !!t));
+  const k = dims('groupNormBackward', x, groups, gamma, beta);
+  if (gy.rank !== x.rank || gy.shape.some((v, i) => v !== x.shape[i])) {
+    throw new ShapeError(`groupNormBackward: gradient ${fmtShape(gy.shape)} does not match input ${fmtShape(x.shape)}`);
+  }
+  const bg = k.batch * groups;
+  for (const [name, t] of [['mean', mean], ['rstd', rstd]] as const) {
+    if (t.size !== bg) throw new ShapeError(`groupNormBackward: ${name} ${fmtShape(t.shape)} must have batch·groups = ${bg} elements for ${fmtShape(x.shape)} in ${groups} groups`);
+  }
+  const gx = Tensor.empty(d, x.shape);
+  const ggamma = Tensor.empty(d, [k.channels]);
+  const gbeta = Tensor.empty(d, [k.channels]);
+  if (k.channels === 0) return { gx, ggamma, gbeta };
+  const part = Tensor.empty(d, [k.batch, 2, k.channels], 'groupNorm param partials');
+  const WG = wgFor(k.spatial);
+  d.run(
+    { file: 'norm_backward.wgsl', source: backwardSource, entry: 'main', constants: { WG, HAS_GAMMA: gamma ? 1 : 0, HAS_BETA: beta ? 1 : 0, SILU: opts.silu ? 1 : 0 } },
+    { x, gy, gamma: gamma ?? d.dummy, beta: beta ?? d.dummy, mean, rstd, gx, part, p: { bg, groups, cpg: k.cpg, s: k.spatial, c: k.channels } },
+    grid1d(d, bg * WG, WG),
+  );
+  d.run(
+    { file: 'norm_params.wgsl', source: paramsSource, entry: 'main', constants: { WG: 64 } },
+    { part, ggamma, gbeta, p: { batch: k.batch, c: k.channels } },
+    grid1d(d, k.channels, 64),
+  );
+  part.dispose();
+  return { gx, ggamma, gbeta };
+}
