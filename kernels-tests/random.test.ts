@@ -18,6 +18,17 @@ beforeAll(async () => {
 const hex = (a: ArrayLike<number>) => Array.from(a, (x) => (x >>> 0).toString(16).padStart(8, '0')).join(' ');
 const bits = async (t: Tensor) => new Uint32Array((await t.toArray()).buffer);
 const seedU = u32Of(TEST_SEED);
+// Statistical tests at the 1% (or 0.1%) level use a fixed key: with TEST_SEED they would fail
+// 1 run in 100 by design. The numbers are a pure function of the key, so this is deterministic.
+const STAT_SEED = 20240611;
+
+/** Normals have unit scale: measure ‖out − ref‖ against max(‖ref‖, √n·std), so one z near 0 (n = 1) is fair. */
+function errNormal(out: ArrayLike<number>, ref: ArrayLike<number>, std = 1): number {
+  const e = relErr(out, ref);
+  let den = 0;
+  for (let i = 0; i < ref.length; i++) den += ref[i] * ref[i];
+  return e * Math.sqrt(den) / Math.max(Math.sqrt(den), Math.sqrt(ref.length) * std);
+}
 
 describe(`random (seed ${TEST_SEED})`, () => {
   it('CPU Philox4x32-10 matches the Random123 known-answer vectors', () => {
@@ -63,12 +74,12 @@ describe(`random (seed ${TEST_SEED})`, () => {
       const clock = createClock(d, 3);
       const o = { stream: 11, offset: n, clock };
       const z = randn(d, [n], k.seed, o), u = rand(d, [n], k.seed, o), r = rademacher(d, [n], k.seed, o), ri = randint(d, [n], 1000, k.seed, o);
-      expect(relErr(await z.toArray(), normalRef(n, k)), `randn n=${n}`).toBeLessThan(1e-5);
+      expect(errNormal(await z.toArray(), normalRef(n, k)), `randn n=${n}`).toBeLessThan(1e-5);
       expect(Array.from(await u.toArray())).toEqual(Array.from(uniformRef(n, k)));
       expect(Array.from(await r.toArray())).toEqual(Array.from(rademacherRef(n, k)));
       expect(Array.from(await ri.toArray())).toEqual(Array.from(randintRef(n, 1000, k)));
       const zs = randn(d, [n], k.seed, { ...o, mean: 2, std: 0.5 });
-      expect(relErr(await zs.toArray(), normalRef(n, k, 2, 0.5))).toBeLessThan(1e-5);
+      expect(errNormal(await zs.toArray(), normalRef(n, k, 2, 0.5), 0.5)).toBeLessThan(1e-5);
       const us = rand(d, [n], k.seed, { ...o, low: -3, high: 1 });
       expect(relErr(await us.toArray(), uniformRef(n, k, -3, 1))).toBeLessThan(1e-6);
       [z, u, r, ri, zs, us].forEach((t) => t.dispose());
@@ -78,7 +89,7 @@ describe(`random (seed ${TEST_SEED})`, () => {
 
   it('1e6 normals: mean, variance and KS against Φ', async () => {
     const n = 1_000_000;
-    const z = await randn(d, [n], TEST_SEED).toArray();
+    const z = await randn(d, [n], STAT_SEED, { stream: 1 }).toArray();
     let s = 0, s2 = 0;
     for (let i = 0; i < n; i++) { s += z[i]; s2 += z[i] * z[i]; }
     const mean = s / n, vr = s2 / n - mean * mean;
@@ -89,7 +100,7 @@ describe(`random (seed ${TEST_SEED})`, () => {
 
   it('uniforms: KS against U(0,1), range [0,1)', async () => {
     const n = 1_000_000;
-    const u = await rand(d, [n], TEST_SEED).toArray();
+    const u = await rand(d, [n], STAT_SEED, { stream: 2 }).toArray();
     let lo = Infinity, hi = -Infinity;
     for (let i = 0; i < n; i++) { lo = Math.min(lo, u[i]); hi = Math.max(hi, u[i]); }
     expect(lo).toBeGreaterThanOrEqual(0);
@@ -99,13 +110,13 @@ describe(`random (seed ${TEST_SEED})`, () => {
 
   it('rademacher mean and values; randint range and rough uniformity', async () => {
     const n = 200_003;
-    const r = await rademacher(d, [n], TEST_SEED).toArray();
+    const r = await rademacher(d, [n], STAT_SEED, { stream: 3 }).toArray();
     let s = 0, bad = 0;
     for (const x of r) { if (x !== 1 && x !== -1) bad++; s += x; }
     expect(bad).toBe(0);
     expect(Math.abs(s / n)).toBeLessThan(5 / Math.sqrt(n)); // 5σ
     const high = 37;
-    const ri = await randint(d, [n], high, TEST_SEED).toArray();
+    const ri = await randint(d, [n], high, STAT_SEED, { stream: 4 }).toArray();
     const counts = new Array(high).fill(0);
     let outside = 0;
     for (const x of ri) {
@@ -164,7 +175,7 @@ describe(`random (seed ${TEST_SEED})`, () => {
       setClock(clock, step);
       recording.replay();
       const got = await t.toArray();
-      expect(relErr(got, normalRef(n, { seed: 7, stream: 2, offset: 0, step }))).toBeLessThan(1e-5);
+      expect(errNormal(got, normalRef(n, { seed: 7, stream: 2, offset: 0, step }))).toBeLessThan(1e-5);
       seen.push(got);
     }
     expect(Array.from(seen[3])).toEqual(Array.from(seen[1]));

@@ -9,7 +9,7 @@ import langevinSource from '../../../shaders/langevin.wgsl';
 import { Tensor, sameDevice } from '../tensor.js';
 import { grid1d } from '../dispatch.js';
 import { ShapeError, fmtShape } from '../../gpu/errors.js';
-import { PHILOX_WGSL, resolveKey, defaultClock, type RandomOptions } from './random.js';
+import { PHILOX_WGSL, resolveKey, defaultClock, randn, type RandomOptions } from './random.js';
 
 const FILE = 'langevin.wgsl';
 const WG = 64;
@@ -74,4 +74,13 @@ export function langevinUpdate(
 
 function overlaps(a: Tensor, b: Tensor): boolean {
   return a.byteOffset < b.byteOffset + b.byteSize && b.byteOffset < a.byteOffset + a.byteSize;
+}
+
+/**
+ * The z that langevinStep draws under the same key (seed, explicit stream, offset, clock): it is
+ * randn's draw, computed by the same WGSL functions. Equivalently, run langevinStep with x = 0,
+ * score = 0, step = 0, noiseScale = 1 and `out`. Needs an explicit stream to name a past draw.
+ */
+export function langevinNoise(device: Tensor['device'], shape: readonly number[], seed: number | undefined, opts: RandomOptions & { stream: number }): Tensor {
+  return randn(device, shape, seed, opts);
 }
