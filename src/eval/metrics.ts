@@ -48,34 +48,34 @@ export function energyDistance(x: Points, y: Points, dim: number): number {
 }
 
 /** Median of pairwise distances over the pooled sets (on at most `maxPairs` pairs, seeded). */
-export function medianBandwidth(x: Points, y: Points, dim: number, seed = 0, maxPairs = 200_000): number {
+export function medianBandwidth(x: Points, y: Points, dim: number, seed = 0, maxPairs = 100_000): number {
   const n = rows(x, dim, 'medianBandwidth(x)');
   const m = rows(y, dim, 'medianBandwidth(y)');
   const N = n + m;
-  const at = (i: number): [Points, number] => (i < n ? [x, i] : [y, i - n]);
+  const z = new Float64Array(N * dim);
+  for (let i = 0; i < n * dim; i++) z[i] = x[i];
+  for (let i = 0; i < m * dim; i++) z[n * dim + i] = y[i];
   const total = (N * (N - 1)) / 2;
-  const ds: number[] = [];
+  let ds: Float64Array;
   if (total <= maxPairs) {
-    for (let i = 0; i < N; i++) {
-      for (let j = i + 1; j < N; j++) {
-        const [a, ia] = at(i);
-        const [b, ib] = at(j);
-        ds.push(Math.sqrt(dist2(a, ia, b, ib, dim)));
-      }
-    }
+    ds = new Float64Array(total);
+    let k = 0;
+    for (let i = 0; i < N; i++) for (let j = i + 1; j < N; j++) ds[k++] = dist2(z, i, z, j, dim);
   } else {
+    ds = new Float64Array(maxPairs);
     const r = new Rng(seed);
     for (let k = 0; k < maxPairs; k++) {
       const i = r.int(N);
       let j = r.int(N - 1);
       if (j >= i) j++;
-      const [a, ia] = at(i);
-      const [b, ib] = at(j);
-      ds.push(Math.sqrt(dist2(a, ia, b, ib, dim)));
+      ds[k] = dist2(z, i, z, j, dim);
     }
   }
-  ds.sort((p, q) => p - q);
-  const h = ds.length % 2 ? ds[(ds.length - 1) / 2] : 0.5 * (ds[ds.length / 2 - 1] + ds[ds.length / 2]);
+  if (ds.length === 0) return 1;
+  ds.sort();
+  const L = ds.length;
+  const med2 = L % 2 ? ds[(L - 1) / 2] : 0.5 * (Math.sqrt(ds[L / 2 - 1]) + Math.sqrt(ds[L / 2])) ** 2;
+  const h = Math.sqrt(med2);
   return h > 0 ? h : 1;
 }
 
