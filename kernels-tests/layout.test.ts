@@ -38,6 +38,9 @@ describe(`layout (seed ${TEST_SEED})`, () => {
       expect(exact(await y.toArray(), transposeRef(xs, shape, perm)), `${shape} ${perm}`).toBe(0);
       [x, y].forEach((t) => t.dispose());
     }
+    // the last-two-dims swaps above took the tiled kernel
+    const names = [...((d.kernels as any).cache as Map<string, { name: string }>).values()].map((k) => k.name);
+    expect(names.some((n) => n.startsWith('layout.wgsl:transpose2d'))).toBe(true);
   });
 
   it('concat along any axis', async () => {

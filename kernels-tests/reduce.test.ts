@@ -30,6 +30,7 @@ describe(`reduce (seed ${TEST_SEED})`, () => {
     [[9000, 3], [0]],           // split columns
     [[129, 257], undefined],
     [[3, 0, 4], [1]],           // empty reduction
+    [[70001, 3], [-1]],         // more rows than one grid dimension holds: folded 2-D grid
   ];
   for (const op of ['sum', 'mean', 'max'] as const) {
     it(`${op} over axes, keepDims and not`, async () => {

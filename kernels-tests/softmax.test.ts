@@ -24,6 +24,7 @@ describe(`softmax (seed ${TEST_SEED})`, () => {
     [[4, 33, 3], -2],
     [[5, 2049], -1],
     [[1, 1], -1],
+    [[70001, 3], -1],   // folded 2-D grid of row workgroups
   ];
   for (const op of ['softmax', 'logSoftmax'] as const) {
     it(`${op} forward and backward`, async () => {

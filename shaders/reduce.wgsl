@@ -2,14 +2,16 @@
 // reduced over `len`. The op chooses the combine (RED: 0 sum, 1 max) and what is loaded
 // (LOAD: 0 x, 1 x², 2 x·y), so sum, mean, max, sum of squares and dot share two kernels.
 //
-// `rows` (inner == 1): one workgroup per (row, chunk of the row); threads stride the row with
-// coalesced reads, then a workgroup-memory tree. A very long row (1e6 elements into one) is split
+// `rows` (inner == 1): TPR threads per (row, chunk of the row) — a whole workgroup for long rows,
+// one thread for very short ones; threads stride the row with coalesced reads, then a
+// workgroup-memory tree within each TPR segment. A very long row (1e6 elements into one) is split
 // into chunks that write partials [outer, nchunks], and a second launch reduces those.
 // `cols` (inner > 1): one thread per (outer, chunk, inner) output; neighbouring threads read
 // neighbouring addresses of each reduced row. Partials are [outer, nchunks, inner].
 // Every result is multiplied by p.scale (1/len for a mean, applied in the last launch only).
 
 override WG: u32 = 256;   // power of two
+override TPR: u32 = 256;  // threads per row item: power of two <= WG
 override RED: u32 = 0;
 override LOAD: u32 = 0;
 
@@ -45,9 +47,12 @@ fn load(i: u32) -> f32 {
 @compute @workgroup_size(WG)
 fn rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-  let w = wid.x + wid.y * nwg.x;          // uniform across the workgroup
-  let row = w / p.nchunks;
-  let c = w % p.nchunks;
+  // WG / TPR items (row chunks) per workgroup, TPR threads each: short rows do not leave a
+  // whole workgroup idle, long rows get the whole workgroup.
+  let item = (wid.x + wid.y * nwg.x) * (WG / TPR) + lid / TPR;
+  let lane = lid % TPR;
+  let row = item / p.nchunks;
+  let c = item % p.nchunks;
   var acc = p.init;
   if (row < p.outer) {
     let base = row * p.len;
@@ -55,21 +60,21 @@ fn rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let hi = min(lo + p.chunk, p.len);
     // two independent accumulators per thread hide the load latency
     var acc2 = p.init;
-    var i = lo + lid;
-    for (; i + WG < hi; i += 2u * WG) {
+    var i = lo + lane;
+    for (; i + TPR < hi; i += 2u * TPR) {
       acc = combine(acc, load(base + i));
-      acc2 = combine(acc2, load(base + i + WG));
+      acc2 = combine(acc2, load(base + i + TPR));
     }
     if (i < hi) { acc = combine(acc, load(base + i)); }
     acc = combine(acc, acc2);
   }
   sh[lid] = acc;
   workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) { sh[lid] = combine(sh[lid], sh[lid + s]); }
+  for (var s = TPR / 2u; s > 0u; s >>= 1u) {
+    if (lane < s) { sh[lid] = combine(sh[lid], sh[lid + s]); }
     workgroupBarrier();
   }
-  if (lid == 0u && row < p.outer) { out[w] = sh[0] * p.scale; }
+  if (lane == 0u && row < p.outer) { out[item] = sh[lid] * p.scale; }
 }
 
 @compute @workgroup_size(WG)

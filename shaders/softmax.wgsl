@@ -1,11 +1,12 @@
 // Softmax family along one axis of a tensor viewed as [outer, len, inner].
 // OP: 0 softmax, 1 log-softmax, 2 softmax backward  gx = y·(gy − Σ gy·y),
 //     3 log-softmax backward  gx = gy − exp(y)·Σ gy   (y is the forward output in both).
-// `rows` (inner == 1): one workgroup per row; max and sum are workgroup-memory tree reductions,
-// reads are coalesced along the row. `cols` (inner > 1): one thread per (outer, inner) column,
+// `rows` (inner == 1): TPR threads per row (a whole workgroup for long rows, one thread for very
+// short ones); max and sum are workgroup-memory tree reductions, reads coalesced along the row. `cols` (inner > 1): one thread per (outer, inner) column,
 // neighbouring threads reading neighbouring addresses.
 
 override WG: u32 = 256;   // power of two
+override TPR: u32 = 256;  // threads per row: power of two <= WG
 override OP: u32 = 0;
 
 struct Params {
@@ -22,19 +23,20 @@ struct Params {
 
 var<workgroup> sh: array<f32, WG>;
 
-// Reduce v across the workgroup (max when is_max) and give every invocation the result.
-fn wg_reduce(v: f32, lid: u32, is_max: bool) -> f32 {
+// Reduce v across this invocation's TPR-thread segment (max when is_max); every invocation of the
+// segment gets the result. Called from uniform control flow (the barriers).
+fn seg_reduce(v: f32, lid: u32, lane: u32, is_max: bool) -> f32 {
   sh[lid] = v;
   workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) {
+  for (var s = TPR / 2u; s > 0u; s >>= 1u) {
+    if (lane < s) {
       let a = sh[lid];
       let b = sh[lid + s];
       sh[lid] = select(a + b, max(a, b), is_max);
     }
     workgroupBarrier();
   }
-  let r = sh[0];
+  let r = sh[lid - lane];
   workgroupBarrier();
   return r;
 }
@@ -42,31 +44,34 @@ fn wg_reduce(v: f32, lid: u32, is_max: bool) -> f32 {
 @compute @workgroup_size(WG)
 fn rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-  let row = wid.x + wid.y * nwg.x;   // uniform
-  if (row >= p.outer) { return; }
-  let base = row * p.len;
-  let n = p.len;
+  // WG / TPR rows per workgroup, TPR threads per row. Threads past the last row still take
+  // part in the barriers, with nothing to load.
+  let row = (wid.x + wid.y * nwg.x) * (WG / TPR) + lid / TPR;
+  let lane = lid % TPR;
+  let valid = row < p.outer;
+  let base = select(0u, row * p.len, valid);
+  let n = select(0u, p.len, valid);
   if (OP <= 1u) {
     var m = -3.402823e38;
-    for (var i = lid; i < n; i += WG) { m = max(m, x[base + i]); }
-    m = wg_reduce(m, lid, true);
+    for (var i = lane; i < n; i += TPR) { m = max(m, x[base + i]); }
+    m = seg_reduce(m, lid, lane, true);
     var s = 0.0;
-    for (var i = lid; i < n; i += WG) { s += exp(x[base + i] - m); }
-    s = wg_reduce(s, lid, false);
+    for (var i = lane; i < n; i += TPR) { s += exp(x[base + i] - m); }
+    s = seg_reduce(s, lid, lane, false);
     if (OP == 0u) {
       let inv = 1.0 / s;
-      for (var i = lid; i < n; i += WG) { out[base + i] = exp(x[base + i] - m) * inv; }
+      for (var i = lane; i < n; i += TPR) { out[base + i] = exp(x[base + i] - m) * inv; }
     } else {
       let lse = m + log(s);
-      for (var i = lid; i < n; i += WG) { out[base + i] = x[base + i] - lse; }
+      for (var i = lane; i < n; i += TPR) { out[base + i] = x[base + i] - lse; }
     }
   } else {
     var s = 0.0;
-    for (var i = lid; i < n; i += WG) {
+    for (var i = lane; i < n; i += TPR) {
       if (OP == 2u) { s += g[base + i] * x[base + i]; } else { s += g[base + i]; }
     }
-    s = wg_reduce(s, lid, false);
-    for (var i = lid; i < n; i += WG) {
+    s = seg_reduce(s, lid, lane, false);
+    for (var i = lane; i < n; i += TPR) {
       let k = base + i;
       if (OP == 2u) { out[k] = x[k] * (g[k] - s); } else { out[k] = g[k] - exp(x[k]) * s; }
     }

@@ -66,6 +66,13 @@ function blocks(shape: readonly number[], axes: readonly number[]): { size: numb
   return b;
 }
 
+/** Threads per row: about four elements each, a power of two from 1 to WG. */
+export function threadsPerRow(len: number, wg = WG): number {
+  let t = 1;
+  while (t < wg && t * 4 < len) t *= 2;
+  return t;
+}
+
 /** One [outer, len, inner] reduction launch (or two, for long rows); returns [outer, inner]. */
 function reduce3(x: Tensor, y: Tensor | null, outer: number, len: number, inner: number, red: Red, load: Load, scale: number, out?: Tensor): Tensor {
   const d = x.device;
@@ -75,7 +82,7 @@ function reduce3(x: Tensor, y: Tensor | null, outer: number, len: number, inner:
       const nchunks = Math.ceil(len / CHUNK);
       const part = Tensor.empty(d, [outer * nchunks], 'reduce partials');
       d.run(
-        { file: FILE, source, entry: 'rows', constants: { WG, RED: REDS[red], LOAD: LOADS[load] } },
+        { file: FILE, source, entry: 'rows', constants: { WG, TPR: WG, RED: REDS[red], LOAD: LOADS[load] } },
         { x, y: y ?? d.dummy, out: part, p: { outer, len, inner: 1, chunk: CHUNK, nchunks, scale: 1, init } },
         grid1d(d, outer * nchunks * WG, WG),
       );
@@ -84,10 +91,11 @@ function reduce3(x: Tensor, y: Tensor | null, outer: number, len: number, inner:
       return r;
     }
     const o = out ?? Tensor.empty(d, [outer]);
+    const TPR = threadsPerRow(len);
     d.run(
-      { file: FILE, source, entry: 'rows', constants: { WG, RED: REDS[red], LOAD: LOADS[load] } },
+      { file: FILE, source, entry: 'rows', constants: { WG, TPR, RED: REDS[red], LOAD: LOADS[load] } },
       { x, y: y ?? d.dummy, out: o, p: { outer, len, inner: 1, chunk: Math.max(len, 1), nchunks: 1, scale, init } },
-      grid1d(d, outer * WG, WG),
+      grid1d(d, Math.ceil(outer / (WG / TPR)) * WG, WG),
     );
     return o;
   }

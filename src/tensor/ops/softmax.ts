@@ -1,20 +1,15 @@
 // Softmax, log-softmax and their backward rules along any axis (shaders/softmax.wgsl). Numerically
-// stable (max subtracted). The last axis runs one workgroup per row; other axes one thread per column.
+// stable (max subtracted). The last axis runs TPR threads per row (up to a workgroup); other axes
+// one thread per column.
 import source from '../../../shaders/softmax.wgsl';
 import { Tensor, sameDevice } from '../tensor.js';
 import { grid1d } from '../dispatch.js';
 import { ShapeError, fmtShape } from '../../gpu/errors.js';
-import { normAxis } from './reduce.js';
+import { normAxis, threadsPerRow } from './reduce.js';
 
 const FILE = 'softmax.wgsl';
 const OPS = { softmax: 0, logSoftmax: 1, softmaxBackward: 2, logSoftmaxBackward: 3 } as const;
 
-/** Workgroup size for one row of `len`: no more threads than elements (powers of two, 32..256). */
-function rowWg(len: number): number {
-  let wg = 32;
-  while (wg < 256 && wg < len) wg *= 2;
-  return wg;
-}
 
 function run(op: keyof typeof OPS, x: Tensor, g: Tensor | null, axis: number): Tensor {
   const d = g ? sameDevice(op, x, g) : x.device;
@@ -31,8 +26,9 @@ function run(op: keyof typeof OPS, x: Tensor, g: Tensor | null, axis: number): T
   const p = { outer, len, inner };
   const bind = { x, g: g ?? d.dummy, out, p };
   if (inner === 1) {
-    const WG = rowWg(len);
-    d.run({ file: FILE, source, entry: 'rows', constants: { WG, OP: OPS[op] } }, bind, grid1d(d, outer * WG, WG));
+    const TPR = threadsPerRow(len, 256);
+    const WG = Math.max(64, TPR);
+    d.run({ file: FILE, source, entry: 'rows', constants: { WG, TPR, OP: OPS[op] } }, bind, grid1d(d, Math.ceil(outer / (WG / TPR)) * WG, WG));
   } else {
     const WG = 64;
     d.run({ file: FILE, source, entry: 'cols', constants: { WG, OP: OPS[op] } }, bind, grid1d(d, outer * inner, WG));
