@@ -115,6 +115,25 @@ describe(`reduce (seed ${TEST_SEED})`, () => {
     }
   });
 
+  it('replays inside a recording (partials owned by the recording)', async () => {
+    const r = rng(TEST_SEED + 17);
+    const n = 50_000;
+    const x = Tensor.fromArray(d, r.uniform(n), [n]);
+    const m = Tensor.fromArray(d, r.uniform(6 * 9000), [6, 9000]);
+    const { recording, result } = d.record(() => ({ s: sumSquares(x), c: sum(m, [0]) }));
+    for (let k = 0; k < 2; k++) {
+      const xs = r.uniform(n), ms = r.uniform(6 * 9000);
+      x.write(xs);
+      m.write(ms);
+      poisonPool(d, 1 << 16, 2);
+      recording.replay();
+      expect(relErr([await result.s.item()], [sumSquaresRef(xs)])).toBeLessThan(1e-5);
+      expect(relErr(await result.c.toArray(), reduceRef('sum', ms, [6, 9000], [0]).data)).toBeLessThan(1e-5);
+    }
+    recording.dispose();
+    [x, m, result.s, result.c].forEach((t) => t.dispose());
+  });
+
   it('names the shape and the axis in errors', () => {
     const x = Tensor.fromArray(d, new Float32Array(6), [2, 3]);
     expect(() => sum(x, 2)).toThrow(/axis 2 .*\[2, 3\]/);
