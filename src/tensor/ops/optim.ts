@@ -3,8 +3,9 @@
 // Per-step values live in an OptimState: a small storage buffer holding {lr, t, gradScale} that
 // the host rewrites with writeOptimState between replays of a recorded training step, so the
 // recording's bind groups and uniforms never change. Constant hyper-parameters (β₁, β₂, ε, weight
-// decay, max norm) go in the dispatch's uniform. Bias corrections 1 − βᵗ are computed in the kernel
-// from t without cancellation (see one_minus_pow in adam.wgsl).
+// decay, max norm) go in the dispatch's uniform. Bias corrections 1 − βᵗ are computed on the device
+// from t without cancellation (one_minus_pow in adam.wgsl), once per step by a one-invocation
+// prologue dispatch, so adamStep is two dispatches.
 import adamSource from '../../../shaders/adam.wgsl';
 import emaSource from '../../../shaders/ema.wgsl';
 import { Tensor, sameDevice } from '../tensor.js';
@@ -17,18 +18,22 @@ const WG = 256;
 /** The per-step optimizer values on the device: [lr (f32 bits), t (u32), gradScale (f32 bits), 0]. */
 export class OptimState {
   readonly buffer: GPUBuffer;
+  /** Per-step scalars the Adam prologue derives on the device (lr, gradient scale, bias corrections). */
+  readonly scratch: GPUBuffer;
   lr = 0;
   t = 0;
   gradScale = 1;
   disposed = false;
   constructor(readonly device: Device) {
     this.buffer = device.device.createBuffer({ size: 256, usage: 0x80 /* STORAGE */ | 0x8 /* COPY_DST */, label: 'optim state' });
+    this.scratch = device.device.createBuffer({ size: 256, usage: 0x80 /* STORAGE */, label: 'optim derived' });
   }
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
     this.device.flush();
     this.buffer.destroy();
+    this.scratch.destroy();
   }
 }
 
@@ -124,14 +129,14 @@ export function adamStep(t: OptimTensors, hyper: AdamHyper, state: OptimState, c
     if (!(b >= 0.5 && b < 1)) throw new KernelError(`adamStep: ${k} must be in [0.5, 1), got ${b}`);
   }
   const c = clipSetup('adamStep', device, state, clip);
-  device.run(
-    { file: 'adam.wgsl', source: adamSource, entry: 'adam', constants: { WG, CLIP: c.on ? 1 : 0, NESTEROV: 0 } },
-    {
-      params: t.params, grads: t.grads, m: t.m, v: t.v, hyper: state.buffer, gsq: c.gsq,
-      p: { n: t.params.size, beta1: hyper.beta1, beta2: hyper.beta2, eps: hyper.eps, weightDecay: hyper.weightDecay, maxNorm: clip.maxNorm ?? 0 },
-    },
-    grid1d(device, t.params.size, WG),
-  );
+  const constants = { WG, CLIP: c.on ? 1 : 0, NESTEROV: 0 };
+  const bindings = {
+    params: t.params, grads: t.grads, m: t.m, v: t.v, hyper: state.buffer, gsq: c.gsq, derived: state.scratch,
+    p: { n: t.params.size, beta1: hyper.beta1, beta2: hyper.beta2, eps: hyper.eps, weightDecay: hyper.weightDecay, maxNorm: clip.maxNorm ?? 0 },
+  };
+  if (t.params.size === 0) return;
+  device.run({ file: 'adam.wgsl', source: adamSource, entry: 'adam_prologue', constants }, bindings, 1);
+  device.run({ file: 'adam.wgsl', source: adamSource, entry: 'adam', constants }, bindings, grid1d(device, t.params.size, WG));
 }
 
 export interface SgdHyper {
@@ -154,7 +159,7 @@ export function sgdStep(t: { params: Tensor; grads: Tensor; m?: Tensor }, hyper:
   device.run(
     { file: 'adam.wgsl', source: adamSource, entry: 'sgd', constants: { WG, CLIP: c.on ? 1 : 0, NESTEROV: hyper.nesterov ? 1 : 0 } },
     {
-      params: t.params, grads: t.grads, m: mu !== 0 ? t.m! : device.dummy, v: dummy2(device), hyper: state.buffer, gsq: c.gsq,
+      params: t.params, grads: t.grads, m: mu !== 0 ? t.m! : device.dummy, v: dummy2(device), hyper: state.buffer, gsq: c.gsq, derived: state.scratch,
       p: { n: t.params.size, beta1: mu, beta2: 0, eps: 0, weightDecay: hyper.weightDecay ?? 0, maxNorm: clip.maxNorm ?? 0 },
     },
     grid1d(device, t.params.size, WG),
