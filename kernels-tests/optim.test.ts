@@ -88,6 +88,7 @@ describe(`optim (seed ${TEST_SEED})`, () => {
     const { recording } = d.record(() => {
       adamStep({ params, grads, m, v }, hyper, state, { gradSumSq: gsq, maxNorm: 2 });
     });
+    expect(recording.dispatchCount).toBe(2); // prologue (per-step scalars) + update
     const P = Float64Array.from(p0), M = new Float64Array(n), V = new Float64Array(n);
     for (let t = 1; t <= 4; t++) {
       const g = r.normal(n).map((x) => x * 0.1 * t);
@@ -117,14 +118,19 @@ describe(`optim (seed ${TEST_SEED})`, () => {
         const P = Float64Array.from(p0), M = new Float64Array(n);
         const PA = Float64Array.from(p0, Math.abs), MA = new Float64Array(n);
         const state = createOptimState(d);
+        const gsq = Tensor.empty(d, [1]);
         for (let t = 1; t <= 3; t++) {
           const g = r.normal(n);
           grads.write(g);
+          const ss = f(sumSquaresRef(g));
+          gsq.write([ss]);
+          const maxNorm = nesterov ? f(0.5 * Math.sqrt(ss)) : undefined; // clipping in the Nesterov case
           writeOptimState(state, { lr: f(0.05), t });
-          sgdStep({ params, grads, m: mu ? m : undefined }, { momentum: f(mu), weightDecay: f(0.01), nesterov }, state);
-          sgdRef(P, g, M, { lr: f(0.05), momentum: f(mu), weightDecay: f(0.01), nesterov });
-          sgdRef(PA, g.map((x) => -Math.abs(x)), MA, { lr: f(0.05), momentum: f(mu), weightDecay: 0, nesterov });
+          sgdStep({ params, grads, m: mu ? m : undefined }, { momentum: f(mu), weightDecay: f(0.01), nesterov }, state, { gradSumSq: gsq, maxNorm });
+          sgdRef(P, g, M, { lr: f(0.05), momentum: f(mu), weightDecay: f(0.01), nesterov, gradSumSq: ss, maxNorm });
+          sgdRef(PA, g.map((x) => -Math.abs(x)), MA, { lr: f(0.05), momentum: f(mu), weightDecay: 0, nesterov, gradSumSq: ss, maxNorm });
         }
+        gsq.dispose();
         expect(errScaled(await params.toArray(), P, PA), `sgd μ=${mu} nesterov=${nesterov} n=${n}`).toBeLessThan(1e-5);
         [params, m, grads].forEach((t) => t.dispose());
         state.dispose();
