@@ -38,7 +38,7 @@ export function niceTicks(lo: number, hi: number, count = 6): number[] {
       for (let i = Math.ceil(lo / step - 1e-9); i * step <= hi + step * 1e-9; i++) ticks.push(i === 0 ? 0 : i * step);
       if (ticks.length < 2 || ticks.length > 2 * count) continue;
       // Prefer counts near the target; 2.5 only when it clearly wins (its labels are longer).
-      const err = Math.abs(ticks.length - count) + (m === 2.5 ? 0.6 : 0) + (ticks.length < 3 ? 2 : 0);
+      const err = Math.abs(ticks.length - count) + (m === 2.5 ? 1 : 0) + (ticks.length < 3 ? 2 : 0);
       if (err < bestErr) {
         bestErr = err;
         best = ticks;
@@ -118,8 +118,8 @@ function makeAxes(
 ): Axes {
   const font = fontScale(c.width, c.height);
   const logY = extra.logY ?? false;
-  const yTicks = logY ? logTicks(ylim[0], ylim[1]) : niceTicks(ylim[0], ylim[1], Math.max(3, Math.min(9, Math.floor((c.height - 80 * font) / (45 * font)))));
-  const xTicks = niceTicks(xlim[0], xlim[1], Math.max(3, Math.min(8, Math.floor((c.width - 80 * font) / (50 * font)))));
+  const yTicks = logY ? logTicks(ylim[0], ylim[1]) : niceTicks(ylim[0], ylim[1], Math.max(3, Math.min(9, Math.floor((c.height - 80 * font) / (35 * font)))));
+  const xTicks = niceTicks(xlim[0], xlim[1], Math.max(3, Math.min(10, Math.floor((c.width - 80 * font) / (40 * font)))));
   const ystep = yTicks.length > 1 ? yTicks[1] - yTicks[0] : 1;
   const xstep = xTicks.length > 1 ? xTicks[1] - xTicks[0] : 1;
   const yLabels = yTicks.map((v) => (logY ? formatTick(v, v) : formatTick(v, ystep)));
@@ -212,15 +212,35 @@ function equalize(xl: [number, number], yl: [number, number], aspect: number): [
   ];
 }
 
-function legend(a: Axes, items: { label: string; color: Color; kind: 'dot' | 'line' }[]): void {
+/**
+ * Legend box in the corner of the plot box that covers the fewest marks (like matplotlib's
+ * loc='best'); `marks` are pixel positions [x0, y0, x1, y1, ...]. Top-right when there are none.
+ */
+function legend(a: Axes, items: { label: string; color: Color; kind: 'dot' | 'line' }[], marks: ArrayLike<number> = []): void {
   if (items.length === 0) return;
   const f = a.font;
   const th = Canvas.textHeight(f);
   const rowH = th + 8 * f;
   const w = Math.max(...items.map((i) => Canvas.textWidth(i.label, f))) + 28 * f;
   const h = items.length * rowH + 6 * f;
-  const x = a.x1 - w - 8 * f;
-  const y = a.y0 + 8 * f;
+  const corners: [number, number][] = [
+    [a.x1 - w - 8 * f, a.y0 + 8 * f],
+    [a.x0 + 8 * f, a.y0 + 8 * f],
+    [a.x1 - w - 8 * f, a.y1 - h - 8 * f],
+    [a.x0 + 8 * f, a.y1 - h - 8 * f],
+  ];
+  const hits = corners.map(([cx, cy]) => {
+    let k = 0;
+    for (let i = 0; i + 1 < marks.length; i += 2) {
+      const mx = marks[i];
+      const my = marks[i + 1];
+      if (mx >= cx - 4 && mx <= cx + w + 4 && my >= cy - 4 && my <= cy + h + 4) k++;
+    }
+    return k;
+  });
+  let best = 0;
+  for (let i = 1; i < 4; i++) if (hits[i] < hits[best]) best = i;
+  const [x, y] = corners[best];
   a.c.fillRect(x, y, w, h, [255, 255, 255, 225]);
   a.c.strokeRect(x, y, w, h, '#bbbbbb', 1);
   items.forEach((it, k) => {
@@ -280,6 +300,7 @@ export function scatterPlot(series: ScatterSeries[], opts: ScatterOptions = {}):
     [xl, yl] = equalize(xl, yl, (probe.x1 - probe.x0) / (probe.y1 - probe.y0));
   }
   const a = makeAxes(c, opts, xl, yl);
+  const marks: number[] = [];
   clearMargins(a, () => {
     series.forEach((s, k) => {
       const n = Math.floor(s.points.length / 2);
@@ -290,7 +311,10 @@ export function scatterPlot(series: ScatterSeries[], opts: ScatterOptions = {}):
         const x = s.points[2 * i];
         const y = s.points[2 * i + 1];
         if (!Number.isFinite(x) || !Number.isFinite(y)) continue;
-        c.disc(a.sx(x), a.sy(y), r, col, al);
+        const px = a.sx(x);
+        const py = a.sy(y);
+        c.disc(px, py, r, col, al);
+        if (i % Math.max(1, Math.floor(n / 4000)) === 0) marks.push(px, py);
       }
     });
   });
@@ -298,6 +322,7 @@ export function scatterPlot(series: ScatterSeries[], opts: ScatterOptions = {}):
   legend(
     a,
     series.filter((s) => s.label).map((s) => ({ label: s.label!, color: s.color ?? PALETTE[series.indexOf(s) % PALETTE.length], kind: 'dot' as const })),
+    marks,
   );
   return c.toPng(opts.png);
 }
@@ -592,7 +617,11 @@ export function lossCurvePlot(steps: ArrayLike<number>, losses: ArrayLike<number
     }
   });
   drawFrame(a);
-  if (opts.label) legend(a, [{ label: opts.label, color: col, kind: 'line' }]);
+  if (opts.label) {
+    const marks: number[] = [];
+    for (let i = 0; i < n; i++) if (ok(losses[i])) marks.push(a.sx(steps[i]), a.sy(losses[i]));
+    legend(a, [{ label: opts.label, color: col, kind: 'line' }], marks);
+  }
   return c.toPng(opts.png);
 }
 
