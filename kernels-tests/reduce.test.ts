@@ -1,7 +1,7 @@
-import { describe, it, expect, beforeAll } from 'vitest';
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { device, rng, relErr, poisonPool, TEST_SEED } from './helpers.js';
 import { Tensor } from '../src/tensor/tensor.js';
-import { sum, mean, max, sumTo, sumSquares, dot } from '../src/tensor/ops/reduce.js';
+import { sum, mean, max, sumTo, sumSquares, dot, forceKernelStyle } from '../src/tensor/ops/reduce.js';
 import { reduceRef, sumToRef, sumSquaresRef, dotRef } from '../src/tensor/cpu/reduce.js';
 import type { Device } from '../src/gpu/device.js';
 
@@ -13,7 +13,11 @@ beforeAll(async () => {
 const numel = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 const norm = (axes: number[], r: number) => axes.map((a) => (a < 0 ? a + r : a));
 
-describe(`reduce (seed ${TEST_SEED})`, () => {
+// Both launch styles run on every adapter: GPU-style trees and CPU-style thread-per-row.
+for (const style of ['gpu', 'cpu'] as const)
+describe(`reduce ${style} style (seed ${TEST_SEED})`, () => {
+  beforeAll(() => forceKernelStyle(style));
+  afterAll(() => forceKernelStyle(null));
   const cases: [number[], number[] | undefined][] = [
     [[1], undefined],
     [[7], [0]],

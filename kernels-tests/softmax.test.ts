@@ -1,8 +1,9 @@
-import { describe, it, expect, beforeAll } from 'vitest';
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { device, rng, relErr, poisonPool, TEST_SEED } from './helpers.js';
 import { Tensor } from '../src/tensor/tensor.js';
 import { softmax, logSoftmax, softmaxBackward, logSoftmaxBackward } from '../src/tensor/ops/softmax.js';
 import { softmaxRef, softmaxBackwardRef } from '../src/tensor/cpu/softmax.js';
+import { forceKernelStyle } from '../src/tensor/ops/reduce.js';
 import type { Device } from '../src/gpu/device.js';
 
 let d: Device;
@@ -12,7 +13,11 @@ beforeAll(async () => {
 
 const numel = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
-describe(`softmax (seed ${TEST_SEED})`, () => {
+// Both launch styles run on every adapter: GPU-style trees and CPU-style thread-per-row.
+for (const style of ['gpu', 'cpu'] as const)
+describe(`softmax ${style} style (seed ${TEST_SEED})`, () => {
+  beforeAll(() => forceKernelStyle(style));
+  afterAll(() => forceKernelStyle(null));
   const cases: [number[], number][] = [
     [[1], -1],
     [[7], 0],

@@ -5,7 +5,7 @@ import source from '../../../shaders/softmax.wgsl';
 import { Tensor, sameDevice } from '../tensor.js';
 import { grid1d } from '../dispatch.js';
 import { ShapeError, fmtShape } from '../../gpu/errors.js';
-import { normAxis, threadsPerRow } from './reduce.js';
+import { normAxis, rowLaunch } from './reduce.js';
 
 const FILE = 'softmax.wgsl';
 const OPS = { softmax: 0, logSoftmax: 1, softmaxBackward: 2, logSoftmaxBackward: 3 } as const;
@@ -26,8 +26,7 @@ function run(op: keyof typeof OPS, x: Tensor, g: Tensor | null, axis: number): T
   const p = { outer, len, inner };
   const bind = { x, g: g ?? d.dummy, out, p };
   if (inner === 1) {
-    const TPR = threadsPerRow(len, 256);
-    const WG = Math.max(64, TPR);
+    const [WG, TPR] = rowLaunch(d, len, 256);
     d.run({ file: FILE, source, entry: 'rows', constants: { WG, TPR, OP: OPS[op] } }, bind, grid1d(d, Math.ceil(outer / (WG / TPR)) * WG, WG));
   } else {
     const WG = 64;
