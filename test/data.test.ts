@@ -214,4 +214,23 @@ describe('IDX', () => {
     for (const l of t.labels) counts[l]++;
     expect(counts).toEqual(new Array(10).fill(1000));
   });
+
+  it.skipIf(!existsSync(FASHION_MNIST_DIR))('loadDataset(fashion-mnist): images as rows in [-1, 1], held-out from the test split', () => {
+    const d = loadDataset('fashion-mnist', { seed: 1, nTrain: 500, nHeld: 200 });
+    expect(d.kind).toBe('images');
+    expect(d.dim).toBe(784);
+    expect(d.shape).toEqual([1, 28, 28]);
+    expect(d.train.length).toBe(500 * 784);
+    expect(d.held.length).toBe(200 * 784);
+    expect(d.held2.length).toBe(200 * 784);
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const v of d.train) {
+      lo = Math.min(lo, v);
+      hi = Math.max(hi, v);
+    }
+    expect(lo).toBe(-1);
+    expect(hi).toBe(1);
+    expect(d.held).not.toEqual(d.held2);
+  });
 });

@@ -76,7 +76,7 @@ export function defaultDeflate(): Deflate {
   const z = nodeBuiltin('node:zlib');
   if (z) {
     return (d) => {
-      const b = z.deflateSync(d, { level: 9 });
+      const b = z.deflateSync(d, { level: 6 });
       return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
     };
   }
