@@ -60,18 +60,16 @@ export function loadDataset(spec: string, opts: DatasetOptions = {}): Dataset {
     const tr = load(dir, 'train');
     const te = load(dir, 'test');
     const dim = tr.h * tr.w;
-    const trainAll = imagesToFloat(tr.images);
-    const testAll = imagesToFloat(te.images);
     const nHeld = opts.nHeld ?? Math.min(2000, Math.floor(te.n / 2));
     if (2 * nHeld > te.n) throw new Error(`${dir}: nHeld=${nHeld} needs ${2 * nHeld} test images, have ${te.n}`);
     const nTrain = opts.nTrain ?? tr.n;
     if (nTrain > tr.n) throw new Error(`${dir}: nTrain=${nTrain} but only ${tr.n} training images`);
-    const train = nTrain === tr.n ? trainAll : takeRows(trainAll, new Rng(deriveSeed(seed, 0)).permutation(tr.n).subarray(0, nTrain), dim);
+    const train = nTrain === tr.n ? imagesToFloat(tr.images) : imageRows(tr.images, new Rng(deriveSeed(seed, 0)).permutation(tr.n).subarray(0, nTrain), dim);
     const perm = new Rng(deriveSeed(seed, 1)).permutation(te.n);
     return {
       train,
-      held: takeRows(testAll, perm.subarray(0, nHeld), dim),
-      held2: takeRows(testAll, perm.subarray(nHeld, 2 * nHeld), dim),
+      held: imageRows(te.images, perm.subarray(0, nHeld), dim),
+      held2: imageRows(te.images, perm.subarray(nHeld, 2 * nHeld), dim),
       dim,
       kind: 'images',
       shape: [1, tr.h, tr.w],
@@ -152,5 +150,15 @@ export function splitRows(
 export function takeRows(data: Float32Array, idx: ArrayLike<number>, dim: number): Float32Array {
   const out = new Float32Array(idx.length * dim);
   for (let i = 0; i < idx.length; i++) out.set(data.subarray(idx[i] * dim, idx[i] * dim + dim), i * dim);
+  return out;
+}
+
+/** Rows `idx` of u8 images [n, dim] as floats in [-1, 1]. */
+function imageRows(images: Uint8Array, idx: ArrayLike<number>, dim: number): Float32Array {
+  const out = new Float32Array(idx.length * dim);
+  for (let i = 0; i < idx.length; i++) {
+    const o = idx[i] * dim;
+    for (let k = 0; k < dim; k++) out[i * dim + k] = (images[o + k] / 255) * 2 - 1;
+  }
   return out;
 }
