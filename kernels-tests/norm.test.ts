@@ -1,8 +1,9 @@
-import { describe, it, expect, beforeAll } from 'vitest';
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { device, rng, relErr, poisonPool, TEST_SEED } from './helpers.js';
 import { Tensor } from '../src/tensor/tensor.js';
 import { groupNorm, groupNormWithStats, groupNormBackward } from '../src/tensor/ops/norm.js';
 import { groupNormRef, groupNormBackwardRef } from '../src/tensor/cpu/norm.js';
+import { forceKernelStyle } from '../src/tensor/ops/reduce.js';
 import type { Device } from '../src/gpu/device.js';
 
 let d: Device;
@@ -12,7 +13,11 @@ beforeAll(async () => {
 
 const numel = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
-describe(`groupNorm (seed ${TEST_SEED})`, () => {
+// Both launch styles run on every adapter: workgroup trees and thread-per-group.
+for (const style of ['gpu', 'cpu'] as const)
+describe(`groupNorm, ${style} style (seed ${TEST_SEED})`, () => {
+  beforeAll(() => forceKernelStyle(style));
+  afterAll(() => forceKernelStyle(null));
   const cases: [number[], number][] = [
     [[1, 1], 1],
     [[7, 6], 2],           // [B, C] (2-element groups are ill-conditioned: gx ≈ 0 up to eps)

@@ -1,4 +1,4 @@
-// GroupNorm backward, one workgroup per (batch, group). With x̂ = (x − μ)·rstd, z = γ_c x̂ + β_c,
+// GroupNorm backward, TPR threads per (batch, group) as in norm.wgsl. With x̂ = (x − μ)·rstd, z = γ_c x̂ + β_c,
 // y = z (or silu(z) when SILU: gy is then the gradient of silu(z) and gz = gy·silu'(z), z
 // recomputed here so the fused forward never stores it):
 //   A_c = Σ_s gz,  B_c = Σ_s gz·x̂         per channel (tree reductions)
@@ -7,6 +7,7 @@
 // (norm_params.wgsl sums them over the batch).
 
 override WG: u32 = 256;
+override TPR: u32 = 256;   // threads per (batch, group): power of two <= WG
 override HAS_GAMMA: u32 = 0;
 override HAS_BETA: u32 = 0;
 override SILU: u32 = 0;
@@ -34,14 +35,15 @@ struct Params {
 
 var<workgroup> sh: array<vec2<f32>, WG>;
 
-fn wg_sum2(v: vec2<f32>, lid: u32) -> vec2<f32> {
+fn seg_sum2(v: vec2<f32>, lid: u32, lane: u32) -> vec2<f32> {
+  if (TPR == 1u) { return v; }
   sh[lid] = v;
   workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) { sh[lid] += sh[lid + s]; }
+  for (var s = TPR / 2u; s > 0u; s >>= 1u) {
+    if (lane < s) { sh[lid] += sh[lid + s]; }
     workgroupBarrier();
   }
-  let r = sh[0];
+  let r = sh[lid - lane];
   workgroupBarrier();
   return r;
 }
@@ -62,15 +64,16 @@ fn dz(g: f32, xh: f32, ga: f32, be: f32) -> f32 {
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-  let w = wid.x + wid.y * nwg.x;
-  if (w >= p.bg) { return; }
+  let w = (wid.x + wid.y * nwg.x) * (WG / TPR) + lid / TPR;
+  let lane = lid % TPR;
+  let valid = w < p.bg;   // threads past the end still take part in the barriers
   let g = w % p.groups;
   let b = w / p.groups;
-  let S = p.s;
+  let S = select(0u, p.s, valid);
   let n = p.cpg * S;
   let base = w * n;
-  let m = mean[w];
-  let r = rstd[w];
+  let m = mean[min(w, p.bg - 1u)];
+  let r = rstd[min(w, p.bg - 1u)];
   let c0 = g * p.cpg;
   var sA = 0.0;
   var sB = 0.0;
@@ -80,22 +83,22 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let be = bet(c);
     var acc = vec2<f32>(0.0);
     let cb = base + cl * S;
-    for (var s = lid; s < S; s += WG) {
+    for (var s = lane; s < S; s += TPR) {
       let xh = (x[cb + s] - m) * r;
       let gz = dz(gy[cb + s], xh, ga, be);
       acc += vec2<f32>(gz, gz * xh);
     }
-    let t = wg_sum2(acc, lid);
-    if (lid == 0u) {
+    let t = seg_sum2(acc, lid, lane);
+    if (lane == 0u && valid) {
       part[b * 2u * p.c + c] = t.y;          // ∂γ partial
       part[b * 2u * p.c + p.c + c] = t.x;    // ∂β partial
     }
     sA += ga * t.x;
     sB += ga * t.y;
   }
-  let mg = sA / f32(n);
-  let mgx = sB / f32(n);
-  for (var i = lid; i < n; i += WG) {
+  let mg = sA / f32(max(n, 1u));
+  let mgx = sB / f32(max(n, 1u));
+  for (var i = lane; i < n; i += TPR) {
     let c = c0 + i / S;
     let ga = gam(c);
     let xh = (x[base + i] - m) * r;

@@ -1,13 +1,14 @@
 // GroupNorm over [B, C, ...spatial] (NCHW, [B, C, L] or [B, C]) with optional affine γ, β and a
 // fused SiLU (shaders/norm.wgsl); its backward (shaders/norm_backward.wgsl + norm_params.wgsl).
-// One workgroup per (batch, group) with workgroup-memory reductions; the forward is one dispatch,
-// the backward two.
+// A workgroup per (batch, group) with workgroup-memory reductions on GPUs, a thread per (batch,
+// group) on CPU adapters (kernelStyle in reduce.ts); the forward is one dispatch, the backward two.
 import source from '../../../shaders/norm.wgsl';
 import backwardSource from '../../../shaders/norm_backward.wgsl';
 import paramsSource from '../../../shaders/norm_params.wgsl';
 import { Tensor, sameDevice } from '../tensor.js';
 import { grid1d } from '../dispatch.js';
 import { ShapeError, fmtShape } from '../../gpu/errors.js';
+import { rowLaunch } from './reduce.js';
 
 export interface GroupNormOptions {
   /** Apply SiLU to the output in the same kernel. */
@@ -33,10 +34,6 @@ function dims(op: string, x: Tensor, groups: number, gamma?: Tensor, beta?: Tens
   return { batch, channels, spatial: x.size / Math.max(1, batch * channels), cpg: channels / groups };
 }
 
-/** Threads per (batch, group): no more than there are elements to spread over them. */
-function wgFor(n: number): number {
-  return n >= 4096 ? 256 : n >= 1024 ? 128 : 64;
-}
 
 /** GroupNorm returning the output and the per-(batch, group) mean and rstd, each [B, groups]. */
 export function groupNormWithStats(x: Tensor, groups: number, gamma?: Tensor, beta?: Tensor, eps = 1e-5, opts: GroupNormOptions = {}): { y: Tensor; mean: Tensor; rstd: Tensor } {
@@ -47,11 +44,11 @@ export function groupNormWithStats(x: Tensor, groups: number, gamma?: Tensor, be
   const rstd = Tensor.empty(d, [k.batch, groups]);
   const bg = k.batch * groups;
   if (x.size === 0) return { y, mean, rstd };
-  const WG = wgFor(k.cpg * k.spatial);
+  const [WG, TPR] = rowLaunch(d, k.cpg * k.spatial, 256, bg);
   d.run(
-    { file: 'norm.wgsl', source, entry: 'main', constants: { WG, HAS_GAMMA: gamma ? 1 : 0, HAS_BETA: beta ? 1 : 0, SILU: opts.silu ? 1 : 0 } },
+    { file: 'norm.wgsl', source, entry: 'main', constants: { WG, TPR, HAS_GAMMA: gamma ? 1 : 0, HAS_BETA: beta ? 1 : 0, SILU: opts.silu ? 1 : 0 } },
     { x, gamma: gamma ?? d.dummy, beta: beta ?? d.dummy, out: y, mean, rstd, p: { bg, groups, cpg: k.cpg, s: k.spatial, eps } },
-    grid1d(d, bg * WG, WG),
+    grid1d(d, Math.ceil(bg / (WG / TPR)) * WG, WG),
   );
   return { y, mean, rstd };
 }
@@ -91,11 +88,11 @@ export function groupNormBackward(x: Tensor, gy: Tensor, mean: Tensor, rstd: Ten
   const gbeta = Tensor.empty(d, [k.channels]);
   if (k.channels === 0) return { gx, ggamma, gbeta };
   const part = Tensor.empty(d, [k.batch, 2, k.channels], 'groupNorm param partials');
-  const WG = wgFor(k.spatial);
+  const [WG, TPR] = rowLaunch(d, k.spatial, 256, bg);
   d.run(
-    { file: 'norm_backward.wgsl', source: backwardSource, entry: 'main', constants: { WG, HAS_GAMMA: gamma ? 1 : 0, HAS_BETA: beta ? 1 : 0, SILU: opts.silu ? 1 : 0 } },
+    { file: 'norm_backward.wgsl', source: backwardSource, entry: 'main', constants: { WG, TPR, HAS_GAMMA: gamma ? 1 : 0, HAS_BETA: beta ? 1 : 0, SILU: opts.silu ? 1 : 0 } },
     { x, gy, gamma: gamma ?? d.dummy, beta: beta ?? d.dummy, mean, rstd, gx, part, p: { bg, groups, cpg: k.cpg, s: k.spatial, c: k.channels } },
-    grid1d(d, bg * WG, WG),
+    grid1d(d, Math.ceil(bg / (WG / TPR)) * WG, WG),
   );
   d.run(
     { file: 'norm_params.wgsl', source: paramsSource, entry: 'main', constants: { WG: 64 } },

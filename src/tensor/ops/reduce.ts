@@ -97,9 +97,16 @@ export function threadsPerRow(len: number, wg = WG): number {
   return t;
 }
 
-/** Row launch shape for a style: [workgroup size, threads per row]. */
-export function rowLaunch(d: Device, len: number, wg = WG): [number, number] {
-  if (kernelStyle(d) === 'cpu') return [64, 1];
+/**
+ * Launch shape [workgroup size, threads per item] for `items` independent reductions of `len`
+ * elements each. CPU style: one thread per item, workgroups small enough to give every core work.
+ */
+export function rowLaunch(d: Device, len: number, wg = WG, items = Infinity): [number, number] {
+  if (kernelStyle(d) === 'cpu') {
+    let w = 64;
+    while (w > 8 && items < w * 8) w /= 2;
+    return [w, 1];
+  }
   const tpr = threadsPerRow(len, wg);
   return [Math.max(64, tpr), tpr];
 }
@@ -114,7 +121,7 @@ function reduce3(x: Tensor, y: Tensor | null, outer: number, len: number, inner:
     if (cpu ? len > CHUNK && outer < 256 : len > SPLIT_LEN && outer < 64) {
       const nchunks = Math.ceil(len / CHUNK);
       const part = Tensor.empty(d, [outer * nchunks], 'reduce partials');
-      const [wg, tpr] = cpu ? [64, 1] : [WG, WG];
+      const [wg, tpr] = cpu ? rowLaunch(d, CHUNK, WG, outer * nchunks) : [WG, WG];
       d.run(
         { file: FILE, source, entry: 'rows', constants: { WG: wg, TPR: tpr, RED: REDS[red], LOAD: LOADS[load] } },
         { x, y: y ?? d.dummy, out: part, p: { outer, len, inner: 1, chunk: CHUNK, nchunks, scale: 1, init } },
@@ -125,7 +132,7 @@ function reduce3(x: Tensor, y: Tensor | null, outer: number, len: number, inner:
       return r;
     }
     const o = out ?? Tensor.empty(d, [outer]);
-    const [wg, tpr] = rowLaunch(d, len);
+    const [wg, tpr] = rowLaunch(d, len, WG, outer);
     d.run(
       { file: FILE, source, entry: 'rows', constants: { WG: wg, TPR: tpr, RED: REDS[red], LOAD: LOADS[load] } },
       { x, y: y ?? d.dummy, out: o, p: { outer, len, inner: 1, chunk: Math.max(len, 1), nchunks: 1, scale, init } },

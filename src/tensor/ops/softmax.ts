@@ -26,7 +26,7 @@ function run(op: keyof typeof OPS, x: Tensor, g: Tensor | null, axis: number): T
   const p = { outer, len, inner };
   const bind = { x, g: g ?? d.dummy, out, p };
   if (inner === 1) {
-    const [WG, TPR] = rowLaunch(d, len, 256);
+    const [WG, TPR] = rowLaunch(d, len, 256, outer);
     d.run({ file: FILE, source, entry: 'rows', constants: { WG, TPR, OP: OPS[op] } }, bind, grid1d(d, Math.ceil(outer / (WG / TPR)) * WG, WG));
   } else {
     const WG = 64;
