@@ -42,7 +42,7 @@ export async function writeScoreFieldPng(device: Device, path: string, cfg: ToyC
   });
   const vec = await s.toArray();
   s.dispose();
-  writeFileAtomic(path, scoreFieldPlot(pts, vec, { title: `learned score s(x) — ${cfg.loss} on ${cfg.data}`, xlim: LIM, ylim: LIM, background: data }));
+  writeFileAtomic(path, scoreFieldPlot(pts, vec, { title: `learned score s(x): ${cfg.loss} on ${cfg.data}`, xlim: LIM, ylim: LIM, data }));
 }
 
 export async function writeDensityPng(device: Device, path: string, cfg: ToyConfig, model: ToyModel): Promise<void> {
@@ -51,7 +51,7 @@ export async function writeDensityPng(device: Device, path: string, cfg: ToyConf
   const pts = new Float32Array(g * g * 2);
   for (let i = 0; i < g; i++) for (let j = 0; j < g; j++) {
     pts[(i * g + j) * 2] = LIM[0] + ((LIM[1] - LIM[0]) * (j + 0.5)) / g;
-    pts[(i * g + j) * 2 + 1] = LIM[1] - ((LIM[1] - LIM[0]) * (i + 0.5)) / g;
+    pts[(i * g + j) * 2 + 1] = LIM[0] + ((LIM[1] - LIM[0]) * (i + 0.5)) / g;
   }
   const e = device.scope(() => noGrad(() => model.energy(Tensor.fromArray(device, pts, [g * g, 2]), noiseLevel(device, cfg, g * g))));
   const en = await e.toArray();
@@ -60,7 +60,7 @@ export async function writeDensityPng(device: Device, path: string, cfg: ToyConf
   let mn = Infinity;
   for (const v of en) mn = Math.min(mn, v);
   const dens = Float32Array.from(en, (v) => Math.exp(-(v - mn)));
-  writeFileAtomic(path, densityPlot(dens, g, g, { title: `exp(−E(x)) — energy model on ${cfg.data}`, xlim: LIM, ylim: LIM }));
+  writeFileAtomic(path, densityPlot(dens, { nx: g, ny: g, title: `exp(-E(x)), energy model on ${cfg.data}`, xlim: LIM, ylim: LIM, label: 'exp(-E)' }));
 }
 
 export function writeLossPng(path: string, history: [number, number][], title: string): void {

@@ -25,17 +25,16 @@ export async function sampleRun(device: Device, a: Record<string, any>, quiet = 
   const { cfg, model } = run;
   const paths = runPaths(a.run);
   const out: string = a.out ?? paths.samplesNpy;
-  const bar = quiet ? null : new Progress({ total: 1, label: `sample (${a.sampler ?? cfg.sampler})` });
+  const sampler = a.sampler ?? cfg.sampler;
+  const total = sampler === 'annealed' ? cfg.levels * (a.steps ?? cfg.sampleSteps) : a.steps ?? (cfg.loss === 'ncsn' ? 1000 : cfg.sampleSteps);
+  const bar = quiet ? null : new Progress({ total, label: `sample (${sampler}, n=${a.n})` });
   let last = 0;
   const t0 = performance.now();
   const res = await sampleToyModel(device, cfg, model, {
     n: a.n, sampler: a.sampler, steps: a.steps, stepSize: a['step-size'], seed: a.seed,
-    onProgress: (done, total) => {
-      if (bar) {
-        bar.total = total;
-        bar.tick(done - last);
-        last = done;
-      }
+    onProgress: (done) => {
+      bar?.tick(done - last);
+      last = done;
     },
   });
   bar?.done();
@@ -43,7 +42,7 @@ export async function sampleRun(device: Device, a: Record<string, any>, quiet = 
   writeNpy(out, res.samples, [a.n, cfg.dim]);
   const data = loadDataset(cfg.data, { seed: cfg.seed, nTrain: 2000 });
   if (cfg.dim === 2) {
-    writeSamplesPng(out.replace(/\.npy$/, '') + '.png', res.samples, data.held, `${a.sampler ?? cfg.sampler} samples — ${cfg.loss} on ${cfg.data}`);
+    writeSamplesPng(out.replace(/\.npy$/, '') + '.png', res.samples, data.held, `${a.sampler ?? cfg.sampler} samples: ${cfg.loss} on ${cfg.data}`);
     await writeScoreFieldPng(device, paths.scorePng, cfg, model, data.held);
     await writeDensityPng(device, paths.densityPng, cfg, model);
   }

@@ -62,7 +62,7 @@ export async function langevin(device: Device, model: ScoreModel, steps: number,
     device.scope(() => noGrad(() => langevinUpdate(x, model.score(x), alpha, seed, { stream: t })));
     if (o.snapshotAt?.includes(t)) snaps.push({ step: t, t: noGrad(() => op.scale(x, 1)).keep() });
     if (t % every === 0) {
-      device.flush();
+      await device.sync(); // bounds queued work and keeps the progress honest; nothing is read back
       o.onProgress?.(t, steps);
     }
   }
@@ -99,7 +99,7 @@ export async function annealedLangevin(device: Device, model: ScoreModel, sigmas
       device.scope(() => noGrad(() => langevinUpdate(x, model.score(x, sig), alpha, seed, { stream: k })));
       if (o.snapshotAt?.includes(k)) snaps.push({ step: k, t: noGrad(() => op.scale(x, 1)).keep() });
       if (k % every === 0) {
-        device.flush();
+        await device.sync();
         o.onProgress?.(k, total);
       }
     }
