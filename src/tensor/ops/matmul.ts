@@ -1,0 +1,135 @@
+// Batched matmul with transposes, broadcast batch and a fused bias + activation epilogue
+// (shaders/matmul.wgsl when every operand is vec4-aligned, shaders/matmul_scalar.wgsl otherwise).
+// The kernel configuration (variant, register tile, workgroup shape) is a plain value so that an
+// autotuner can choose it per adapter and shape; `defaultMatmulConfig` is the hand-picked choice.
+import source from '../../../shaders/matmul.wgsl';
+import scalarSource from '../../../shaders/matmul_scalar.wgsl';
+import { Tensor, sameDevice } from '../tensor.js';
+import type { Device } from '../../gpu/device.js';
+import { ShapeError, fmtShape } from '../../gpu/errors.js';
+
+export type MatmulAct = 'none' | 'silu' | 'relu';
+export const ACT_CODE: Record<MatmulAct, number> = { none: 0, silu: 1, relu: 2 };
+
+export interface MatmulConfig {
+  /** 'vec4': aligned vec4 loads (needs the contiguous dims to be multiples of 4); 'scalar': any shape. */
+  variant: 'vec4' | 'scalar';
+  /** Rows × columns of C per invocation (4 or 8 each). */
+  tm: 4 | 8;
+  tn: 4 | 8;
+  /** Workgroup shape: invocations along N and along M. */
+  wgx: number;
+  wgy: number;
+}
+
+export interface MatmulOptions {
+  transA?: boolean;
+  transB?: boolean;
+  bias?: Tensor;
+  act?: MatmulAct;
+  out?: Tensor;
+  /** Override the kernel configuration (autotuning); fields left out take the default. */
+  config?: Partial<MatmulConfig>;
+}
+
+/** Problem description handed to the config chooser. */
+export interface MatmulProblem {
+  M: number;
+  N: number;
+  K: number;
+  batch: number;
+  transA: boolean;
+  transB: boolean;
+}
+
+/** Whether the aligned vec4 kernel can run this problem (N and both operands' contiguous dims multiples of 4). */
+export function vec4Aligned(q: MatmulProblem): boolean {
+  const aContig = q.transA ? q.M : q.K;
+  const bContig = q.transB ? q.K : q.N;
+  return aContig % 4 === 0 && bContig % 4 === 0 && q.N % 4 === 0 && q.M >= 4;
+}
+
+/** CPU adapters (lavapipe / SwiftShader) run workgroups as 8-wide SIMD: 8 invocations were best there. */
+export function isCpuAdapter(device: Device): boolean {
+  const i = device.info;
+  const s = `${i.vendor} ${i.architecture} ${i.device} ${i.description}`.toLowerCase();
+  return i.isFallback || /llvmpipe|lavapipe|swiftshader|cpu/.test(s);
+}
+
+/** The hand-picked configuration; an autotuner may replace this function's choice per shape. */
+export function defaultMatmulConfig(device: Device, q: MatmulProblem): MatmulConfig {
+  const variant = vec4Aligned(q) ? 'vec4' : 'scalar';
+  // Small outputs: smaller tiles keep more invocations busy.
+  const tm: 4 | 8 = q.M >= 64 ? 8 : 4;
+  const tn: 4 | 8 = q.N >= 64 ? 8 : 4;
+  if (isCpuAdapter(device)) return { variant, tm, tn, wgx: 8, wgy: 1 };
+  return { variant, tm, tn, wgx: 8, wgy: 8 };
+}
+
+let chooser: (device: Device, q: MatmulProblem) => MatmulConfig = defaultMatmulConfig;
+/** Install a config chooser (autotuner); returns the previous one. */
+export function setMatmulConfigChooser(f: (device: Device, q: MatmulProblem) => MatmulConfig) {
+  const prev = chooser;
+  chooser = f;
+  return prev;
+}
+
+function matShape(name: string, t: Tensor, trans: boolean): { batch: number[]; rows: number; cols: number } {
+  if (t.rank < 2) throw new ShapeError(`matmul: ${name} must have rank >= 2, got ${fmtShape(t.shape)}`);
+  const r = t.rank;
+  const rows = t.shape[r - 2], cols = t.shape[r - 1];
+  return { batch: t.shape.slice(0, -2), rows: trans ? cols : rows, cols: trans ? rows : cols };
+}
+
+const prod = (s: readonly number[]) => s.reduce((x, y) => x * y, 1);
+
+/**
+ * C = act(op(A)·op(B) + bias). A: [..., M, K] ([..., K, M] with transA); B: [..., K, N]
+ * ([..., N, K] with transB). Batch dims must be equal, or one side has none or batch 1 (it broadcasts).
+ */
+export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
+  const device = sameDevice('matmul', a, b);
+  const transA = !!opts.transA, transB = !!opts.transB;
+  const A = matShape('a', a, transA), B = matShape('b', b, transB);
+  const both = `a ${fmtShape(a.shape)}${transA ? 'ᵀ' : ''} and b ${fmtShape(b.shape)}${transB ? 'ᵀ' : ''}`;
+  if (A.cols !== B.rows) throw new ShapeError(`matmul: inner dimensions differ for ${both} (${A.cols} vs ${B.rows})`);
+  const nA = prod(A.batch), nB = prod(B.batch);
+  let outBatch: readonly number[];
+  if (nA === 1 && nB === 1) outBatch = A.batch.length >= B.batch.length ? A.batch : B.batch;
+  else if (nB === 1) outBatch = A.batch;
+  else if (nA === 1) outBatch = B.batch;
+  else if (A.batch.length === B.batch.length && A.batch.every((d, i) => d === B.batch[i])) outBatch = A.batch;
+  else throw new ShapeError(`matmul: batch dimensions of ${both} do not match`);
+  const M = A.rows, K = A.cols, N = B.cols;
+  const batch = prod(outBatch);
+  const shape = [...outBatch, M, N];
+  if (opts.bias && (opts.bias.size !== N || opts.bias.rank !== 1)) {
+    throw new ShapeError(`matmul: bias ${fmtShape(opts.bias.shape)} does not match N = ${N} of ${both}`);
+  }
+  const o = opts.out ?? Tensor.empty(device, shape);
+  if (o.size !== prod(shape)) throw new ShapeError(`matmul: out ${fmtShape(o.shape)} does not fit result ${fmtShape(shape)} of ${both}`);
+  if (o.size === 0) return o;
+
+  const q: MatmulProblem = { M, N, K, batch, transA, transB };
+  const cfg = { ...chooser(device, q), ...opts.config };
+  if (cfg.variant === 'vec4' && !vec4Aligned(q)) cfg.variant = 'scalar';
+  const file = cfg.variant === 'vec4' ? 'matmul.wgsl' : 'matmul_scalar.wgsl';
+  device.run(
+    {
+      file,
+      source: cfg.variant === 'vec4' ? source : scalarSource,
+      entry: 'main',
+      constants: {
+        TM: cfg.tm, TN: cfg.tn, WGX: cfg.wgx, WGY: cfg.wgy,
+        TRANS_A: transA ? 1 : 0, TRANS_B: transB ? 1 : 0,
+        HAS_BIAS: opts.bias ? 1 : 0, ACT: ACT_CODE[opts.act ?? 'none'],
+      },
+    },
+    {
+      a, b, bias: opts.bias ?? device.dummy, out: o,
+      p: { M, N, K, sa: nA === 1 ? 0 : M * K, sb: nB === 1 ? 0 : K * N, so: M * N },
+    },
+    [Math.ceil(N / (cfg.tn * cfg.wgx)), Math.ceil(M / (cfg.tm * cfg.wgy)), batch],
+  );
+  return o;
+}
