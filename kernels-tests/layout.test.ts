@@ -1,8 +1,9 @@
-import { describe, it, expect, beforeAll } from 'vitest';
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { device, rng, relErr, poisonPool, TEST_SEED } from './helpers.js';
 import { Tensor } from '../src/tensor/tensor.js';
 import { transpose, concat, slice, padTo, gather, gatherBackward, copyInto } from '../src/tensor/ops/layout.js';
 import { transposeRef, concatRef, sliceRef, padToRef, gatherRef, gatherBackwardRef } from '../src/tensor/cpu/layout.js';
+import { forceKernelStyle } from '../src/tensor/ops/reduce.js';
 import type { Device } from '../src/gpu/device.js';
 
 let d: Device;
@@ -15,7 +16,9 @@ const numel = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 const exact = (out: ArrayLike<number>, ref: ArrayLike<number>) => relErr(out, ref);
 
 describe(`layout (seed ${TEST_SEED})`, () => {
-  it('transpose: tiled 2-D, batched last-two swap, general permutes', async () => {
+  for (const style of ['gpu', 'cpu'] as const)
+  it(`transpose (${style} style): tiled 2-D, batched last-two swap, general permutes`, async () => {
+    forceKernelStyle(style);
     const r = rng(TEST_SEED + 1);
     const cases: [number[], number[]][] = [
       [[1], [0]],
@@ -38,7 +41,8 @@ describe(`layout (seed ${TEST_SEED})`, () => {
       expect(exact(await y.toArray(), transposeRef(xs, shape, perm)), `${shape} ${perm}`).toBe(0);
       [x, y].forEach((t) => t.dispose());
     }
-    // the last-two-dims swaps above took the tiled kernel
+    forceKernelStyle(null);
+    // in the GPU style, the last-two-dims swaps above took the tiled kernel
     const names = [...((d.kernels as any).cache as Map<string, { name: string }>).values()].map((k) => k.name);
     expect(names.some((n) => n.startsWith('layout.wgsl:transpose2d'))).toBe(true);
   });

@@ -3,11 +3,14 @@
 // Shapes and strides up to rank 8 live in the uniform as array<vec4<u32>, 2>, innermost last.
 
 override WG: u32 = 256;
+// Rank of the index space for permute/box/pad: a constant lets the decode loops unroll with
+// constant indices (dynamic indexing of the uniform arrays is slow on some compilers).
+override RANK: u32 = 8;
 const T: u32 = 16u;   // transpose tile
 
 struct Params {
   n: u32,        // threads (output elements) to run
-  rank: u32,
+  rank: u32,     // informational: the kernels use the RANK constant
   sbase: u32,    // element offsets into x and out (box copy)
   dbase: u32,
   a: u32,        // per-entry scalars: transpose2d rows/cols, gather outer/len/m/inner
@@ -43,7 +46,7 @@ fn permute(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
   if (t >= p.n) { return; }
   var rem = t;
   var src = 0u;
-  for (var k = i32(p.rank) - 1; k >= 0; k--) {
+  for (var k = i32(RANK) - 1; k >= 0; k--) {
     let s = at(p.shape, u32(k));
     src += (rem % s) * at(p.s1, u32(k));
     rem /= s;
@@ -59,7 +62,7 @@ fn box(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) n
   var rem = t;
   var src = p.sbase;
   var dst = p.dbase;
-  for (var k = i32(p.rank) - 1; k >= 0; k--) {
+  for (var k = i32(RANK) - 1; k >= 0; k--) {
     let s = at(p.shape, u32(k));
     let c = rem % s;
     rem /= s;
@@ -77,7 +80,7 @@ fn pad(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) n
   var rem = t;
   var src = 0u;
   var inside = true;
-  for (var k = i32(p.rank) - 1; k >= 0; k--) {
+  for (var k = i32(RANK) - 1; k >= 0; k--) {
     let kk = u32(k);
     let s = at(p.shape, kk);
     let c = rem % s;

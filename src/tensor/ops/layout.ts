@@ -1,11 +1,13 @@
 // Layout ops (shaders/layout.wgsl): transpose (general permute, tiled fast path for swapping the
 // last two dims), concat, slice, padTo (the slice adjoint), gather / gatherBackward, copyInto.
-// Every op first merges dimensions that move together, so most calls run a rank-1..3 kernel.
+// Every op first merges dimensions that move together, so most calls run a rank-1..3 kernel; the
+// rank is a pipeline constant so the index decode unrolls (8× faster on lavapipe than a loop over
+// uniform arrays).
 import source from '../../../shaders/layout.wgsl';
 import { Tensor, sameDevice } from '../tensor.js';
 import { grid1d } from '../dispatch.js';
 import { ShapeError, fmtShape } from '../../gpu/errors.js';
-import { normAxis } from './reduce.js';
+import { normAxis, kernelStyle } from './reduce.js';
 
 const FILE = 'layout.wgsl';
 const WG = 256;
@@ -21,7 +23,9 @@ function params(q: P) {
 
 function launch(entry: string, x: Tensor | GPUBuffer, out: Tensor, q: P, idx?: Tensor, groups?: [number, number, number]) {
   const d = out.device;
-  d.run({ file: FILE, source, entry, constants: entry === 'transpose2d' ? {} : { WG } }, { x, idx: idx ?? d.dummy, out, p: params(q) }, groups ?? grid1d(d, q.n, WG));
+  const ranked = entry === 'permute' || entry === 'box' || entry === 'pad';
+  const constants = entry === 'transpose2d' ? {} : ranked ? { WG, RANK: q.rank ?? 0 } : { WG };
+  d.run({ file: FILE, source, entry, constants }, { x, idx: idx ?? d.dummy, out, p: params(q) }, groups ?? grid1d(d, q.n, WG));
 }
 
 export function contiguousStrides(shape: readonly number[]): number[] {
@@ -73,7 +77,9 @@ export function transpose(x: Tensor, perm: number[]): Tensor {
   const batch = prod(sh.slice(0, k - 2));
   const max = x.device.limits.maxComputeWorkgroupsPerDimension;
   const R = sh[k - 2], C = sh[k - 1];
-  if (swapLast && batch <= max && Math.ceil(C / 16) <= max && Math.ceil(R / 16) <= max) {
+  // The tile's barrier is cheap on a GPU and costly on CPU adapters (lavapipe: 89 ms tiled vs 19 ms
+  // permute for 64×128×128), so CPU adapters take the permute kernel.
+  if (swapLast && kernelStyle(x.device) === 'gpu' && batch <= max && Math.ceil(C / 16) <= max && Math.ceil(R / 16) <= max) {
     launch('transpose2d', x, out, { n, a: R, b: C }, undefined, [Math.ceil(C / 16), Math.ceil(R / 16), batch]);
     return out;
   }
