@@ -24,7 +24,7 @@ function params(q: P) {
 function launch(entry: string, x: Tensor | GPUBuffer, out: Tensor, q: P, idx?: Tensor, groups?: [number, number, number]) {
   const d = out.device;
   const ranked = entry === 'permute' || entry === 'box' || entry === 'pad';
-  const constants = entry === 'transpose2d' ? {} : ranked ? { WG, RANK: q.rank ?? 0 } : { WG };
+  const constants: Record<string, number> = entry === 'transpose2d' ? {} : ranked ? { WG, RANK: q.rank ?? 0 } : { WG };
   d.run({ file: FILE, source, entry, constants }, { x, idx: idx ?? d.dummy, out, p: params(q) }, groups ?? grid1d(d, q.n, WG));
 }
 
