@@ -177,3 +177,20 @@ describe('evaluateSamples', () => {
     expect(Number.isFinite(mn.floor.energyDistance)).toBe(true);
   });
 });
+
+describe('V-statistic forms used for the noise floor', () => {
+  it('are positive for equal distributions and exceed the unbiased forms by the diagonal terms', () => {
+    const a = sampleToy('moons', 600, 11), b = sampleToy('moons', 600, 12);
+    const edV = energyDistance(a, b, 2, true), edU = energyDistance(a, b, 2);
+    const mmdV = mmdRbf(a, b, 2, 0.5, true), mmdU = mmdRbf(a, b, 2, 0.5);
+    expect(edV).toBeGreaterThan(0);
+    expect(mmdV).toBeGreaterThan(0);
+    expect(edV).toBeGreaterThan(edU);
+    // MMD: V − U = (1 − mean off-diagonal k) (1/n + 1/m) up to the n/(n−1) factors, so positive and O(1/n)
+    expect(mmdV - mmdU).toBeGreaterThan(0);
+    expect(mmdV - mmdU).toBeLessThan(2 / 600 + 1e-9);
+    const m = evaluateSamples(a, b, sampleToy('moons', 600, 13), 2);
+    expect(m.floor.energyDistance).toBeGreaterThan(0);
+    expect(m.floor.mmd).toBeGreaterThan(0);
+  });
+});

@@ -7,7 +7,7 @@
 //   slicedWasserstein2  √(E_θ W₂²(θᵀX, θᵀY)) over nProj random unit directions θ
 //   frechetDistance  ‖μx−μy‖² + tr(Σx + Σy − 2(Σx^½ Σy Σx^½)^½)   (Gaussian fits; FID's formula)
 //
-// evaluateSamples reports each against its noise floor: the same statistic between two held-out
+// evaluateSamples reports each (ED and MMD as V-statistics, so ≥ 0) against its noise floor: the same statistic between two held-out
 // sets of the same size, i.e. what a perfect sampler would score.
 
 import { Rng } from '../data/rng.js';
@@ -33,8 +33,12 @@ function dist2(x: Points, i: number, y: Points, j: number, dim: number): number 
   return s;
 }
 
-/** Squared energy distance (unbiased U-statistic form). O(n·m·dim). */
-export function energyDistance(x: Points, y: Points, dim: number): number {
+/**
+ * Squared energy distance. Default: the unbiased U-statistic. `biased`: the V-statistic (within-set
+ * means over all n² pairs), which is never negative and whose value for two samples of the same
+ * distribution is a positive O(1/n) noise floor that a sampler's score can be compared with.
+ */
+export function energyDistance(x: Points, y: Points, dim: number, biased = false): number {
   const n = rows(x, dim, 'energyDistance(x)');
   const m = rows(y, dim, 'energyDistance(y)');
   if (n < 2 || m < 2) throw new Error('energyDistance: need at least 2 points in each set');
@@ -44,6 +48,7 @@ export function energyDistance(x: Points, y: Points, dim: number): number {
   for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) xx += Math.sqrt(dist2(x, i, x, j, dim));
   let yy = 0;
   for (let i = 0; i < m; i++) for (let j = i + 1; j < m; j++) yy += Math.sqrt(dist2(y, i, y, j, dim));
+  if (biased) return (2 * xy) / (n * m) - (2 * xx) / (n * n) - (2 * yy) / (m * m);
   return (2 * xy) / (n * m) - (2 * xx) / (n * (n - 1)) - (2 * yy) / (m * (m - 1));
 }
 
@@ -79,8 +84,11 @@ export function medianBandwidth(x: Points, y: Points, dim: number, seed = 0, max
   return h > 0 ? h : 1;
 }
 
-/** Unbiased MMD² with a Gaussian kernel of bandwidth h (default: median heuristic on x ∪ y). */
-export function mmdRbf(x: Points, y: Points, dim: number, bandwidth?: number): number {
+/**
+ * MMD² with a Gaussian kernel of bandwidth h (default: median heuristic on x ∪ y). Default the
+ * unbiased U-statistic; `biased` gives the non-negative V-statistic (diagonal k(x, x) = 1 included).
+ */
+export function mmdRbf(x: Points, y: Points, dim: number, bandwidth?: number, biased = false): number {
   const n = rows(x, dim, 'mmdRbf(x)');
   const m = rows(y, dim, 'mmdRbf(y)');
   if (n < 2 || m < 2) throw new Error('mmdRbf: need at least 2 points in each set');
@@ -92,6 +100,7 @@ export function mmdRbf(x: Points, y: Points, dim: number, bandwidth?: number): n
   for (let i = 0; i < m; i++) for (let j = i + 1; j < m; j++) yy += Math.exp(g * dist2(y, i, y, j, dim));
   let xy = 0;
   for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) xy += Math.exp(g * dist2(x, i, y, j, dim));
+  if (biased) return (n + 2 * xx) / (n * n) + (m + 2 * yy) / (m * m) - (2 * xy) / (n * m);
   return (2 * xx) / (n * (n - 1)) + (2 * yy) / (m * (m - 1)) - (2 * xy) / (n * m);
 }
 
@@ -264,19 +273,19 @@ export function evaluateSamples(samples: Points, held: Points, held2: Points, di
     const h = subsampleRows(held, dim, n, seed + 1);
     const h2 = subsampleRows(held2, dim, n, seed + 2);
     const bw = opts.bandwidth ?? medianBandwidth(h, h2, dim, seed);
-    return { ...inf, floor: { energyDistance: energyDistance(h, h2, dim), mmd: mmdRbf(h, h2, dim, bw), sw2: slicedWasserstein2(h, h2, dim, nProj, seed) }, n, bandwidth: bw };
+    return { ...inf, floor: { energyDistance: energyDistance(h, h2, dim, true), mmd: mmdRbf(h, h2, dim, bw, true), sw2: slicedWasserstein2(h, h2, dim, nProj, seed) }, n, bandwidth: bw };
   }
   const s = subsampleRows(samples, dim, n, seed);
   const h = subsampleRows(held, dim, n, seed + 1);
   const h2 = subsampleRows(held2, dim, n, seed + 2);
   const bw = opts.bandwidth ?? medianBandwidth(h, h2, dim, seed);
   return {
-    energyDistance: energyDistance(s, h, dim),
-    mmd: mmdRbf(s, h, dim, bw),
+    energyDistance: energyDistance(s, h, dim, true),
+    mmd: mmdRbf(s, h, dim, bw, true),
     sw2: slicedWasserstein2(s, h, dim, nProj, seed),
     floor: {
-      energyDistance: energyDistance(h2, h, dim),
-      mmd: mmdRbf(h2, h, dim, bw),
+      energyDistance: energyDistance(h2, h, dim, true),
+      mmd: mmdRbf(h2, h, dim, bw, true),
       sw2: slicedWasserstein2(h2, h, dim, nProj, seed),
     },
     n,
