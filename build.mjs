@@ -1,42 +1,72 @@
 // Bundles the engine with esbuild: WGSL files are inlined as text.
 //   node build.mjs            → dist/node/cli.js (the `scoregpu` command) and dist/node/index.js
 //   node build.mjs --browser  → also dist/browser/scoregpu.js and the example pages in dist/examples/
+// The browser part is importable (test/browser builds with it): `await buildBrowser()`.
 import * as esbuild from 'esbuild';
-import { cpSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { cpSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
-const browser = process.argv.includes('--browser');
-const common = { bundle: true, format: 'esm', loader: { '.wgsl': 'text' }, sourcemap: true, logLevel: 'warning' };
+const ROOT = dirname(fileURLToPath(import.meta.url));
+const common = { bundle: true, format: 'esm', loader: { '.wgsl': 'text' }, sourcemap: true, logLevel: 'warning', absWorkingDir: ROOT };
 
-await esbuild.build({
-  ...common,
-  entryPoints: { cli: 'src/cli/main.ts', index: 'src/index.ts' },
-  outdir: 'dist/node',
-  platform: 'node',
-  target: 'node20',
-  packages: 'external',
-});
+// The engine reaches Node only behind runtime checks: `import('webgpu')` (src/gpu/device.ts, under
+// Node only, through a variable so bundlers leave it alone) and process.getBuiltinModule
+// (src/io/builtin.ts). Nothing else may pull a Node built-in into a browser bundle: this plugin
+// fails the build naming the importer, instead of esbuild's silent external.
+const noNodeInBrowser = {
+  name: 'no-node-in-browser',
+  setup(b) {
+    b.onResolve({ filter: /^(node:|webgpu$)/ }, (a) => {
+      if (a.kind === 'import-statement' || a.kind === 'require-call') {
+        return { errors: [{ text: `'${a.path}' imported by ${a.importer}: Node-only modules cannot be in the browser bundle (reach them through src/io/builtin.ts)` }] };
+      }
+      return { path: a.path, external: true };
+    });
+  },
+};
 
-if (browser) {
+export async function buildNode() {
   await esbuild.build({
     ...common,
-    entryPoints: { scoregpu: 'src/index.ts' },
-    outdir: 'dist/browser',
-    platform: 'browser',
-    target: 'es2022',
-    external: ['webgpu', 'node:*'],
+    entryPoints: { cli: 'src/cli/main.ts', index: 'src/index.ts' },
+    outdir: 'dist/node',
+    platform: 'node',
+    target: 'node20',
+    packages: 'external',
   });
-  // Each folder in examples/browser/ is a page: index.html + main.ts bundled beside it.
-  const root = 'examples/browser';
-  if (existsSync(root)) {
-    for (const page of readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory())) {
-      const src = join(root, page.name);
-      const out = join('dist/examples', page.name);
-      mkdirSync(out, { recursive: true });
-      for (const f of readdirSync(src)) if (!f.endsWith('.ts')) cpSync(join(src, f), join(out, f));
-      if (existsSync(join(src, 'main.ts'))) {
-        await esbuild.build({ ...common, entryPoints: [join(src, 'main.ts')], outfile: join(out, 'main.js'), platform: 'browser', target: 'es2022', external: ['webgpu', 'node:*'] });
-      }
+}
+
+const browserOpts = { ...common, platform: 'browser', target: 'es2022', plugins: [noNodeInBrowser] };
+
+/** The engine as one ES module (dist/browser/scoregpu.js) and every page under examples/browser/. */
+export async function buildBrowser({ plugins = [], pages = true } = {}) {
+  const opts = { ...browserOpts, plugins: [...plugins, ...browserOpts.plugins] };
+  await esbuild.build({ ...opts, entryPoints: { scoregpu: 'src/index.ts' }, outdir: join(ROOT, 'dist/browser') });
+  if (!pages) return [];
+  // Each folder in examples/browser/ is a page: its non-TS files copied, main.ts bundled beside them.
+  const root = join(ROOT, 'examples/browser');
+  const built = [];
+  if (!existsSync(root)) return built;
+  for (const page of readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory())) {
+    const src = join(root, page.name);
+    const out = join(ROOT, 'dist/examples', page.name);
+    rmSync(out, { recursive: true, force: true });
+    mkdirSync(out, { recursive: true });
+    for (const f of readdirSync(src)) if (!f.endsWith('.ts')) cpSync(join(src, f), join(out, f), { recursive: true });
+    if (existsSync(join(src, 'main.ts'))) {
+      await esbuild.build({ ...opts, entryPoints: [join(src, 'main.ts')], outfile: join(out, 'main.js') });
     }
+    built.push(page.name);
+  }
+  return built;
+}
+
+const isMain = process.argv[1] && pathToFileURL(resolve(process.argv[1])).href === import.meta.url;
+if (isMain) {
+  await buildNode();
+  if (process.argv.includes('--browser')) {
+    const pages = await buildBrowser();
+    console.log(`built dist/browser/scoregpu.js and ${pages.length} example page(s) in dist/examples/: ${pages.join(', ')}`);
   }
 }
