@@ -36,6 +36,7 @@ describe(`reduce ${style} style (seed ${TEST_SEED})`, () => {
     [[3, 0, 4], [1]],           // empty reduction
     [[70001, 3], [-1]],         // more rows than one grid dimension holds: folded 2-D grid
   ];
+  // signed inputs: full sums cancel, so f32 error relative to the result is ~1e-5 at worst
   for (const op of ['sum', 'mean', 'max'] as const) {
     it(`${op} over axes, keepDims and not`, async () => {
       const r = rng(TEST_SEED + op.length);
@@ -54,7 +55,7 @@ describe(`reduce ${style} style (seed ${TEST_SEED})`, () => {
           const out = await o.toArray();
           if (n === 0 && op === 'max') expect([...out].every((v) => v === -Infinity)).toBe(true);
           else if (n === 0 && op === 'mean') expect(out.length).toBe(3 * 4);
-          else expect(relErr(out, ref.data), `${op} ${shape} axes ${axes} keep ${keep}`).toBeLessThan(1e-5);
+          else expect(relErr(out, ref.data), `${op} ${shape} axes ${axes} keep ${keep}`).toBeLessThan(1e-4);
           o.dispose();
         }
         x.dispose();
@@ -101,7 +102,7 @@ describe(`reduce ${style} style (seed ${TEST_SEED})`, () => {
       const o = sumTo(x, to);
       expect(o.shape).toEqual(to);
       const tt = to.slice(Math.max(0, to.length - from.length));
-      expect(relErr(await o.toArray(), sumToRef(xs, from, tt)), `${from} -> ${to}`).toBeLessThan(1e-5);
+      expect(relErr(await o.toArray(), sumToRef(xs, from, tt)), `${from} -> ${to}`).toBeLessThan(1e-4);
       [x, o].forEach((t) => t.dispose());
     }
   });
