@@ -7,6 +7,7 @@ export { grad, backward, noGrad, enableGrad, requireGrad } from './autograd/engi
 export { Module, Param, ParamArena, materialize } from './nn/module.js';
 export { Linear, FourierEmbedding, SinusoidalEmbedding } from './nn/layers.js';
 export { ScoreMLP, EnergyMLP, defaultMlpConfig, type MlpConfig } from './nn/mlp.js';
+export { UNet, createUNet, unetConfig, UNET_PRESETS, type UNetConfig, type UNetPreset } from './nn/unet.js';
 export * as losses from './score/losses.js';
 export * as samplers from './score/samplers.js';
 export { geometricSigmas, annealedStepSize } from './score/sigmas.js';
