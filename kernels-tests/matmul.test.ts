@@ -75,6 +75,15 @@ describe(`matmul (seed ${TEST_SEED})`, () => {
       }
     }
   });
+  it('subgroup variant (when the device has subgroups)', async () => {
+    let seed = TEST_SEED + 1500;
+    for (const [M, N, K] of [[37, 76, 52], [8, 4, 4], [100, 36, 33]]) {
+      for (const [transA, transB] of [[false, false], [true, true], [false, true], [true, false]]) {
+        const c: Case = { batchA: [2], batchB: [], M, N, K, transA, transB, bias: true, act: 'relu', config: { variant: 'subgroup', tn: 8 } };
+        expect(await check(c, seed++), name(c)).toBeLessThan(1e-4);
+      }
+    }
+  });
   it('batched and broadcast batch', async () => {
     let seed = TEST_SEED + 2000;
     const cases: Case[] = [

@@ -4,6 +4,7 @@
 // autotuner can choose it per adapter and shape; `defaultMatmulConfig` is the hand-picked choice.
 import source from '../../../shaders/matmul.wgsl';
 import scalarSource from '../../../shaders/matmul_scalar.wgsl';
+import subgroupSource from '../../../shaders/matmul_subgroup.wgsl';
 import { Tensor, sameDevice } from '../tensor.js';
 import type { Device } from '../../gpu/device.js';
 import { ShapeError, fmtShape } from '../../gpu/errors.js';
@@ -12,8 +13,10 @@ export type MatmulAct = 'none' | 'silu' | 'relu';
 export const ACT_CODE: Record<MatmulAct, number> = { none: 0, silu: 1, relu: 2 };
 
 export interface MatmulConfig {
-  /** 'vec4': aligned vec4 loads (needs the contiguous dims to be multiples of 4); 'scalar': any shape. */
-  variant: 'vec4' | 'scalar';
+  /** 'vec4': aligned vec4 loads (needs the contiguous dims to be multiples of 4); 'scalar': any shape;
+   *  'subgroup': 'vec4' sharing A's fragment across the 8 lanes by subgroupBroadcast (tm 8, wgx 8,
+   *  wgy 1; only where subgroupsUsable). */
+  variant: 'vec4' | 'scalar' | 'subgroup';
   /** Rows × columns of C per invocation (4 or 8 each). */
   tm: 4 | 8;
   tn: 4 | 8;
@@ -54,6 +57,13 @@ export function isCpuAdapter(device: Device): boolean {
   const i = device.info;
   const s = `${i.vendor} ${i.architecture} ${i.device} ${i.description}`.toLowerCase();
   return i.isFallback || /llvmpipe|lavapipe|swiftshader|cpu/.test(s);
+}
+
+/** The subgroup variant needs the feature and subgroups of at least 8 lanes (lavapipe: exactly 8). */
+export function subgroupsUsable(device: Device): boolean {
+  if (!device.hasSubgroups) return false;
+  const min = (device.adapter as any).info?.subgroupMinSize;
+  return typeof min === 'number' ? min >= 8 : isCpuAdapter(device);
 }
 
 /** The hand-picked configuration; an autotuner may replace this function's choice per shape. */
@@ -112,12 +122,15 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
 
   const q: MatmulProblem = { M, N, K, batch, transA, transB };
   const cfg = { ...chooser(device, q), ...opts.config };
-  if (cfg.variant === 'vec4' && !vec4Aligned(q)) cfg.variant = 'scalar';
-  const file = cfg.variant === 'vec4' ? 'matmul.wgsl' : 'matmul_scalar.wgsl';
+  if (cfg.variant === 'subgroup' && !subgroupsUsable(device)) cfg.variant = 'vec4';
+  if (cfg.variant !== 'scalar' && !vec4Aligned(q)) cfg.variant = 'scalar';
+  if (cfg.variant === 'subgroup') Object.assign(cfg, { tm: 8, wgx: 8, wgy: 1 });
+  const [file, src] = cfg.variant === 'vec4' ? ['matmul.wgsl', source]
+    : cfg.variant === 'subgroup' ? ['matmul_subgroup.wgsl', subgroupSource] : ['matmul_scalar.wgsl', scalarSource];
   device.run(
     {
       file,
-      source: cfg.variant === 'vec4' ? source : scalarSource,
+      source: src,
       entry: 'main',
       constants: {
         TM: cfg.tm, TN: cfg.tn, WGX: cfg.wgx, WGY: cfg.wgy,
