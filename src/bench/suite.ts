@@ -1,11 +1,43 @@
-// The benchmark suite. Each entry times one thing with warm-up and a median; results carry the
-// shape, the time, and a rate (GFLOP/s or GB/s).
+// The benchmark suite (`scoregpu bench`, `npm run bench`). Every entry is timed with warm-up and the
+// median of repetitions synchronised on the queue (./timing.ts); small kernels are launched many
+// times per repetition so the submit round trip does not dominate. Rates: GFLOP/s for arithmetic,
+// GB/s (bytes read + written, counted once each) for memory-bound kernels, each also as a fraction
+// of the adapter's own ceilings measured in the same run (./ceilings.ts). Peers (TensorFlow.js
+// WebGPU on the same adapter, and WASM) are timed on the same shapes where asked (./peers.ts);
+// `vs` ratios are ours/peer in rate (> 1: ours is faster).
 import type { Device } from '../gpu/device.js';
 import { Tensor } from '../tensor/tensor.js';
 import { matmul } from '../tensor/ops/matmul.js';
-import { conv2d } from '../tensor/ops/conv2d.js';
-import { timeIt } from './timing.js';
+import { conv2d, conv2dBackwardInput, conv2dBackwardWeight } from '../tensor/ops/conv2d.js';
+import { groupNorm } from '../tensor/ops/norm.js';
+import { softmax } from '../tensor/ops/softmax.js';
+import { langevinStep } from '../tensor/ops/langevin.js';
+import { adamStep, createOptimState } from '../tensor/ops/optim.js';
+import { copyInto } from '../tensor/ops/layout.js';
+import { grad, noGrad } from '../autograd/engine.js';
+import * as op from '../autograd/ops.js';
+import { materialize } from '../nn/module.js';
+import { createUNet, Conv2d, groupsFor } from '../nn/unet.js';
+import { sampleToy } from '../data/toy.js';
+import { Trainer } from '../train/trainer.js';
+import { AdamW, defaultAdam } from '../train/optimizer.js';
+import { toyConfig, buildToyModel, toyLoss, trainerConfig, sigmasOf } from '../train/recipes.js';
+import { annealedLangevin } from '../score/samplers.js';
+import { timeOp, median } from './timing.js';
+import { measureFma, measureCopy, measureOverheads, type Overheads } from './ceilings.js';
+import { loadPeers, useBackend, timePeer, randTf, buildTfUNet, type Peers, type PeerName } from './peers.js';
 import { describeDevice } from '../cli/info.js';
+
+export const GROUPS = ['ceilings', 'overhead', 'matmul', 'conv', 'memory', 'mlp', 'unet', 'sampling'] as const;
+
+export interface PeerFigure {
+  ms?: number;
+  gflops?: number;
+  gbps?: number;
+  /** ours/peer in rate: > 1 means ours is faster. */
+  ratio?: number;
+  error?: string;
+}
 
 export interface BenchEntry {
   group: string;
@@ -14,47 +46,453 @@ export interface BenchEntry {
   ms: number;
   gflops?: number;
   gbps?: number;
+  /** Fraction of the FMA-only ceiling (GFLOP/s) or of the copy bandwidth (GB/s). */
+  ofFma?: number;
+  ofCopy?: number;
+  peers?: Partial<Record<PeerName, PeerFigure>>;
   [k: string]: unknown;
 }
 
 export interface BenchOptions {
   quick?: boolean;
+  /** U-Net forward and training step at batch 64 for real (slow on CPU adapters). */
+  full?: boolean;
   only?: string[];
   peers?: boolean;
+  /** Override the U-Net batch that is measured. */
+  unetBatch?: number;
   log?: (line: string) => void;
 }
 
-function rnd(device: Device, shape: number[]): Tensor {
+function rnd(device: Device, shape: number[], scale = 0.5, seed = 0): Tensor {
   const n = shape.reduce((a, b) => a * b, 1);
   const d = new Float32Array(n);
-  for (let i = 0; i < n; i++) d[i] = Math.sin(i * 12.9898) * 0.5;
+  for (let i = 0; i < n; i++) d[i] = Math.sin((i + seed * 7919) * 12.9898) * scale;
   return Tensor.fromArray(device, d, shape).keep();
+}
+
+const fmt = (x: number | undefined, w: number, digits = 2) => (x === undefined || !Number.isFinite(x) ? '' : x.toFixed(digits)).padStart(w);
+
+function line(e: BenchEntry): string {
+  const rate = e.gflops !== undefined ? `${fmt(e.gflops, 8)} GFLOP/s` : e.gbps !== undefined ? `${fmt(e.gbps, 8)} GB/s   ` : ''.padStart(17);
+  const frac = e.ofFma !== undefined ? ` ${fmt(100 * e.ofFma, 5, 1)}% fma` : e.ofCopy !== undefined ? ` ${fmt(100 * e.ofCopy, 5, 1)}% bw ` : ''.padStart(10);
+  let s = `${e.group.padEnd(9)} ${e.name.padEnd(30)} ${e.shape.padEnd(30)} ${fmt(e.ms, 10, e.ms < 1 ? 3 : 1)} ms ${rate}${frac}`;
+  for (const [k, v] of Object.entries(e.peers ?? {})) {
+    if (!v) continue;
+    if (v.error) s += ` | ${k}: ${v.error.slice(0, 40)}`;
+    else s += ` | ${k} ${v.gflops !== undefined ? fmt(v.gflops, 0) + ' GFLOP/s' : fmt(v.ms, 0, 1) + ' ms'} (ours ×${fmt(v.ratio, 0)})`;
+  }
+  if (typeof e.note === 'string') s += `  [${e.note}]`;
+  return s;
 }
 
 export async function runBench(device: Device, o: BenchOptions = {}) {
   const log = o.log ?? (() => {});
+  const quick = !!o.quick;
   const entries: BenchEntry[] = [];
-  const want = (g: string) => !o.only || o.only.includes(g);
-  const add = (e: BenchEntry) => {
-    entries.push(e);
-    log(`${e.group.padEnd(8)} ${e.name.padEnd(26)} ${e.shape.padEnd(28)} ${e.ms.toFixed(2).padStart(10)} ms` + (e.gflops ? `  ${e.gflops.toFixed(2)} GFLOP/s` : '') + (e.gbps ? `  ${e.gbps.toFixed(2)} GB/s` : ''));
+  const only = o.only?.map((s) => s.trim()).filter(Boolean);
+  for (const g of only ?? []) if (!(GROUPS as readonly string[]).includes(g)) throw new Error(`bench: unknown group '${g}'; valid: ${GROUPS.join(', ')}`);
+  const want = (g: string) => !only || only.includes(g);
+  const t0 = performance.now();
+  const info = describeDevice(device);
+  log(`scoregpu bench (${quick ? 'quick' : 'full'}${o.full ? ', U-Net at batch 64' : ''}) on ${device.info.description || device.info.device || device.info.vendor}`);
+
+  // ------------------------------------------------------------- ceilings (always: fractions need them)
+  const fma = await measureFma(device, quick);
+  const copy = await measureCopy(device, quick);
+  const ceilings = {
+    fmaGflops: fma.gflops,
+    fmaPerWorkgroupSize: fma.perWg,
+    copyBufferToBufferGBps: copy.b2b,
+    copyKernelGBps: copy.kernel,
+    bandwidthGBps: Math.max(copy.b2b, copy.kernel),
+    note: 'FMA-only kernel: 8 independent vec4 accumulators, 16 fma per loop trip, 2 FLOP per fma lane; copies count bytes read + written',
   };
+  const ofFma = (g: number) => g / ceilings.fmaGflops;
+  const ofCopy = (g: number) => g / ceilings.bandwidthGBps;
+  const add = (e: BenchEntry) => {
+    if (e.gflops !== undefined && e.ofFma === undefined) e.ofFma = ofFma(e.gflops);
+    if (e.gbps !== undefined && e.ofCopy === undefined) e.ofCopy = ofCopy(e.gbps);
+    entries.push(e);
+    log(line(e));
+  };
+  if (want('ceilings')) {
+    for (const w of fma.perWg) add({ group: 'ceilings', name: `fma-only kernel wg${w.wg}`, shape: '8192 inv × 16 vec4 fma', ms: w.ms, gflops: w.gflops });
+    add({ group: 'ceilings', name: 'copyBufferToBuffer', shape: `${copy.bytes / 2 ** 20} MB`, ms: (2 * copy.bytes) / copy.b2b / 1e6, gbps: copy.b2b });
+    add({ group: 'ceilings', name: 'copy kernel (vec4 storage)', shape: `${copy.bytes / 2 ** 20} MB`, ms: (2 * copy.bytes) / copy.kernel / 1e6, gbps: copy.kernel });
+  }
+
+  let overheads: Overheads | null = null;
+  if (want('overhead')) {
+    overheads = await measureOverheads(device, quick);
+    add({ group: 'overhead', name: 'empty dispatch, replayed', shape: 'one pass', ms: overheads.dispatchReplayUs / 1e3, dispatchesPerSecond: overheads.dispatchesPerSecond });
+    add({ group: 'overhead', name: 'empty dispatch, device.run', shape: 'one pass (+bind group)', ms: overheads.dispatchEagerUs / 1e3 });
+    add({ group: 'overhead', name: 'empty submit (no wait)', shape: 'burst', ms: overheads.submitUs / 1e3 });
+    add({ group: 'overhead', name: 'submit + wait round trip', shape: 'median', ms: overheads.roundTripUs / 1e3 });
+  }
+
+  // ------------------------------------------------------------- peers
+  let peers: Peers | null = null;
+  const peerInfo: { enabled: boolean; available: string[]; errors: Record<string, string> } = { enabled: !!o.peers, available: [], errors: {} };
+  const needPeers = o.peers && (want('matmul') || want('conv') || want('unet'));
+  if (needPeers) {
+    try {
+      peers = await loadPeers(device, log);
+      peerInfo.available = peers.available;
+      peerInfo.errors = peers.errors as Record<string, string>;
+    } catch (e: any) {
+      peerInfo.errors.load = `${e?.message ?? e}`;
+    }
+  }
+  /** Time a peer figure on each available backend; errors are recorded, not thrown. */
+  const onPeers = async (
+    e: BenchEntry,
+    fn: (tf: any) => { run: () => any; dispose: () => void },
+    opts: { flops?: number; reps?: number; targetMs?: number; backends?: PeerName[] } = {},
+  ) => {
+    if (!peers || !peers.tf) return;
+    e.peers = {};
+    for (const name of opts.backends ?? peers.available) {
+      if (!peers.available.includes(name)) continue;
+      try {
+        await useBackend(peers, name);
+        const tf = peers.tf;
+        const job = fn(tf);
+        try {
+          const t = await timePeer(tf, job.run, { reps: opts.reps ?? (quick ? 2 : 3), targetMs: opts.targetMs ?? (quick ? 30 : 80) });
+          const fig: PeerFigure = { ms: t.medianMs, ratio: t.medianMs / e.ms };
+          if (opts.flops) fig.gflops = opts.flops / t.medianMs / 1e6;
+          e.peers[name] = fig;
+        } finally {
+          job.dispose();
+        }
+      } catch (err: any) {
+        e.peers[name] = { error: `${err?.message ?? err}` };
+      }
+    }
+  };
+
+  // ------------------------------------------------------------- matmul
   if (want('matmul')) {
-    for (const n of o.quick ? [256, 512] : [256, 512, 1024, 2048]) {
-      const a = rnd(device, [n, n]), b = rnd(device, [n, n]);
-      const t = await timeIt(device, () => void matmul(a, b), { reps: n >= 2048 ? 3 : 5 });
-      add({ group: 'matmul', name: `matmul ${n}`, shape: `${n}x${n}x${n}`, ms: t.medianMs, gflops: (2 * n ** 3) / t.medianMs / 1e6 });
+    const reps = quick ? 3 : 5;
+    for (const n of quick ? [256, 512, 1024] : [256, 512, 1024, 2048]) {
+      const a = rnd(device, [n, n]), b = rnd(device, [n, n], 0.5, 1);
+      const flops = 2 * n ** 3;
+      const t = await timeOp(device, () => void matmul(a, b), { reps: n >= 2048 ? 3 : reps, targetMs: quick ? 40 : 100 });
+      const e: BenchEntry = { group: 'matmul', name: `matmul ${n}`, shape: `${n}x${n}x${n}`, ms: t.medianMs, gflops: flops / t.medianMs / 1e6 };
+      if (!quick || n >= 512) {
+        await onPeers(e, (tf) => {
+          const A = randTf(tf, [n, n]), B = randTf(tf, [n, n]);
+          return { run: () => tf.matMul(A, B), dispose: () => (A.dispose(), B.dispose()) };
+        }, { flops, reps: n >= 2048 ? 2 : undefined });
+      }
+      add(e);
       a.dispose();
       b.dispose();
     }
+    // The models' own shapes, each in the forms its forward and backward use (NN, TN = Aᵀ·B, NT = A·Bᵀ).
+    const Bu = 64;
+    const problems: { name: string; batch: number; bBatched: boolean; M: number; N: number; K: number }[] = [
+      { name: 'mlp in 1024·2→128', batch: 1, bBatched: false, M: 1024, N: 128, K: 2 },
+      { name: 'mlp hidden 1024·128→128', batch: 1, bBatched: false, M: 1024, N: 128, K: 128 },
+      { name: 'mlp out 1024·128→2', batch: 1, bBatched: false, M: 1024, N: 2, K: 128 },
+      { name: 'unet temb 64·128→128', batch: 1, bBatched: false, M: Bu, N: 128, K: 128 },
+      { name: 'unet attn proj', batch: Bu, bBatched: false, M: 49, N: 128, K: 128 },
+      { name: 'unet attn QKᵀ', batch: Bu, bBatched: true, M: 49, N: 49, K: 128 },
+      { name: 'unet attn PV', batch: Bu, bBatched: true, M: 49, N: 128, K: 49 },
+    ];
+    for (const q of problems) {
+      for (const form of ['NN', 'TN', 'NT'] as const) {
+        const transA = form === 'TN', transB = form === 'NT';
+        const pre = q.batch > 1 ? [q.batch] : [];
+        const a = rnd(device, [...pre, ...(transA ? [q.K, q.M] : [q.M, q.K])]);
+        const b = rnd(device, [...(q.bBatched ? pre : []), ...(transB ? [q.N, q.K] : [q.K, q.N])], 0.5, 1);
+        const flops = 2 * q.batch * q.M * q.N * q.K;
+        const t = await timeOp(device, () => void matmul(a, b, { transA, transB }), { reps, targetMs: quick ? 20 : 60 });
+        const e: BenchEntry = {
+          group: 'matmul', name: `${q.name} ${form}`, shape: `${q.batch > 1 ? q.batch + '×' : ''}${q.M}x${q.N}x${q.K}`, ms: t.medianMs, gflops: flops / t.medianMs / 1e6,
+        };
+        if (form === 'NN' && (!quick || q.name.includes('hidden') || q.name.includes('proj'))) {
+          await onPeers(e, (tf) => {
+            const A = randTf(tf, a.shape as number[]), B = randTf(tf, b.shape as number[]);
+            return { run: () => tf.matMul(A, B), dispose: () => (A.dispose(), B.dispose()) };
+          }, { flops });
+        }
+        add(e);
+        a.dispose();
+        b.dispose();
+      }
+    }
   }
+
+  // ------------------------------------------------------------- conv2d
   if (want('conv')) {
-    const B = o.quick ? 8 : 64;
-    const x = rnd(device, [B, 64, 32, 32]), w = rnd(device, [64, 64, 3, 3]);
-    const t = await timeIt(device, () => void conv2d(x, w, { padding: 1 }), { reps: 3 });
-    add({ group: 'conv', name: 'conv2d 3x3 64->64', shape: `B${B} 32x32`, ms: t.medianMs, gflops: (2 * B * 64 * 64 * 9 * 32 * 32) / t.medianMs / 1e6 });
-    x.dispose();
-    w.dispose();
+    const B = quick ? 8 : 64;
+    const shapes = [
+      { name: 'unet 28×28 32→32', B, C: 32, Co: 32, H: 28, key: false },
+      { name: 'unet 14×14 64→64', B, C: 64, Co: 64, H: 14, key: true },
+      { name: 'unet 7×7 128→128', B, C: 128, Co: 128, H: 7, key: false },
+      { name: 'issue-2 32×32 64→64', B: quick ? 8 : 64, C: 64, Co: 64, H: 32, key: true },
+    ];
+    for (const s of shapes) {
+      const x = rnd(device, [s.B, s.C, s.H, s.H]), w = rnd(device, [s.Co, s.C, 3, 3], 0.1, 1), gy = rnd(device, [s.B, s.Co, s.H, s.H], 0.5, 2);
+      const flops = 2 * s.B * s.Co * s.C * 9 * s.H * s.H;
+      const shape = `B${s.B}×${s.C}×${s.H}×${s.H} 3×3 p1`;
+      const reps = quick ? 3 : s.H === 32 ? 3 : 5;
+      const kernels: [string, () => void][] = [
+        ['forward', () => void conv2d(x, w, { padding: 1 })],
+        ['backward input', () => void conv2dBackwardInput(gy, w, x.shape, { padding: 1 })],
+        ['backward weight', () => void conv2dBackwardWeight(x, gy, w.shape, { padding: 1 })],
+      ];
+      for (const [kname, fn] of kernels) {
+        const t = await timeOp(device, fn, { reps, targetMs: quick ? 30 : 100 });
+        const e: BenchEntry = { group: 'conv', name: `conv ${s.name} ${kname}`, shape, ms: t.medianMs, gflops: flops / t.medianMs / 1e6 };
+        if (kname === 'forward' && (!quick || s.key)) {
+          await onPeers(e, (tf) => {
+            const X = randTf(tf, [s.B, s.H, s.H, s.C]), W = randTf(tf, [3, 3, s.C, s.Co], 0.1);
+            return { run: () => tf.conv2d(X, W, 1, 'same'), dispose: () => (X.dispose(), W.dispose()) };
+          }, { flops, reps: s.H === 32 && !quick ? 2 : undefined });
+        }
+        add(e);
+      }
+      x.dispose();
+      w.dispose();
+      gy.dispose();
+    }
   }
-  return { adapter: describeDevice(device).adapter, date: new Date().toISOString(), entries };
+
+  // ------------------------------------------------------------- memory-bound kernels
+  if (want('memory')) {
+    const B = 64;
+    const reps = quick ? 3 : 5;
+    for (const [C, H] of [[32, 28], [64, 14], [128, 7]]) {
+      const x = rnd(device, [B, C, H, H]), gamma = rnd(device, [C], 0.1, 3), beta = rnd(device, [C], 0.1, 4);
+      const G = groupsFor(C, 32);
+      const t = await timeOp(device, () => void groupNorm(x, G, gamma, beta, 1e-6, { silu: true }), { reps, targetMs: quick ? 20 : 60 });
+      const bytes = 2 * x.size * 4;
+      add({ group: 'memory', name: `groupnorm+silu ${C}ch ${G}g`, shape: `${B}×${C}×${H}×${H}`, ms: t.medianMs, gbps: bytes / t.medianMs / 1e6 });
+      x.dispose();
+      gamma.dispose();
+      beta.dispose();
+    }
+    {
+      // attention core at the 7×7 level: softmax(QKᵀ)·V over 49 positions, 128 channels
+      const L = 49, C = 128;
+      const q = rnd(device, [B, L, C]), k = rnd(device, [B, L, C], 0.5, 1), v = rnd(device, [B, L, C], 0.5, 2);
+      const t = await timeOp(device, () => void matmul(softmax(matmul(q, k, { transB: true }), -1), v), { reps, targetMs: quick ? 20 : 60 });
+      const bytes = 4 * (3 * B * L * C + 3 * B * L * L + B * L * L + B * L * C); // q,k→S; S→P (r+w); P,v→O
+      const flops = 2 * 2 * B * L * L * C;
+      add({ group: 'memory', name: 'attention 7×7 (QKᵀ,softmax,PV)', shape: `${B}×${L}×${C}`, ms: t.medianMs, gbps: bytes / t.medianMs / 1e6, gflops_attn: flops / t.medianMs / 1e6 });
+      const sc = rnd(device, [B, L, L], 2, 3);
+      const ts = await timeOp(device, () => void softmax(sc, -1), { reps, targetMs: quick ? 20 : 60 });
+      add({ group: 'memory', name: 'softmax rows of 49', shape: `${B}×${L}×${L}`, ms: ts.medianMs, gbps: (2 * 4 * B * L * L) / ts.medianMs / 1e6 });
+      sc.dispose();
+      q.dispose();
+      k.dispose();
+      v.dispose();
+    }
+    {
+      const n = (quick ? 1 : 4) * 1024 * 1024;
+      const x = rnd(device, [n / 2, 2]), s = rnd(device, [n / 2, 2], 0.5, 1);
+      let stream = 1;
+      const t = await timeOp(device, () => void langevinStep(x, s, { step: 1e-4, noiseScale: 1e-2, seed: 1, stream: stream++ }), { reps, targetMs: quick ? 20 : 60 });
+      add({ group: 'memory', name: 'langevin fused step', shape: `${n} elements`, ms: t.medianMs, gbps: (12 * n) / t.medianMs / 1e6 });
+      x.dispose();
+      s.dispose();
+    }
+    {
+      const n = 3611969; // the reference U-Net's parameter count
+      const params = rnd(device, [n], 0.1), grads = rnd(device, [n], 0.1, 1), m = rnd(device, [n], 0, 2), v = rnd(device, [n], 0, 3);
+      const state = createOptimState(device, { lr: 1e-4, t: 1 });
+      const t = await timeOp(device, () => adamStep({ params, grads, m, v }, { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 }, state), { reps, targetMs: quick ? 20 : 60 });
+      add({ group: 'memory', name: 'adam update (2 dispatches)', shape: `${n} params`, ms: t.medianMs, gbps: (7 * 4 * n) / t.medianMs / 1e6 });
+      for (const z of [params, grads, m, v]) z.dispose();
+      state.dispose();
+    }
+  }
+
+  // ------------------------------------------------------------- toy MLP DSM training step
+  let encode: Record<string, unknown> | null = null;
+  if (want('mlp')) {
+    const cfg = toyConfig({ loss: 'dsm', batchSize: 1024 });
+    const { model, arena } = buildToyModel(device, cfg);
+    const trainer = new Trainer(device, arena, toyLoss(device, cfg, model), sampleToy(cfg.data, 20000, 0), cfg.dim, trainerConfig(cfg, 1_000_000));
+    trainer.runStep(); // eager (compiles pipelines, creates constants)
+    trainer.runStep(); // records, replays
+    await device.sync();
+    const rec = (trainer as any).recording as { replay(): void; dispatchCount: number } | null;
+    const n = quick ? 40 : 200;
+    const thr: number[] = [];
+    for (let r = 0; r < 3; r++) {
+      const a = performance.now();
+      for (let i = 0; i < n; i++) trainer.runStep();
+      await device.sync();
+      thr.push((performance.now() - a) / n);
+    }
+    const stepMs = median(thr);
+    // encode (JS) vs GPU time of one replay: replay() alone, then wait for the queue
+    const enc: number[] = [], full: number[] = [];
+    for (let i = 0; i < (quick ? 20 : 60); i++) {
+      const a = performance.now();
+      if (rec) rec.replay();
+      else trainer.runStep();
+      const b = performance.now();
+      await device.sync();
+      enc.push(b - a);
+      full.push(performance.now() - a);
+    }
+    const encodeMs = median(enc), syncedMs = median(full);
+    const rt = overheads ? overheads.roundTripUs / 1e3 : 0;
+    const gpuMs = Math.max(1e-6, syncedMs - encodeMs - rt);
+    encode = { what: 'toy MLP DSM training step, batch 1024 (Recording.replay)', encodeMs, syncedStepMs: syncedMs, gpuMs, roundTripMs: rt, ratio: encodeMs / gpuMs, target: 0.05 };
+    add({
+      group: 'mlp', name: 'toy DSM train step (replay)', shape: `batch 1024, MLP 2-128-128-128-2`, ms: stepMs,
+      stepsPerSecond: 1e3 / stepMs, dispatchesPerStep: trainer.dispatchesPerStep, submitsPerStep: 1,
+      note: `${(1e3 / stepMs).toFixed(0)} steps/s, ${trainer.dispatchesPerStep} dispatches/step`,
+    });
+    add({
+      group: 'mlp', name: 'encode one recorded step (JS)', shape: `${trainer.dispatchesPerStep} dispatches`, ms: encodeMs,
+      gpuMs, encodeOverGpu: encodeMs / gpuMs,
+      note: `GPU ${gpuMs.toFixed(2)} ms, encode/GPU ${(100 * encodeMs / gpuMs).toFixed(1)}% (target < 5%)`,
+    });
+    trainer.dispose();
+  }
+
+  // ------------------------------------------------------------- reference U-Net
+  let unetInfo: Record<string, unknown> | null = null;
+  if (want('unet')) {
+    const B = o.unetBatch ?? (o.full ? 64 : quick ? 2 : 8);
+    const net = createUNet('reference');
+    const arena = materialize(device, net);
+    const params = arena.params.map(([, p]) => p.value);
+    const { channels: C, imageSize: S } = net.cfg;
+    const x = rnd(device, [B, C, S, S]), z = rnd(device, [B, C, S, S], 0.8, 1);
+    const sigArr = Float32Array.from({ length: B }, (_, i) => Math.exp(Math.sin(i * 3.1) * 2));
+    const sigma = Tensor.fromArray(device, sigArr, [B, 1]).keep();
+    const sig4 = sigma.reshape([B, 1, 1, 1]).keep();
+    // conv FLOPs of one forward, traced once
+    let convFlops = 0;
+    const proto = Conv2d.prototype.forward;
+    Conv2d.prototype.forward = function (this: Conv2d, xx: Tensor) {
+      const y = proto.call(this, xx);
+      convFlops += 2 * y.size * this.cin * this.k * this.k;
+      return y;
+    };
+    const d0 = device.dispatches;
+    device.scope(() => void noGrad(() => net.forward(x, sigma)));
+    await device.sync();
+    Conv2d.prototype.forward = proto;
+    const fwdDispatches = device.dispatches - d0;
+    const reps = o.full ? 2 : quick ? 2 : 3;
+    const tf = await timeOp(device, () => void noGrad(() => net.forward(x, sigma)), { reps, targetMs: 0 });
+    const per = 64 / B;
+    const fe: BenchEntry = {
+      group: 'unet', name: 'reference U-Net forward', shape: `B${B} 1×28×28, ${net.parameterCount()} params`, ms: tf.medianMs,
+      gflops: convFlops / tf.medianMs / 1e6, batch: B, dispatches: fwdDispatches, convGflop: convFlops / 1e9,
+      msPerSample: tf.medianMs / B, batch64Ms: B === 64 ? tf.medianMs : undefined, batch64ExtrapolatedMs: B === 64 ? undefined : tf.medianMs * per,
+      note: B === 64 ? 'measured at batch 64' : `measured at B${B}; B64 extrapolated ×${per} = ${((tf.medianMs * per) / 1e3).toFixed(1)} s`,
+    };
+    // training step: σ-weighted DSM loss, backward, gradient copy into the arena, AdamW; recorded, replayed
+    const opt = new AdamW(device, arena, defaultAdam({ lr: 1e-4 }));
+    const gradViews = arena.viewsOf(opt.grads);
+    const body = () =>
+      device.scope(() => {
+        const xt = op.add(x, op.mul(sig4, z));
+        const s = net.forward(xt, sigma);
+        const loss = op.scale(op.sum(op.square(op.add(op.mul(sig4, s), z))), 0.5 / B);
+        const gs = grad(loss, params, { allowUnused: true });
+        gs.forEach((g, i) => {
+          if (g) copyInto(gradViews[i], g);
+        });
+        opt.update();
+      });
+    opt.prepare(1);
+    body();
+    await device.sync();
+    const { recording } = device.record(body);
+    opt.prepare(2);
+    recording.replay();
+    await device.sync();
+    const st: number[] = [], enc: number[] = [];
+    for (let r = 0; r < reps; r++) {
+      opt.prepare(3 + r);
+      const a = performance.now();
+      recording.replay();
+      const b = performance.now();
+      await device.sync();
+      st.push(performance.now() - a);
+      enc.push(b - a);
+    }
+    const stepMs = median(st), encMs = median(enc);
+    const se: BenchEntry = {
+      group: 'unet', name: 'reference U-Net train step', shape: `B${B}, DSM+backward+AdamW`, ms: stepMs,
+      gflops: (3 * convFlops) / stepMs / 1e6, batch: B, dispatches: recording.dispatchCount, encodeMs: encMs, encodeOverGpu: encMs / Math.max(1e-6, stepMs - encMs),
+      msPerSample: stepMs / B, batch64Ms: B === 64 ? stepMs : undefined, batch64ExtrapolatedMs: B === 64 ? undefined : stepMs * per,
+      note: B === 64 ? 'measured at batch 64' : `measured at B${B}; B64 extrapolated ×${per} = ${((stepMs * per) / 1e3).toFixed(1)} s`,
+    };
+    recording.dispose();
+    if (peers?.tf) {
+      await onPeers(fe, (tfm) => {
+        const u = buildTfUNet(tfm, net);
+        fe.peerParams = u.params;
+        const X = randTf(tfm, [B, S, S, C]), Sg = tfm.tensor(sigArr, [B, 1]);
+        return { run: () => u.forward(X, Sg), dispose: () => (u.dispose(), X.dispose(), Sg.dispose()) };
+      }, { reps: quick ? 1 : 2, targetMs: 0 });
+      for (const v of Object.values(fe.peers ?? {})) if (v?.ms && B !== 64) (v as any).batch64ExtrapolatedMs = v.ms * per;
+    }
+    add(fe);
+    add(se);
+    unetInfo = { batch: B, params: net.parameterCount(), convGflopForward: convFlops / 1e9, extrapolated: B !== 64 };
+    for (const t of [x, z, sigma, sig4]) t.dispose();
+  }
+
+  // ------------------------------------------------------------- annealed Langevin sampling (toy)
+  if (want('sampling')) {
+    const cfg = toyConfig({ loss: 'ncsn' });
+    const { model } = buildToyModel(device, cfg);
+    const sigmas = sigmasOf(cfg);
+    const T = quick ? 10 : 50, n = 1024;
+    const run = () => annealedLangevin(device, model, sigmas, { n, dim: cfg.dim, seed: 3, stepsPerLevel: T, eps: cfg.stepSize, init: 'uniform', initScale: 3, progressEvery: 1_000_000 });
+    await run();
+    const times: number[] = [];
+    for (let r = 0; r < (quick ? 2 : 3); r++) {
+      const a = performance.now();
+      await run();
+      times.push(performance.now() - a);
+    }
+    const ms = median(times), steps = sigmas.length * T;
+    add({
+      group: 'sampling', name: 'annealed Langevin (toy NCSN MLP)', shape: `${n} points, ${sigmas.length}×${T} steps`, ms: ms / steps,
+      stepsPerSecond: (1e3 * steps) / ms, note: `${((1e3 * steps) / ms).toFixed(0)} steps/s (eager, one read-back at the end)`,
+    });
+  }
+
+  const res = {
+    adapter: info.adapter,
+    device: device.info,
+    machine: await machine(),
+    date: new Date().toISOString(),
+    mode: quick ? 'quick' : 'full',
+    groups: only ?? [...GROUPS],
+    seconds: (performance.now() - t0) / 1e3,
+    ceilings,
+    overheads,
+    encode,
+    unet: unetInfo,
+    peers: peerInfo,
+    entries,
+  };
+  log(`done in ${res.seconds.toFixed(0)} s`);
+  return res;
+}
+
+async function machine(): Promise<Record<string, unknown>> {
+  try {
+    const os = (globalThis as any).process?.getBuiltinModule?.('node:os');
+    if (!os) return {};
+    const cpus = os.cpus();
+    return { cpus: cpus.length, cpuModel: cpus[0]?.model, node: process.version, platform: `${os.platform()} ${os.arch()}` };
+  } catch {
+    return {};
+  }
 }

@@ -1,24 +1,79 @@
 // Timing with warm-up and medians; each repetition is synchronised on the queue.
+//
+// `timeIt` runs fn once per repetition. `timeOp` is for kernels: after warm-up it sizes an inner
+// loop so that one repetition (many launches of fn in one submit, then a wait on the queue) lasts
+// about `targetMs`, which amortises the submit round trip (~130 µs on lavapipe) over small kernels;
+// the reported time is the median repetition divided by the inner count.
 import type { Device } from '../gpu/device.js';
 
+export interface Timing {
+  /** Median time of one call of fn, ms. */
+  medianMs: number;
+  /** Fastest repetition (per call), ms. */
+  minMs: number;
+  /** Repetitions measured (each synchronised). */
+  reps: number;
+  /** Calls of fn per repetition. */
+  inner: number;
+}
+
 export async function timeIt(device: Device, fn: () => void, opts: { warmup?: number; reps?: number; minMs?: number } = {}): Promise<{ medianMs: number; reps: number }> {
-  const warm = opts.warmup ?? 1;
+  const t = await timeOp(device, fn, { warmup: opts.warmup, reps: opts.reps, minMs: opts.minMs, targetMs: 0 });
+  return { medianMs: t.medianMs, reps: t.reps };
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+export async function timeOp(
+  device: Device,
+  fn: () => void,
+  opts: { warmup?: number; reps?: number; minMs?: number; targetMs?: number; maxInner?: number } = {},
+): Promise<Timing> {
+  const warm = Math.max(1, opts.warmup ?? 1);
+  let single = Infinity;
   for (let i = 0; i < warm; i++) {
-    device.scope(fn);
-    await device.sync();
-  }
-  const times: number[] = [];
-  const maxReps = opts.reps ?? 5;
-  const minMs = opts.minMs ?? 0;
-  let total = 0;
-  while (times.length < maxReps && (times.length < 3 || total < minMs)) {
     const t0 = performance.now();
     device.scope(fn);
     await device.sync();
+    single = Math.min(single, performance.now() - t0);
+  }
+  const target = opts.targetMs ?? 50;
+  // A second single run measures without pipeline creation (the first one compiled).
+  if (target > 0 && warm === 1) {
+    const t0 = performance.now();
+    device.scope(fn);
+    await device.sync();
+    single = performance.now() - t0;
+  }
+  const inner = target > 0 ? Math.max(1, Math.min(opts.maxInner ?? 200, Math.round(target / Math.max(single, 1e-3)))) : 1;
+  const maxReps = opts.reps ?? 5;
+  const minMs = opts.minMs ?? 0;
+  const times: number[] = [];
+  let total = 0;
+  while (times.length < maxReps && (times.length < 3 || total < minMs)) {
+    const t0 = performance.now();
+    for (let k = 0; k < inner; k++) device.scope(fn);
+    await device.sync();
     const dt = performance.now() - t0;
-    times.push(dt);
+    times.push(dt / inner);
     total += dt;
   }
-  times.sort((a, b) => a - b);
-  return { medianMs: times[Math.floor(times.length / 2)], reps: times.length };
+  return { medianMs: median(times), minMs: Math.min(...times), reps: times.length, inner };
 }
+
+/** Like timeOp for work that synchronises itself (an async fn that awaits its own results). */
+export async function timeAsync(fn: () => Promise<void>, opts: { warmup?: number; reps?: number } = {}): Promise<Timing> {
+  for (let i = 0; i < (opts.warmup ?? 1); i++) await fn();
+  const times: number[] = [];
+  for (let r = 0; r < (opts.reps ?? 3); r++) {
+    const t0 = performance.now();
+    await fn();
+    times.push(performance.now() - t0);
+  }
+  return { medianMs: median(times), minMs: Math.min(...times), reps: times.length, inner: 1 };
+}
+
+export { median };
