@@ -95,6 +95,7 @@ export async function runBench(device: Device, o: BenchOptions = {}) {
   const want = (g: string) => !only || only.includes(g);
   const t0 = performance.now();
   const info = describeDevice(device);
+  const loadAtStart = (globalThis as any).process?.getBuiltinModule?.('node:os')?.loadavg?.();
   log(`scoregpu bench (${quick ? 'quick' : 'full'}${o.full ? ', U-Net at batch 64' : ''}) on ${device.info.description || device.info.device || device.info.vendor}`);
 
   // ------------------------------------------------------------- ceilings (always: fractions need them)
@@ -373,7 +374,7 @@ export async function runBench(device: Device, o: BenchOptions = {}) {
       what: 'toy MLP DSM training step, batch 1024: JS time to encode the recorded dispatches (to finish()) vs the GPU time of the step',
       encodeMs: encodeOnlyMs ?? encodeMs, gpuMs: gpuOnlyMs, ratio: (encodeOnlyMs ?? encodeMs) / gpuOnlyMs, target: 0.05,
       replayCallMs: encodeMs, replayCallRatio: encodeMs / gpuMs, syncedStepMs: syncedMs, roundTripMs: rt,
-      note: 'replayCallMs is the whole Recording.replay() call, which includes queue.submit (Dawn returns from it only after several ms on lavapipe)',
+      note: 'replayCallMs is the whole Recording.replay() call, including queue.submit (which took 0.4-4 ms on a loaded lavapipe machine)',
       breakdown: { encodeToFinishMs: encodeOnlyMs, queueSubmitMs: submitMs, dispatches: ds?.length },
     };
     add({
@@ -502,7 +503,7 @@ export async function runBench(device: Device, o: BenchOptions = {}) {
   const res = {
     adapter: info.adapter,
     device: device.info,
-    machine: await machine(),
+    machine: { ...(await machine()), loadAverageAtStart: loadAtStart },
     date: new Date().toISOString(),
     mode: quick ? 'quick' : 'full',
     groups: only ?? [...GROUPS],
@@ -523,7 +524,7 @@ async function machine(): Promise<Record<string, unknown>> {
     const os = (globalThis as any).process?.getBuiltinModule?.('node:os');
     if (!os) return {};
     const cpus = os.cpus();
-    return { cpus: cpus.length, cpuModel: cpus[0]?.model, node: process.version, platform: `${os.platform()} ${os.arch()}` };
+    return { cpus: cpus.length, cpuModel: cpus[0]?.model, node: process.version, platform: `${os.platform()} ${os.arch()}`, loadAverageAtEnd: os.loadavg() };
   } catch {
     return {};
   }
