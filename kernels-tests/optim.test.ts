@@ -172,3 +172,21 @@ describe(`optim (seed ${TEST_SEED})`, () => {
     s.dispose();
   });
 });
+
+describe('EMA decay warm-up from the optimizer step', () => {
+  it('uses d = min(decay, (1+t)/(10+t)) with t read from the optimizer state', async () => {
+    const r = rng(TEST_SEED + 4242);
+    const n = 257;
+    const e0 = r.uniform(n), p0 = r.uniform(n);
+    const ema = Tensor.fromArray(d, e0), params = Tensor.fromArray(d, p0);
+    const state = createOptimState(d);
+    const ref = Float64Array.from(e0);
+    for (const t of [1, 2, 50, 5000]) {
+      writeOptimState(state, { lr: 1e-3, t });
+      emaUpdate(ema, params, 0.999, { warmupFrom: state });
+      emaRef(ref, p0, Math.min(0.999, (1 + t) / (10 + t)));
+    }
+    expect(relErr(await ema.toArray(), ref)).toBeLessThan(1e-6);
+    state.dispose();
+  });
+});

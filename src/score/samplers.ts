@@ -1,12 +1,15 @@
 // Langevin samplers. Every step runs on the GPU: the score network, then the fused update
-//   x ← x + (α/2)·s_θ(x) + √α·z,   z ~ N(0, I) drawn inside the kernel (Philox, keyed per step),
-// with no read-back inside the chain; the final samples (and any snapshots asked for) come back.
+//   x ← x + (α/2)·s_θ(x) + √α·z,   z ~ N(0, I) drawn inside the kernel (Philox keyed by the step),
+// recorded once and replayed: per step the host writes only the step counter (the RNG clock) and,
+// for annealed Langevin, the level's (α/2, √α) and σ. No read-back inside the chain; the final
+// samples (and any snapshots asked for) come back at the end.
 import type { Device } from '../gpu/device.js';
 import { Tensor } from '../tensor/tensor.js';
 import { noGrad } from '../autograd/engine.js';
 import * as op from '../autograd/ops.js';
-import { rand, randn } from '../tensor/ops/random.js';
-import { langevinUpdate } from '../tensor/ops/langevin.js';
+import { rand, randn, createClock, type Clock } from '../tensor/ops/random.js';
+import { langevinStep } from '../tensor/ops/langevin.js';
+import { copyInto } from '../tensor/ops/layout.js';
 import { annealedStepSize } from './sigmas.js';
 import type { ScoreModel } from './losses.js';
 
@@ -22,7 +25,7 @@ export interface ChainOptions {
   initScale?: number;
   /** Steps after which a copy of x is kept (read back at the end). */
   snapshotAt?: number[];
-  /** Called every `progressEvery` steps with the step count (no read-back involved). */
+  /** Called every `progressEvery` steps with the step count (the queue is drained, nothing read). */
   onProgress?: (done: number, total: number) => void;
   progressEvery?: number;
 }
@@ -32,21 +35,77 @@ export interface ChainResult {
   snapshots: { step: number; samples: Float32Array }[];
 }
 
-function initial(device: Device, o: ChainOptions, seed: number): Tensor {
-  const r = o.initScale ?? 1;
-  if ((o.init ?? 'uniform') === 'normal') return noGrad(() => op.scale(randn(device, [o.n, o.dim], seed), r));
-  return noGrad(() => op.affine(rand(device, [o.n, o.dim], seed), 2 * r, -r));
-}
+/**
+ * One Langevin chain on the device: x, the per-step coefficients (α/2, √α), an optional σ column
+ * for noise-conditional models, and a recording of one step that is replayed.
+ */
+class Chain {
+  readonly x: Tensor;
+  readonly coef: Tensor;
+  readonly sigma: Tensor | null;
+  readonly clock: Clock;
+  private rec: ReturnType<Device['record']>['recording'] | null = null;
+  private snaps: { step: number; t: Tensor }[] = [];
+  step = 0;
 
-async function finish(x: Tensor, snaps: { step: number; t: Tensor }[]): Promise<ChainResult> {
-  const samples = await x.toArray();
-  const snapshots = [];
-  for (const s of snaps) {
-    snapshots.push({ step: s.step, samples: await s.t.toArray() });
-    s.t.dispose();
+  constructor(readonly device: Device, readonly model: ScoreModel, readonly o: ChainOptions, conditional: boolean) {
+    const seed = o.seed ?? 0;
+    const r = o.initScale ?? 1;
+    this.x = noGrad(() =>
+      (o.init ?? 'uniform') === 'normal'
+        ? op.scale(randn(device, [o.n, o.dim], seed, { stream: 0 }), r)
+        : op.affine(rand(device, [o.n, o.dim], seed, { stream: 0 }), 2 * r, -r),
+    ).keep();
+    this.coef = Tensor.fromArray(device, [0, 0], [2], 'langevin coef').keep();
+    this.sigma = conditional ? Tensor.fromArray(device, new Float32Array(o.n), [o.n, 1], 'sigma').keep() : null;
+    this.clock = createClock(device);
   }
-  x.dispose();
-  return { samples, snapshots };
+
+  /** x ← x + coef₀·s(x[, σ]) + coef₁·z with z keyed by (seed, clock step). */
+  private body(): void {
+    this.device.scope(() =>
+      noGrad(() => {
+        const s = this.model.score(this.x, this.sigma ?? undefined);
+        langevinStep(this.x, s, { step: 1, noiseScale: 1, coef: this.coef, seed: this.o.seed ?? 0, stream: 1, clock: this.clock });
+      }),
+    );
+  }
+
+  setLevel(alpha: number, sigma?: number): void {
+    this.coef.write([alpha / 2, Math.sqrt(alpha)]);
+    if (sigma !== undefined && this.sigma) this.sigma.write(new Float32Array(this.o.n).fill(sigma));
+  }
+
+  /** One step: eager the first time (creates constants, compiles), then replayed. */
+  async advance(total: number): Promise<void> {
+    this.step++;
+    this.clock.set(this.step);
+    if (!this.rec && this.step === 1) {
+      this.body();
+      this.device.flush();
+    } else {
+      this.rec ??= this.device.record(() => this.body()).recording;
+      this.rec.replay();
+    }
+    if (this.o.snapshotAt?.includes(this.step)) this.snaps.push({ step: this.step, t: noGrad(() => op.scale(this.x, 1)).keep() });
+    if (this.step % (this.o.progressEvery ?? 50) === 0 || this.step === total) {
+      await this.device.sync(); // bounds queued work and keeps progress honest; nothing is read back
+      this.o.onProgress?.(this.step, total);
+    }
+  }
+
+  async finish(final: Tensor = this.x): Promise<ChainResult> {
+    const samples = await final.toArray();
+    const snapshots = [];
+    for (const s of this.snaps) {
+      snapshots.push({ step: s.step, samples: await s.t.toArray() });
+      s.t.dispose();
+    }
+    this.rec?.dispose();
+    for (const t of [this.x, this.coef, this.sigma, final]) if (t && !t.disposed) t.dispose();
+    this.clock.dispose();
+    return { samples, snapshots };
+  }
 }
 
 /**
@@ -54,19 +113,10 @@ async function finish(x: Tensor, snaps: { step: number; t: Tensor }[]): Promise<
  *   x_{t+1} = x_t + (α/2)·s_θ(x_t) + √α·z_t.
  */
 export async function langevin(device: Device, model: ScoreModel, steps: number, alpha: number, o: ChainOptions): Promise<ChainResult> {
-  const seed = o.seed ?? 0;
-  const x = initial(device, o, seed).keep();
-  const snaps: { step: number; t: Tensor }[] = [];
-  const every = o.progressEvery ?? 50;
-  for (let t = 1; t <= steps; t++) {
-    device.scope(() => noGrad(() => langevinUpdate(x, model.score(x), alpha, seed, { stream: t })));
-    if (o.snapshotAt?.includes(t)) snaps.push({ step: t, t: noGrad(() => op.scale(x, 1)).keep() });
-    if (t % every === 0) {
-      await device.sync(); // bounds queued work and keeps the progress honest; nothing is read back
-      o.onProgress?.(t, steps);
-    }
-  }
-  return finish(x, snaps);
+  const c = new Chain(device, model, o, false);
+  c.setLevel(alpha);
+  for (let t = 0; t < steps; t++) await c.advance(steps);
+  return c.finish();
 }
 
 export interface AnnealedOptions extends ChainOptions {
@@ -74,7 +124,7 @@ export interface AnnealedOptions extends ChainOptions {
   stepsPerLevel: number;
   /** Base step ε; level i uses αᵢ = ε·σᵢ²/σ_L². */
   eps: number;
-  /** Finish with one denoising step x ← x + σ_L²·s(x, σ_L) (Tweedie; as in NCSNv2). */
+  /** Finish with one denoising step x ← x + σ_L²·s(x, σ_L) (Tweedie's formula; as in NCSNv2). */
   denoise?: boolean;
 }
 
@@ -83,32 +133,19 @@ export interface AnnealedOptions extends ChainOptions {
  * Langevin at each level with αᵢ = ε·σᵢ²/σ_L², starting each level where the last one ended.
  */
 export async function annealedLangevin(device: Device, model: ScoreModel, sigmas: ArrayLike<number>, o: AnnealedOptions): Promise<ChainResult> {
-  const seed = o.seed ?? 0;
   const L = sigmas.length;
   const sigmaL = sigmas[L - 1];
-  const x = initial(device, o, seed).keep();
-  const snaps: { step: number; t: Tensor }[] = [];
+  const c = new Chain(device, model, o, true);
   const total = L * o.stepsPerLevel;
-  const every = o.progressEvery ?? 50;
-  let k = 0;
   for (let i = 0; i < L; i++) {
-    const alpha = annealedStepSize(o.eps, sigmas[i], sigmaL);
-    const sig = Tensor.constant(device, `sigma-col-${o.n}-${sigmas[i]}`, new Float32Array(o.n).fill(sigmas[i]), [o.n, 1]);
-    for (let t = 0; t < o.stepsPerLevel; t++) {
-      k++;
-      device.scope(() => noGrad(() => langevinUpdate(x, model.score(x, sig), alpha, seed, { stream: k })));
-      if (o.snapshotAt?.includes(k)) snaps.push({ step: k, t: noGrad(() => op.scale(x, 1)).keep() });
-      if (k % every === 0) {
-        await device.sync();
-        o.onProgress?.(k, total);
-      }
-    }
+    c.setLevel(annealedStepSize(o.eps, sigmas[i], sigmaL), sigmas[i]);
+    for (let t = 0; t < o.stepsPerLevel; t++) await c.advance(total);
   }
-  if (o.denoise) {
-    const sig = Tensor.constant(device, `sigma-col-${o.n}-${sigmaL}`, new Float32Array(o.n).fill(sigmaL), [o.n, 1]);
-    const y = device.scope(() => noGrad(() => op.axpby(1, x, sigmaL * sigmaL, model.score(x, sig))));
-    x.dispose();
-    return finish(y.keep(), snaps);
-  }
-  return finish(x, snaps);
+  if (!o.denoise) return c.finish();
+  // x + σ_L²·s(x, σ_L): the posterior mean of the clean sample given the last noisy one
+  c.setLevel(0, sigmaL);
+  const y = device.scope(() => noGrad(() => op.axpby(1, c.x, sigmaL * sigmaL, model.score(c.x, c.sigma!)))).keep();
+  return c.finish(y);
 }
+
+export { copyInto };

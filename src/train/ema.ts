@@ -2,16 +2,17 @@
 import type { Device } from '../gpu/device.js';
 import { Tensor } from '../tensor/tensor.js';
 import type { ParamArena } from '../nn/module.js';
-import { emaUpdate } from '../tensor/ops/optim.js';
+import { emaUpdate, type OptimState } from '../tensor/ops/optim.js';
 import { copyInto } from '../tensor/ops/layout.js';
 
 export class Ema {
   readonly shadow: Tensor;
-  constructor(readonly device: Device, readonly arena: ParamArena, readonly decay: number) {
+  /** With `state` (the optimizer's), the decay warms up with its step: min(decay, (1+t)/(10+t)). */
+  constructor(readonly device: Device, readonly arena: ParamArena, readonly decay: number, readonly state?: OptimState) {
     this.shadow = arena.zerosLike('ema');
     copyInto(this.shadow, arena.data);
   }
   update(): void {
-    emaUpdate(this.shadow, this.arena.data, this.decay);
+    emaUpdate(this.shadow, this.arena.data, this.decay, { warmupFrom: this.state });
   }
 }

@@ -8,6 +8,7 @@ import { LOSSES, type LossName, esmLoss, dsmLoss, ssmLoss, deenLoss, ncsnLoss, t
 import { geometricSigmas } from '../score/sigmas.js';
 import { SAMPLERS, type SamplerName, langevin, annealedLangevin, type ChainResult } from '../score/samplers.js';
 import { defaultAdam, type AdamConfig } from './optimizer.js';
+import { copyInto } from '../tensor/ops/layout.js';
 import type { LossFn, TrainerConfig } from './trainer.js';
 
 export interface ToyConfig {
@@ -50,7 +51,7 @@ export function toyConfig(over: Partial<ToyConfig> & { loss?: LossName } = {}): 
     data: 'swissroll', dim: 2, model, loss,
     hidden: [128, 128, 128], act: model === 'energy' ? 'softplus' : 'silu',
     steps: 2000, batchSize: 512, seed: 0,
-    optim: defaultAdam({ lr: 1e-3, warmup: 100, clipNorm: 10 }), emaDecay: 0.995,
+    optim: defaultAdam({ lr: 1e-3, warmup: 100, clipNorm: 10 }), emaDecay: 0.99,
     sigma: 0.1, sigmaMax: 3, sigmaMin: 0.05, levels: 10,
     sampler: ncsn ? 'annealed' : 'langevin',
     sampleSteps: ncsn ? 100 : 1000,
@@ -120,4 +121,11 @@ export function sampleToyModel(device: Device, cfg: ToyConfig, model: ToyModel, 
     return langevin(device, m, req.steps ?? 1000, req.stepSize ?? 1e-3, common);
   }
   return langevin(device, model, req.steps ?? cfg.sampleSteps, req.stepSize ?? cfg.stepSize, common);
+}
+
+/** A second copy of the model holding the trainer's EMA weights (what sampling should use). */
+export function emaModel(device: Device, cfg: ToyConfig, trainer: { ema: { shadow: Tensor } | null; arena: ParamArena }): ToyModel {
+  const { model, arena } = buildToyModel(device, cfg);
+  copyInto(arena.data, trainer.ema?.shadow ?? trainer.arena.data);
+  return model;
 }

@@ -79,7 +79,7 @@ export class Trainer {
     if (!Number.isInteger(this.n) || this.n < 1) throw new Error(`training data: ${data.length} values is not a whole number of ${dim}-dim rows`);
     this.data = Tensor.fromArray(device, data, [this.n, dim], 'train data').keep();
     this.optimizer = new AdamW(device, arena, cfg.optim);
-    this.ema = cfg.emaDecay > 0 ? new Ema(device, arena, cfg.emaDecay) : null;
+    this.ema = cfg.emaDecay > 0 ? new Ema(device, arena, cfg.emaDecay, this.optimizer.state) : null;
     this.clock = createClock(device);
     this.noise = new StepNoise(device, cfg.seed, this.clock);
     this.lossAcc = unary('fill', Tensor.empty(device, [1], 'loss accumulator'), 0).keep();

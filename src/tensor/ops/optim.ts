@@ -167,13 +167,14 @@ export function sgdStep(t: { params: Tensor; grads: Tensor; m?: Tensor }, hyper:
 }
 
 /** ema ← decay·ema + (1 − decay)·params, in place on ema. */
-export function emaUpdate(ema: Tensor, params: Tensor, decay: number): Tensor {
+export function emaUpdate(ema: Tensor, params: Tensor, decay: number, opts: { warmupFrom?: OptimState } = {}): Tensor {
   const device = sameDevice('emaUpdate', ema, params);
   checkSizes('emaUpdate', params, { ema, params });
   if (!(decay >= 0 && decay <= 1)) throw new KernelError(`emaUpdate: decay must be in [0, 1], got ${decay}`);
+  const st = opts.warmupFrom;
   device.run(
-    { file: 'ema.wgsl', source: emaSource, entry: 'main', constants: { WG } },
-    { ema, params, p: { n: ema.size, decay } },
+    { file: 'ema.wgsl', source: emaSource, entry: 'main', constants: { WG, WARMUP: st ? 1 : 0 } },
+    { ema, params, p: { n: ema.size, decay }, state: st ? st.buffer : device.dummy },
     grid1d(device, ema.size, WG),
   );
   return ema;
