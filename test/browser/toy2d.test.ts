@@ -1,7 +1,8 @@
 // The browser example, end to end in a real headless Chromium: build the page bundle, serve it on
 // an ephemeral localhost port, train a small score network on WebGPU inside the page (Chromium's
 // bundled SwiftShader on a machine without a GPU), sample from it, and check the values the page
-// computed. Saves the README screenshots docs/img/browser-training.png and browser-samples.png.
+// computed. Saves screenshots to test-output/ (and to the README's docs/img/ when
+// SCOREGPU_UPDATE_SCREENSHOTS=1), so a test run leaves the work tree clean.
 // Skipped (not passed) when /usr/bin/chromium is missing: `bash scripts/setup.sh --browser` installs it.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -9,6 +10,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const SHOTS = join(ROOT, process.env.SCOREGPU_UPDATE_SCREENSHOTS === '1' ? 'docs/img' : 'test-output');
 const CHROMIUM = '/usr/bin/chromium';
 const haveChromium = existsSync(CHROMIUM);
 if (!haveChromium) console.warn(`test/browser: ${CHROMIUM} not found — browser test SKIPPED (install it: bash scripts/setup.sh --browser)`);
@@ -84,8 +86,8 @@ describe('browser example: toy2d', () => {
     const training = page.evaluate((o) => ((window as any).scoregpu as Hooks).train(o).then((r) => ({ steps: r.steps, stepsPerSec: r.stepsPerSec })), TRAIN);
     training.catch(() => {}); // awaited below; keep a failure from being unhandled meanwhile
     await page.waitForFunction(() => ((window as any).scoregpu as Hooks).step >= 120 || ((window as any).scoregpu as Hooks).errors.length > 0, null, { timeout: 150_000, polling: 200 });
-    mkdirSync(join(ROOT, 'docs/img'), { recursive: true });
-    await page.screenshot({ path: join(ROOT, 'docs/img/browser-training.png') });
+    mkdirSync(SHOTS, { recursive: true });
+    await page.screenshot({ path: join(SHOTS, 'browser-training.png') });
     lap('training screenshot');
     const trained = await training;
     lap(`trained ${trained.steps} steps at ${trained.stepsPerSec.toFixed(1)} steps/s`);
@@ -128,7 +130,7 @@ describe('browser example: toy2d', () => {
     expect(ink.samples).toBeGreaterThan(1000);
     expect(ink.field).toBeGreaterThan(1000);
     expect(ink.loss).toBeGreaterThan(500);
-    await page.screenshot({ path: join(ROOT, 'docs/img/browser-samples.png') });
+    await page.screenshot({ path: join(SHOTS, 'browser-samples.png') });
     lap('samples screenshot');
     noErrors();
   }, 240_000);
