@@ -27,8 +27,10 @@ import { timeOp, median } from './timing.js';
 import { measureFma, measureCopy, measureOverheads, type Overheads } from './ceilings.js';
 import { loadPeers, useBackend, timePeer, randTf, buildTfUNet, type Peers, type PeerName } from './peers.js';
 import { describeDevice } from '../cli/info.js';
+import { tuneMatmul } from './autotune.js';
+import { defaultMatmulConfig } from '../tensor/ops/matmul.js';
 
-export const GROUPS = ['ceilings', 'overhead', 'matmul', 'conv', 'memory', 'mlp', 'unet', 'sampling'] as const;
+export const GROUPS = ['ceilings', 'overhead', 'matmul', 'conv', 'memory', 'mlp', 'unet', 'sampling', 'autotune'] as const;
 
 export interface PeerFigure {
   ms?: number;
@@ -498,6 +500,38 @@ export async function runBench(device: Device, o: BenchOptions = {}) {
       group: 'sampling', name: 'annealed Langevin (toy NCSN MLP)', shape: `${n} points, ${sigmas.length}×${T} steps`, ms: ms / steps,
       stepsPerSecond: (1e3 * steps) / ms, note: `${((1e3 * steps) / ms).toFixed(0)} steps/s (eager, one read-back at the end)`,
     });
+  }
+
+  // ------------------------------------------------------------- matmul autotuner: does the tuned choice beat the default?
+  if (want('autotune')) {
+    const probs = [
+      { name: 'mlp hidden 1024·128→128', M: 1024, N: 128, K: 128, batch: 1, transA: false, transB: false },
+      { name: 'mlp hidden dW (TN)', M: 128, N: 128, K: 1024, batch: 1, transA: true, transB: false },
+      ...(quick ? [] : [
+        { name: 'matmul 1024', M: 1024, N: 1024, K: 1024, batch: 1, transA: false, transB: false },
+        { name: 'unet attn proj', M: 49, N: 128, K: 128, batch: 64, transA: false, transB: false },
+        { name: 'unet attn QKᵀ (NT)', M: 49, N: 49, K: 128, batch: 64, transA: false, transB: true },
+      ]),
+    ];
+    for (const q of probs) {
+      const r = await tuneMatmul(device, q, { reps: quick ? 2 : 3, targetMs: quick ? 15 : 30 });
+      // re-time both in this run, so a cached choice is judged on today's numbers
+      const pre = q.batch > 1 ? [q.batch] : [];
+      const a = rnd(device, [...pre, ...(q.transA ? [q.K, q.M] : [q.M, q.K])]);
+      const b = rnd(device, [...pre, ...(q.transB ? [q.N, q.K] : [q.K, q.N])], 0.5, 1);
+      const def = defaultMatmulConfig(device, q);
+      const td = await timeOp(device, () => void matmul(a, b, { transA: q.transA, transB: q.transB, config: def }), { reps: 5, targetMs: 40 });
+      const tt = await timeOp(device, () => void matmul(a, b, { transA: q.transA, transB: q.transB, config: r.config }), { reps: 5, targetMs: 40 });
+      a.dispose();
+      b.dispose();
+      const flops = 2 * q.batch * q.M * q.N * q.K;
+      const c = r.config;
+      add({
+        group: 'autotune', name: `${q.name} tuned`, shape: `${q.batch > 1 ? q.batch + '×' : ''}${q.M}x${q.N}x${q.K}`, ms: tt.medianMs, gflops: flops / tt.medianMs / 1e6,
+        defaultMs: td.medianMs, defaultConfig: def, tunedConfig: c, speedup: td.medianMs / tt.medianMs, cached: r.cached, candidates: r.tried,
+        note: `${c.variant} ${c.tm}x${c.tn} wg${c.wgx}x${c.wgy} vs default ${def.variant} ${def.tm}x${def.tn} wg${def.wgx}x${def.wgy}: ×${(td.medianMs / tt.medianMs).toFixed(2)}${r.cached ? ' (cached choice)' : ''}`,
+      });
+    }
   }
 
   const res = {
