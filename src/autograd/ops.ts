@@ -12,7 +12,9 @@ import * as pl from '../tensor/ops/pool.js';
 import * as nrm from '../tensor/ops/norm.js';
 import * as mm from '../tensor/ops/matmul.js';
 import * as cv from '../tensor/ops/conv2d.js';
-import { record, isGradEnabled, _setAdd } from './engine.js';
+import { record, isGradEnabled, _setAdd, grad as gradOfAll } from './engine.js';
+
+const gradOf = (y: Tensor, xs: Tensor[], g: Tensor): Tensor[] => gradOfAll(y, xs, { gradOutput: g, createGraph: true }) as Tensor[];
 
 type T = Tensor;
 const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
@@ -329,26 +331,45 @@ export function upsampleNearest2d(x: T, k: number): T {
 // ------------------------------------------------------------------ normalisation
 
 /**
- * GroupNorm over NCHW (or [B, C, ...]) with optional affine and fused SiLU. Its backward is one
- * fused kernel; differentiating that backward again is not supported (the toy objectives that need
- * second derivatives use MLPs).
+ * GroupNorm over NCHW (or [B, C, ...]) with optional affine and fused SiLU (one kernel each way:
+ * the backward recomputes the pre-SiLU value). The fused backward is not itself differentiable;
+ * with createGraph the composite form (reductions and elementwise ops) is used instead, so the
+ * objectives that need second derivatives also work through GroupNorm.
  */
 export function groupNorm(x: T, groups: number, gamma?: T, beta?: T, opts: { eps?: number; silu?: boolean } = {}): T {
   const eps = opts.eps ?? 1e-5;
-  if (opts.silu) {
-    const y = groupNorm(x, groups, gamma, beta, { eps });
-    return silu(y);
-  }
-  const { y, mean: mu, rstd } = nrm.groupNormWithStats(x, groups, gamma, beta, eps);
+  const silu_ = !!opts.silu;
+  const { y, mean: mu, rstd } = nrm.groupNormWithStats(x, groups, gamma, beta, eps, { silu: silu_ });
   const ins = [x, ...(gamma ? [gamma] : []), ...(beta ? [beta] : [])];
   return record(y, 'groupNorm', ins, (g) => {
-    if (isGradEnabled()) throw new Error('groupNorm: second derivatives through GroupNorm are not supported');
-    const r = nrm.groupNormBackward(x, g, mu, rstd, groups, gamma);
+    if (isGradEnabled()) {
+      // differentiate the composite form: same value, a graph of ordinary ops
+      const yc = groupNormComposite(x, groups, gamma, beta, eps, silu_);
+      const want = ins.filter((t) => t.requiresGrad);
+      const gs = gradOf(yc, want, g);
+      return ins.map((t) => (t.requiresGrad ? gs[want.indexOf(t)] : null));
+    }
+    const r = nrm.groupNormBackward(x, g, mu, rstd, groups, gamma, { silu: silu_, beta });
     const out: (T | null)[] = [r.gx];
     if (gamma) out.push(r.ggamma);
     if (beta) out.push(r.gbeta);
     return out;
   });
+}
+
+/** (x − μ_g)/√(σ²_g + ε)·γ + β (then SiLU) written with differentiable ops. */
+export function groupNormComposite(x: T, groups: number, gamma: T | undefined, beta: T | undefined, eps: number, withSilu = false): T {
+  const [B, C] = x.shape;
+  const rest = x.shape.slice(2);
+  const xg = reshape(x, [B, groups, -1]);
+  const mu = mean(xg, 2, true);
+  const xc = sub(xg, mu);
+  const v = mean(square(xc), 2, true);
+  let y = reshape(mul(xc, powScalar(addScalar(v, eps), -0.5)), x.shape);
+  const bshape = [1, C, ...rest.map(() => 1)];
+  if (gamma) y = mul(y, reshape(gamma, bshape));
+  if (beta) y = add(y, reshape(beta, bshape));
+  return withSilu ? silu(y) : y;
 }
 
 export { sameShape };

@@ -21,7 +21,10 @@ export interface Noise {
 export const LOSSES = ['esm', 'dsm', 'ssm', 'ssmvr', 'deen', 'ncsn'] as const;
 export type LossName = (typeof LOSSES)[number];
 
-const rowSum = (t: Tensor) => op.sum(t, 1); // [B, D] → [B]
+/** Σ over every axis but the batch: [B, ...] → [B] (vectors and images alike). */
+const rowSum = (t: Tensor) => op.sum(t, t.shape.slice(1).map((_, i) => i + 1));
+/** A per-sample scalar [B, 1] shaped to broadcast against x ([B, 1, 1, 1] for images). */
+const perSample = (s: Tensor, x: Tensor) => (x.rank === 2 ? s : op.reshape(s, [x.shape[0], ...x.shape.slice(1).map(() => 1)]));
 
 /**
  * Explicit score matching (Hyvärinen 2005): J(θ) = E[½‖s(x)‖² + tr ∇ₓs(x)].
@@ -88,9 +91,10 @@ export function ncsnLoss(model: ScoreModel, x: Tensor, sigmas: Tensor, noise: No
   const [B] = x.shape;
   const L = sigmas.shape[0];
   const idx = noise.randint([B], L);
-  const sigma = op.gather(sigmas, idx); // [B, 1]
+  const sigma = op.gather(sigmas, idx); // [B, 1]: the model's conditioning input
+  const sb = perSample(sigma, x);
   const z = noise.normal([...x.shape]);
-  const xt = op.add(x, op.mul(sigma, z));
+  const xt = op.add(x, op.mul(sb, z));
   const s = model.score(xt, sigma, true);
-  return op.mean(op.scale(rowSum(op.square(op.add(op.mul(sigma, s), z))), 0.5));
+  return op.mean(op.scale(rowSum(op.square(op.add(op.mul(sb, s), z))), 0.5));
 }
