@@ -12,8 +12,11 @@ mesa_ok() {
   v=$(dpkg-query -W -f='${Version}' mesa-vulkan-drivers 2>/dev/null || true)
   [ -n "$v" ] && dpkg --compare-versions "$v" ge 24
 }
+vendor_icd() { ls /usr/share/vulkan/icd.d/ /etc/vulkan/icd.d/ 2>/dev/null | grep -v -e '^lvp' -e '^$' | grep -q '\.json$'; }
 need_vk=1
 if have_lvp && mesa_ok; then need_vk=0; fi
+# A GPU vendor's Vulkan driver (NVIDIA, AMD, Intel) serves Dawn without lavapipe.
+if [ $need_vk = 1 ] && vendor_icd && ldconfig -p 2>/dev/null | grep -q libvulkan.so.1; then need_vk=0; fi
 need_chromium=0
 if [ $want_browser = 1 ] && ! [ -x /usr/bin/chromium ]; then need_chromium=1; fi
 [ $need_vk = 0 ] && [ $need_chromium = 0 ] && exit 0

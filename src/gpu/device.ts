@@ -228,7 +228,9 @@ export class Device {
 
   private async throwErrors(): Promise<void> {
     const pend = this.kernels.pendingErrors.splice(0);
-    for (const e of await Promise.all(pend)) if (e) this.errors.push(e);
+    const compile = (await Promise.all(pend)).filter((e): e is Error => !!e);
+    // A shader that failed to compile also makes every dispatch of it fail; name the cause.
+    if (compile.length) this.errors.unshift(...compile);
     if (this.errors.length) {
       const e = this.errors[0];
       this.errors = [];
