@@ -12,7 +12,8 @@ mesa_ok() {
   v=$(dpkg-query -W -f='${Version}' mesa-vulkan-drivers 2>/dev/null || true)
   [ -n "$v" ] && dpkg --compare-versions "$v" ge 24
 }
-vendor_icd() { ls /usr/share/vulkan/icd.d/ /etc/vulkan/icd.d/ 2>/dev/null | grep -v -e '^lvp' -e '^$' | grep -q '\.json$'; }
+# Proprietary GPU drivers (Mesa's own ICDs need Mesa >= 24 like lavapipe, checked above).
+vendor_icd() { ls /usr/share/vulkan/icd.d/ /etc/vulkan/icd.d/ 2>/dev/null | grep -qiE '^(nvidia|amd)'; }
 need_vk=1
 if have_lvp && mesa_ok; then need_vk=0; fi
 # A GPU vendor's Vulkan driver (NVIDIA, AMD, Intel) serves Dawn without lavapipe.
