@@ -6,7 +6,7 @@ const r = JSON.parse(readFileSync(process.argv[2] ?? '/dev/stdin', 'utf8'));
 const f = (x, d = 2) => (x === undefined || x === null || !Number.isFinite(x) ? '' : x.toFixed(d));
 const ms = (x) => (x === undefined ? '' : x < 1 ? x.toFixed(3) : x < 100 ? x.toFixed(1) : x.toFixed(0));
 const out = [];
-out.push(`Adapter: ${r.adapter}; ${r.machine?.cpus ?? '?'} × ${r.machine?.cpuModel ?? '?'}; Node ${r.machine?.node ?? '?'}; mode ${r.mode}; ${r.date}; ${f(r.seconds, 0)} s; load average ${(r.machine?.loadAverageAtStart ?? []).map((x) => x.toFixed(1)).join('/')} at start.`);
+out.push(`Adapter: ${r.device?.description || JSON.stringify(r.adapter)}; ${r.machine?.cpus ?? '?'} × ${r.machine?.cpuModel ?? '?'}; Node ${r.machine?.node ?? '?'}; mode ${r.mode}; ${r.date}; ${f(r.seconds, 0)} s; load average ${(r.machine?.loadAverageAtStart ?? []).map((x) => x.toFixed(1)).join('/')} at start.`);
 out.push('');
 out.push(`Ceilings measured in the same run: FMA-only kernel ${f(r.ceilings.fmaGflops, 1)} GFLOP/s; copyBufferToBuffer ${f(r.ceilings.copyBufferToBufferGBps, 1)} GB/s, vec4 copy kernel ${f(r.ceilings.copyKernelGBps, 1)} GB/s (read + write).`);
 if (r.overheads) {
