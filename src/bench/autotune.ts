@@ -70,7 +70,7 @@ export function candidates(device: Device, q: MatmulProblem): MatmulConfig[] {
     if (!out.some((o) => JSON.stringify(o) === JSON.stringify(c))) out.push(c);
   };
   const aligned = vec4Aligned(q);
-  const wgs: [number, number][] = def.wgy === 1 ? [[8, 1], [16, 1]] : [[8, 8], [16, 4]];
+  const wgs: [number, number][] = def.wgy === 1 ? [[8, 1]] : [[8, 8], [16, 4]];
   for (const [wgx, wgy] of wgs) {
     for (const tm of [4, 8] as const) {
       for (const tn of [4, 8] as const) {
