@@ -17,11 +17,11 @@ beforeAll(async () => {
 });
 
 const short: Record<LossName, { steps: number; sampleSteps: number; stepSize: number; sigma?: number }> = {
-  dsm: { steps: 800, sampleSteps: 300, stepSize: 5e-3, sigma: 0.3 },
-  deen: { steps: 1500, sampleSteps: 300, stepSize: 5e-3, sigma: 0.3 },
-  ssm: { steps: 800, sampleSteps: 300, stepSize: 5e-3 },
-  ssmvr: { steps: 800, sampleSteps: 300, stepSize: 5e-3 },
-  esm: { steps: 800, sampleSteps: 300, stepSize: 5e-3 },
+  dsm: { steps: 800, sampleSteps: 300, stepSize: 0.05, sigma: 0.3 },
+  deen: { steps: 1500, sampleSteps: 300, stepSize: 0.05, sigma: 0.3 },
+  ssm: { steps: 800, sampleSteps: 300, stepSize: 0.05 },
+  ssmvr: { steps: 800, sampleSteps: 300, stepSize: 0.05 },
+  esm: { steps: 800, sampleSteps: 300, stepSize: 0.05 },
   ncsn: { steps: 2000, sampleSteps: 100, stepSize: 5e-5 },
 };
 

@@ -13,6 +13,8 @@ export const SAMPLE_OPTS: OptSpec = {
   n: { type: 'number', help: 'number of samples', default: 2000 },
   steps: { type: 'number', help: 'Langevin steps (per level for annealed)' },
   'step-size': { type: 'number', help: 'Langevin step α (ε for annealed)' },
+  'step-size-end': { type: 'number', help: 'plain Langevin: decay α geometrically to this' },
+  denoise: { type: 'boolean', help: 'final Tweedie denoising step (dsm, deen, annealed)', default: true },
   seed: { type: 'number', help: 'sampler seed' },
   weights: { type: 'string', help: 'ema | params', default: 'ema' },
   out: { type: 'string', help: 'output .npy (default RUN/samples.npy); a PNG is written beside it' },
@@ -31,7 +33,7 @@ export async function sampleRun(device: Device, a: Record<string, any>, quiet = 
   let last = 0;
   const t0 = performance.now();
   const res = await sampleToyModel(device, cfg, model, {
-    n: a.n, sampler: a.sampler, steps: a.steps, stepSize: a['step-size'], seed: a.seed,
+    n: a.n, sampler: a.sampler, steps: a.steps, stepSize: a['step-size'], stepSizeEnd: a['step-size-end'], seed: a.seed, denoise: a.denoise,
     onProgress: (done) => {
       bar?.tick(done - last);
       last = done;

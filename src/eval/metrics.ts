@@ -257,37 +257,37 @@ export interface EvaluateOptions {
 
 /**
  * Compare samples with held-out data, and held-out data with a second held-out set of the same
- * size (the noise floor). Every set is subsampled to n = min(maxN, sizes); the MMD bandwidth and
+ * size (the noise floor; with several reference sets, their mean). Every set is subsampled to n = min(maxN, sizes); the MMD bandwidth and
  * SW2 projections are shared by both comparisons so the floor is comparable.
  */
-export function evaluateSamples(samples: Points, held: Points, held2: Points, dim: number, opts: EvaluateOptions = {}): SampleMetrics {
+export function evaluateSamples(samples: Points, held: Points, held2: Points | Points[], dim: number, opts: EvaluateOptions = {}): SampleMetrics {
   const maxN = opts.maxN ?? 2000;
   const seed = opts.seed ?? 0;
   const nProj = opts.nProj ?? 128;
-  const n = Math.min(maxN, rows(samples, dim, 'evaluateSamples(samples)'), rows(held, dim, 'evaluateSamples(held)'), rows(held2, dim, 'evaluateSamples(held2)'));
+  // Several independent reference sets give the floor as a mean: a single pair's statistic is
+  // itself a widely spread random variable (e.g. mode weights of a mixture fluctuate).
+  const refs = Array.isArray(held2) && typeof held2[0] !== 'number' ? (held2 as Points[]) : [held2 as Points];
+  if (!refs.length) throw new Error('evaluateSamples: need at least one reference set for the noise floor');
+  const n = Math.min(maxN, rows(samples, dim, 'evaluateSamples(samples)'), rows(held, dim, 'evaluateSamples(held)'), ...refs.map((r) => rows(r, dim, 'evaluateSamples(held2)')));
   if (n < 2) throw new Error(`evaluateSamples: need at least 2 points in each set, have ${n}`);
+  const h = subsampleRows(held, dim, n, seed + 1);
+  const hs = refs.map((r, k) => subsampleRows(r, dim, n, seed + 2 + k));
+  const bw = opts.bandwidth ?? medianBandwidth(h, hs[0], dim, seed);
+  const mean = (f: (r: Float64Array) => number) => hs.reduce((acc, r) => acc + f(r), 0) / hs.length;
+  const floor = {
+    energyDistance: mean((r) => energyDistance(r, h, dim, true)),
+    mmd: mean((r) => mmdRbf(r, h, dim, bw, true)),
+    sw2: mean((r) => slicedWasserstein2(r, h, dim, nProj, seed)),
+  };
   let nonFinite = 0;
   for (let i = 0; i < samples.length; i++) if (!Number.isFinite(samples[i])) nonFinite++;
-  if (nonFinite > 0) {
-    const inf = { energyDistance: Infinity, mmd: Infinity, sw2: Infinity };
-    const h = subsampleRows(held, dim, n, seed + 1);
-    const h2 = subsampleRows(held2, dim, n, seed + 2);
-    const bw = opts.bandwidth ?? medianBandwidth(h, h2, dim, seed);
-    return { ...inf, floor: { energyDistance: energyDistance(h, h2, dim, true), mmd: mmdRbf(h, h2, dim, bw, true), sw2: slicedWasserstein2(h, h2, dim, nProj, seed) }, n, bandwidth: bw };
-  }
+  if (nonFinite > 0) return { energyDistance: Infinity, mmd: Infinity, sw2: Infinity, floor, n, bandwidth: bw };
   const s = subsampleRows(samples, dim, n, seed);
-  const h = subsampleRows(held, dim, n, seed + 1);
-  const h2 = subsampleRows(held2, dim, n, seed + 2);
-  const bw = opts.bandwidth ?? medianBandwidth(h, h2, dim, seed);
   return {
     energyDistance: energyDistance(s, h, dim, true),
     mmd: mmdRbf(s, h, dim, bw, true),
     sw2: slicedWasserstein2(s, h, dim, nProj, seed),
-    floor: {
-      energyDistance: energyDistance(h2, h, dim, true),
-      mmd: mmdRbf(h2, h, dim, bw, true),
-      sw2: slicedWasserstein2(h2, h, dim, nProj, seed),
-    },
+    floor,
     n,
     bandwidth: bw,
   };

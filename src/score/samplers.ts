@@ -28,6 +28,11 @@ export interface ChainOptions {
   /** Called every `progressEvery` steps with the step count (the queue is drained, nothing read). */
   onProgress?: (done: number, total: number) => void;
   progressEvery?: number;
+  /**
+   * Finish with Tweedie's denoising step x ← x + σ²·s(x) (for a model of the σ-smoothed data,
+   * as denoising score matching learns): the chain samples p_σ, the step returns E[x₀ | x].
+   */
+  denoiseSigma?: number;
 }
 
 export interface ChainResult {
@@ -112,11 +117,20 @@ class Chain {
  * Langevin dynamics with a fixed step α (Welling & Teh 2011; Song & Ermon 2019 §2.2):
  *   x_{t+1} = x_t + (α/2)·s_θ(x_t) + √α·z_t.
  */
-export async function langevin(device: Device, model: ScoreModel, steps: number, alpha: number, o: ChainOptions): Promise<ChainResult> {
+export async function langevin(device: Device, model: ScoreModel, steps: number, alpha: number, o: ChainOptions & { alphaEnd?: number } = { n: 1, dim: 1 }): Promise<ChainResult> {
   const c = new Chain(device, model, o, false);
+  // With alphaEnd, α decays geometrically from alpha to alphaEnd: large early steps mix across
+  // the data's modes and along its manifolds, small late ones shrink the O(α) discretisation bias.
+  const end = o.alphaEnd ?? alpha;
+  const rate = steps > 1 ? Math.log(end / alpha) / (steps - 1) : 0;
   c.setLevel(alpha);
-  for (let t = 0; t < steps; t++) await c.advance(steps);
-  return c.finish();
+  for (let t = 0; t < steps; t++) {
+    if (end !== alpha) c.setLevel(alpha * Math.exp(rate * t));
+    await c.advance(steps);
+  }
+  if (!o.denoiseSigma) return c.finish();
+  const s2 = o.denoiseSigma * o.denoiseSigma;
+  return c.finish(device.scope(() => noGrad(() => op.axpby(1, c.x, s2, model.score(c.x)))).keep());
 }
 
 export interface AnnealedOptions extends ChainOptions {

@@ -33,6 +33,8 @@ export interface ToyConfig {
   sampler: SamplerName;
   sampleSteps: number;
   stepSize: number;
+  /** Plain Langevin: α decays geometrically from stepSize to this over the chain. */
+  stepSizeEnd: number;
   initScale: number;
 }
 
@@ -54,8 +56,9 @@ export function toyConfig(over: Partial<ToyConfig> & { loss?: LossName } = {}): 
     optim: defaultAdam({ lr: 1e-3, warmup: 100, clipNorm: 10 }), emaDecay: 0.99,
     sigma: 0.1, sigmaMax: 3, sigmaMin: 0.05, levels: 10,
     sampler: ncsn ? 'annealed' : 'langevin',
-    sampleSteps: ncsn ? 100 : 1000,
-    stepSize: ncsn ? 5e-5 : 1e-3,
+    sampleSteps: ncsn ? 100 : 2000,
+    stepSize: ncsn ? 5e-5 : 0.1,
+    stepSizeEnd: 1e-4,
     initScale: 3,
   };
   const cfg = { ...base, ...over, loss, model };
@@ -104,6 +107,10 @@ export interface SampleRequest {
   seed?: number;
   snapshotAt?: number[];
   onProgress?: (done: number, total: number) => void;
+  /** Plain Langevin: final step size of the geometric decay (default: the run's, or constant when stepSize is given). */
+  stepSizeEnd?: number;
+  /** Final denoising step (default on for dsm/deen, and for annealed sampling). */
+  denoise?: boolean;
 }
 
 export function sampleToyModel(device: Device, cfg: ToyConfig, model: ToyModel, req: SampleRequest): Promise<ChainResult> {
@@ -111,7 +118,7 @@ export function sampleToyModel(device: Device, cfg: ToyConfig, model: ToyModel, 
   const common = { n: req.n, dim: cfg.dim, seed: req.seed ?? cfg.seed + 1, init: 'uniform' as const, initScale: cfg.initScale, snapshotAt: req.snapshotAt, onProgress: req.onProgress };
   if (sampler === 'annealed') {
     if (cfg.loss !== 'ncsn') throw new Error(`sampler 'annealed' needs a noise-conditional model (loss ncsn); this run used '${cfg.loss}'`);
-    return annealedLangevin(device, model, sigmasOf(cfg), { ...common, stepsPerLevel: req.steps ?? cfg.sampleSteps, eps: req.stepSize ?? cfg.stepSize, denoise: true });
+    return annealedLangevin(device, model, sigmasOf(cfg), { ...common, stepsPerLevel: req.steps ?? cfg.sampleSteps, eps: req.stepSize ?? cfg.stepSize, denoise: req.denoise !== false });
   }
   if (cfg.loss === 'ncsn') {
     // plain Langevin on a noise-conditional model: use the smallest level
@@ -120,7 +127,10 @@ export function sampleToyModel(device: Device, cfg: ToyConfig, model: ToyModel, 
     const m = { score: (x: Tensor) => model.score(x, sig) };
     return langevin(device, m, req.steps ?? 1000, req.stepSize ?? 1e-3, common);
   }
-  return langevin(device, model, req.steps ?? cfg.sampleSteps, req.stepSize ?? cfg.stepSize, common);
+  // DSM and DEEN learn the score of the σ-smoothed data: end with Tweedie's denoising step
+  const denoiseSigma = req.denoise === false ? undefined : cfg.loss === 'dsm' || cfg.loss === 'deen' ? cfg.sigma : undefined;
+  const alpha = req.stepSize ?? cfg.stepSize;
+  return langevin(device, model, req.steps ?? cfg.sampleSteps, alpha, { ...common, denoiseSigma, alphaEnd: req.stepSizeEnd ?? (req.stepSize !== undefined ? alpha : cfg.stepSizeEnd ?? alpha) });
 }
 
 /** A second copy of the model holding the trainer's EMA weights (what sampling should use). */
