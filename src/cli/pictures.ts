@@ -65,7 +65,7 @@ export async function writeDensityPng(device: Device, path: string, cfg: ToyConf
 
 export function writeLossPng(path: string, history: [number, number][], title: string): void {
   if (history.length < 2) return;
-  writeFileAtomic(path, lossCurvePlot(history.map((h) => h[0]), history.map((h) => h[1]), { title, logY: history.every((h) => h[1] > 0) }));
+  writeFileAtomic(path, lossCurvePlot(history.map((h) => h[0]), history.map((h) => h[1]), { title }));
 }
 
 export function runPaths(dir: string) {
