@@ -76,7 +76,10 @@ export class Recording {
 
 interface Capture {
   dispatches: Dispatch[];
+  /** Buffers handed out during the capture and still held by a tensor. */
   allocated: Set<GPUBuffer>;
+  /** Buffers released during the capture: the replay still writes them, so the recording keeps them. */
+  released: GPUBuffer[];
 }
 
 export class Device {
@@ -264,13 +267,7 @@ export class Device {
 
   free(buf: GPUBuffer): void {
     // Buffers a recording used stay its own until it is disposed.
-    if (this.capture?.allocated.has(buf)) {
-      this.capture.allocated.delete(buf);
-      (this.capture as any).released ??= [];
-      (this.capture as any).released.push(buf);
-      this.pool.release(buf);
-      return;
-    }
+    if (this.capture?.allocated.delete(buf)) this.capture.released.push(buf);
     this.pool.release(buf);
   }
 
@@ -365,7 +362,7 @@ export class Device {
   record<T>(fn: () => T): { recording: Recording; result: T } {
     this.flush();
     if (this.capture) throw new KernelError('nested recordings are not supported');
-    this.capture = { dispatches: [], allocated: new Set() };
+    this.capture = { dispatches: [], allocated: new Set(), released: [] };
     let result: T;
     const cap = this.capture;
     try {
@@ -375,11 +372,7 @@ export class Device {
     }
     // Buffers released inside the capture went back to the pool, but the replay still uses them:
     // take them out again and give them to the recording.
-    const released: GPUBuffer[] = (cap as any).released ?? [];
-    const owned: GPUBuffer[] = [];
-    for (const b of released) {
-      if (this.pool.reclaim(b)) owned.push(b);
-    }
+    const owned = cap.released.filter((b) => this.pool.reclaim(b));
     return { recording: new Recording(this, cap.dispatches, owned), result };
   }
 
