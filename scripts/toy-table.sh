@@ -7,17 +7,19 @@ cd "$(dirname "$0")/.."
 out=${1:-runs/table}
 steps=${2:-3000}
 mkdir -p "$out"
-for data in swissroll 8gaussians checkerboard; do
-  for loss in dsm deen ssm ssmvr esm ncsn; do
+for data in ${DATASETS:-swissroll 8gaussians checkerboard}; do
+  for loss in ${LOSSES:-dsm deen ssm ssmvr esm ncsn}; do
     run="$out/$loss-$data"
-    if [ ! -f "$run/metrics.json" ]; then
+    # a lock directory lets several copies of this script share the work
+    if [ ! -f "$run/metrics.json" ] && mkdir "$run.lock" 2>/dev/null; then
       t0=$(date +%s)
-      node bin/scoregpu.mjs train --data "$data" --loss "$loss" --steps "$steps" --out "$run" > "$run.train.log" 2>&1 || { echo "train failed: $run" >&2; continue; }
+      node bin/scoregpu.mjs train --data "$data" --loss "$loss" --steps "$steps" --out "$run" > "$run.train.log" 2>&1 || { echo "train failed: $run" >&2; rmdir "$run.lock"; continue; }
       t1=$(date +%s)
       node bin/scoregpu.mjs sample --run "$run" --n 2000 > "$run.sample.log" 2>&1
       node bin/scoregpu.mjs eval --run "$run" --n 2000 > "$run.eval.log" 2>&1
       t2=$(date +%s)
       echo "$((t1 - t0)) $((t2 - t1))" > "$run/times.txt"
+      rmdir "$run.lock"
     fi
   done
 done

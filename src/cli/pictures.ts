@@ -60,7 +60,7 @@ export async function writeDensityPng(device: Device, path: string, cfg: ToyConf
   let mn = Infinity;
   for (const v of en) mn = Math.min(mn, v);
   const dens = Float32Array.from(en, (v) => Math.exp(-(v - mn)));
-  writeFileAtomic(path, densityPlot(dens, { nx: g, ny: g, title: `exp(-E(x)), energy model on ${cfg.data}`, xlim: LIM, ylim: LIM, label: 'exp(-E)' }));
+  writeFileAtomic(path, densityPlot(dens, { nx: g, ny: g, title: `exp(-E), energy model: ${cfg.data}`, xlim: LIM, ylim: LIM, label: 'exp(-E)' }));
 }
 
 export function writeLossPng(path: string, history: [number, number][], title: string): void {
