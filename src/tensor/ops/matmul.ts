@@ -5,6 +5,7 @@
 import source from '../../../shaders/matmul.wgsl';
 import scalarSource from '../../../shaders/matmul_scalar.wgsl';
 import subgroupSource from '../../../shaders/matmul_subgroup.wgsl';
+import { matmulSmall, smallMatmulKind } from './matmul_small.js';
 import { Tensor, sameDevice } from '../tensor.js';
 import type { Device } from '../../gpu/device.js';
 import { ShapeError, fmtShape } from '../../gpu/errors.js';
@@ -15,8 +16,9 @@ export const ACT_CODE: Record<MatmulAct, number> = { none: 0, silu: 1, relu: 2 }
 export interface MatmulConfig {
   /** 'vec4': aligned vec4 loads (needs the contiguous dims to be multiples of 4); 'scalar': any shape;
    *  'subgroup': 'vec4' sharing A's fragment across the 8 lanes by subgroupBroadcast (tm 8, wgx 8,
-   *  wgy 1; only where subgroupsUsable). */
-  variant: 'vec4' | 'scalar' | 'subgroup';
+   *  wgy 1; only where subgroupsUsable); 'small': shaders/matmul_small.wgsl for N ≤ 8, K ≤ 8 or M ≤ 8
+   *  (matmul_small.ts; tile fields ignored). */
+  variant: 'vec4' | 'scalar' | 'subgroup' | 'small';
   /** Rows × columns of C per invocation (4 or 8 each). */
   tm: 4 | 8;
   tn: 4 | 8;
@@ -68,6 +70,7 @@ export function subgroupsUsable(device: Device): boolean {
 
 /** The hand-picked configuration; an autotuner may replace this function's choice per shape. */
 export function defaultMatmulConfig(device: Device, q: MatmulProblem): MatmulConfig {
+  if (smallMatmulKind(q)) return { variant: 'small', tm: 4, tn: 4, wgx: 8, wgy: 1 };
   const variant = vec4Aligned(q) ? 'vec4' : 'scalar';
   // Small outputs: smaller tiles keep more invocations busy.
   const tm: 4 | 8 = q.M >= 64 ? 8 : 4;
@@ -126,6 +129,9 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
 
   const q: MatmulProblem = { M, N, K, batch, transA, transB };
   const cfg = { ...chooser(device, q), ...opts.config };
+  const sa = nA === 1 ? 0 : M * K, sb = nB === 1 ? 0 : K * N;
+  if (cfg.variant === 'small' && matmulSmall(device, { a, b, out: o, bias: opts.bias, act: ACT_CODE[opts.act ?? 'none'], q, sa, sb })) return o;
+  if (cfg.variant === 'small') cfg.variant = 'vec4';
   if (cfg.variant === 'subgroup' && !subgroupsUsable(device)) cfg.variant = 'vec4';
   if (cfg.variant !== 'scalar' && !vec4Aligned(q)) cfg.variant = 'scalar';
   if (cfg.variant === 'subgroup') Object.assign(cfg, { tm: 8, wgx: 8, wgy: 1 });
