@@ -11,7 +11,7 @@ import type { ToyModel } from '../nn/mlp.js';
 import type { ToyConfig } from '../train/recipes.js';
 import { sigmasOf } from '../train/recipes.js';
 
-const LIM: [number, number] = [-3.5, 3.5];
+const LIM: [number, number] = [-4.5, 4.5];
 
 function noiseLevel(device: Device, cfg: ToyConfig, n: number): Tensor | undefined {
   if (cfg.loss !== 'ncsn') return undefined;
