@@ -7,4 +7,5 @@ declare module '*.wgsl' {
 // wgsl_reflect's ES module entry has no types of its own beside it.
 declare module 'wgsl_reflect/wgsl_reflect.module.js' {
   export const WgslReflect: any;
+  export const ResourceType: Record<'Uniform' | 'Storage' | 'Sampler' | 'Texture' | 'StorageTexture', number>;
 }

@@ -1,7 +1,7 @@
 // Kernels as data: a WGSL source declares its bindings and its `params` uniform struct; reflection
 // (wgsl_reflect) turns that into the bind-group layout and a packer for the uniform, so TypeScript
 // states only shapes, values and the dispatch size. Pipelines are cached per (file, entry, constants).
-import { WgslReflect } from 'wgsl_reflect/wgsl_reflect.module.js';
+import { WgslReflect, ResourceType } from 'wgsl_reflect/wgsl_reflect.module.js';
 import { KernelCompileError } from './errors.js';
 
 export type BindingKind = 'uniform' | 'storage' | 'read-only-storage' | 'texture' | 'storage-texture' | 'sampler';
@@ -99,12 +99,13 @@ function reflect(file: string, source: string): Reflected {
   (groups[0] ?? []).forEach((b: any) => {
     if (!b) return;
     let kind: BindingKind;
+    // By the library's enum names: its numbering changed between versions (1.6 added Immediate = 2).
     switch (b.resourceType) {
-      case 0: kind = 'uniform'; break;
-      case 1: kind = b.access === 'read' ? 'read-only-storage' : 'storage'; break;
-      case 2: kind = 'sampler'; break;
-      case 3: kind = 'texture'; break;
-      case 4: kind = 'storage-texture'; break;
+      case ResourceType.Uniform: kind = 'uniform'; break;
+      case ResourceType.Storage: kind = b.access === 'read' ? 'read-only-storage' : 'storage'; break;
+      case ResourceType.Sampler: kind = 'sampler'; break;
+      case ResourceType.Texture: kind = 'texture'; break;
+      case ResourceType.StorageTexture: kind = 'storage-texture'; break;
       default: kind = 'storage';
     }
     const info: BindingInfo = { name: b.name, binding: b.binding, kind, size: b.size ?? 0 };

@@ -5,6 +5,7 @@
 import source from '../../../shaders/matmul.wgsl';
 import scalarSource from '../../../shaders/matmul_scalar.wgsl';
 import subgroupSource from '../../../shaders/matmul_subgroup.wgsl';
+import { matmulTex, texGemmFits, texWorthwhile, DEFAULT_TEX_TILE } from './matmul_tex.js';
 import { matmulSmall, smallMatmulKind } from './matmul_small.js';
 import { Tensor, sameDevice } from '../tensor.js';
 import type { Device } from '../../gpu/device.js';
@@ -18,7 +19,9 @@ export interface MatmulConfig {
    *  'subgroup': 'vec4' sharing A's fragment across the 8 lanes by subgroupBroadcast (tm 8, wgx 8,
    *  wgy 1; only where subgroupsUsable); 'small': shaders/matmul_small.wgsl for N ≤ 8, K ≤ 8 or M ≤ 8
    *  (matmul_small.ts; tile fields ignored). */
-  variant: 'vec4' | 'scalar' | 'subgroup' | 'small';
+  /** 'texture': operands packed into rgba32float textures, A shared across the subgroup
+   *  (matmul_tex.ts; its own tiles, any shape; only where subgroupsUsable). */
+  variant: 'texture' | 'vec4' | 'scalar' | 'subgroup' | 'small';
   /** Rows × columns of C per invocation (4 or 8 each). */
   tm: 4 | 8;
   tn: 4 | 8;
@@ -76,6 +79,8 @@ export function defaultMatmulConfig(device: Device, q: MatmulProblem): MatmulCon
   const tm: 4 | 8 = q.M >= 64 ? 8 : 4;
   const tn: 4 | 8 = q.N >= 64 ? 8 : 4;
   if (isCpuAdapter(device)) {
+    // lavapipe: the texture GEMM beats the buffer kernels once the GEMM outweighs its packing passes.
+    if (subgroupsUsable(device) && texWorthwhile(q)) return { variant: 'texture', tm, tn, wgx: 8, wgy: 1 };
     // lavapipe: sharing A across the 8 lanes by subgroup broadcast measured ~2× the plain vec4 kernel.
     if (variant === 'vec4' && q.M >= 8 && subgroupsUsable(device)) return { variant: 'subgroup', tm: 8, tn: 4, wgx: 8, wgy: 1 };
     return { variant, tm, tn, wgx: 8, wgy: 1 };
@@ -129,6 +134,13 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
 
   const q: MatmulProblem = { M, N, K, batch, transA, transB };
   const cfg = { ...chooser(device, q), ...opts.config };
+  if (cfg.variant === 'texture') {
+    if (subgroupsUsable(device) && texGemmFits(device, { M, N, K, batch, tile: DEFAULT_TEX_TILE }, nA, nB)) {
+      matmulTex(a, b, o, { M, N, K, batch, transA, transB, nA, nB }, { bias: opts.bias, act: ACT_CODE[opts.act ?? 'none'] });
+      return o;
+    }
+    cfg.variant = 'vec4';
+  }
   const sa = nA === 1 ? 0 : M * K, sb = nB === 1 ? 0 : K * N;
   if (cfg.variant === 'small' && matmulSmall(device, { a, b, out: o, bias: opts.bias, act: ACT_CODE[opts.act ?? 'none'], q, sa, sb })) return o;
   if (cfg.variant === 'small') cfg.variant = 'vec4';

@@ -1,0 +1,92 @@
+import { describe, it, expect, beforeAll } from 'vitest';
+import { device, rng, relErr, poisonPool, TEST_SEED } from './helpers.js';
+import { Tensor } from '../src/tensor/tensor.js';
+import { matmul, subgroupsUsable, type MatmulAct } from '../src/tensor/ops/matmul.js';
+import { matmulRef } from '../src/tensor/cpu/matmul.js';
+import { DEFAULT_TEX_TILE, type TexTile } from '../src/tensor/ops/matmul_tex.js';
+import type { Device } from '../src/gpu/device.js';
+
+// The texture GEMM (src/tensor/ops/matmul_tex.ts), forced with config.variant 'texture' on every
+// adapter that has subgroups of at least 8 lanes.
+let d: Device;
+let usable = false;
+beforeAll(async () => {
+  d = await device();
+  usable = subgroupsUsable(d);
+  if (!usable) console.warn('matmul_tex tests skipped: the adapter has no `subgroups` feature with subgroups of ≥ 8 lanes');
+});
+
+interface Case {
+  batchA: number[];
+  batchB: number[];
+  M: number;
+  N: number;
+  K: number;
+  transA?: boolean;
+  transB?: boolean;
+  bias?: boolean;
+  act?: MatmulAct;
+}
+
+async function check(c: Case, seed: number) {
+  const r = rng(seed);
+  const aShape = [...c.batchA, ...(c.transA ? [c.K, c.M] : [c.M, c.K])];
+  const bShape = [...c.batchB, ...(c.transB ? [c.N, c.K] : [c.K, c.N])];
+  const na = aShape.reduce((x, y) => x * y, 1), nb = bShape.reduce((x, y) => x * y, 1);
+  const xa = r.normal(na), xb = r.normal(nb), xbias = r.normal(c.N);
+  const ref = matmulRef(xa, aShape, xb, bShape, { transA: c.transA, transB: c.transB, bias: c.bias ? xbias : undefined, act: c.act });
+  poisonPool(d, ref.data.length * 4 + 1024, 2);
+  const a = Tensor.fromArray(d, xa, aShape), b = Tensor.fromArray(d, xb, bShape);
+  const bias = c.bias ? Tensor.fromArray(d, xbias, [c.N]) : undefined;
+  const o = matmul(a, b, { transA: c.transA, transB: c.transB, bias, act: c.act, config: { variant: 'texture' } });
+  expect(o.shape).toEqual(ref.shape);
+  const err = relErr(await o.toArray(), ref.data);
+  [a, b, o, bias].forEach((t) => t?.dispose());
+  return err;
+}
+
+const name = (c: Case) =>
+  `${c.batchA.join('x') || '-'}|${c.batchB.join('x') || '-'} ${c.M}x${c.N}x${c.K}${c.transA ? ' tA' : ''}${c.transB ? ' tB' : ''}${c.bias ? ' +bias' : ''}${c.act ? ' ' + c.act : ''}`;
+
+describe(`matmul texture variant (seed ${TEST_SEED})`, () => {
+  it('odd sizes, all transposes', async (ctx) => {
+    if (!usable) return ctx.skip();
+    let seed = TEST_SEED;
+    const sizes: [number, number, number][] = [[1, 1, 1], [7, 5, 3], [33, 17, 9], [1, 129, 7], [129, 1, 33], [257, 33, 65], [129, 120, 257], [64, 64, 64]];
+    for (const [M, N, K] of sizes) {
+      for (const [transA, transB] of [[false, false], [true, false], [false, true], [true, true]]) {
+        const c: Case = { batchA: [], batchB: [], M, N, K, transA, transB };
+        expect(await check(c, seed++), name(c)).toBeLessThan(1e-4);
+      }
+    }
+  });
+  it('batched, broadcast batch, bias + activation', async (ctx) => {
+    if (!usable) return ctx.skip();
+    let seed = TEST_SEED + 100;
+    const cases: Case[] = [
+      { batchA: [3], batchB: [3], M: 17, N: 12, K: 8, bias: true, act: 'relu' },
+      { batchA: [2, 3], batchB: [2, 3], M: 9, N: 37, K: 5, transB: true, act: 'silu' },
+      { batchA: [5], batchB: [], M: 33, N: 16, K: 24, transA: true, bias: true },
+      { batchA: [], batchB: [4], M: 8, N: 33, K: 12 },
+      { batchA: [1], batchB: [3], M: 12, N: 20, K: 7, transA: true, transB: true, bias: true, act: 'silu' },
+      { batchA: [2], batchB: [], M: 49, N: 128, K: 49, bias: true },
+    ];
+    for (const c of cases) expect(await check(c, seed++), name(c)).toBeLessThan(1e-4);
+  });
+  it('other tiles: explicit 16x4 and 32x8, generic loops', async (ctx) => {
+    if (!usable) return ctx.skip();
+    let seed = TEST_SEED + 200;
+    const saved = { ...DEFAULT_TEX_TILE };
+    try {
+      for (const tile of [{ tm: 16, tn: 4, explicit: true }, { tm: 32, tn: 8, explicit: true }, { tm: 8, tn: 8, explicit: false }] as TexTile[]) {
+        Object.assign(DEFAULT_TEX_TILE, tile);
+        for (const [transA, transB] of [[false, false], [true, true]]) {
+          const c: Case = { batchA: [2], batchB: [], M: 37, N: 70, K: 29, transA, transB, bias: true };
+          expect(await check(c, seed++), `${name(c)} ${JSON.stringify(tile)}`).toBeLessThan(1e-4);
+        }
+      }
+    } finally {
+      Object.assign(DEFAULT_TEX_TILE, saved);
+    }
+  });
+});

@@ -1,0 +1,142 @@
+// Packing passes for the texture GEMM (shaders/matmul_tex.wgsl; its header describes the texture
+// layout): each writes a logical matrix R × C into `dst` as nb batches × Rp rows of C4p texels,
+// texel (r, c4) = X[r, 4c4..4c4+3], zero past R rows and C columns. One invocation per texel.
+//   pack       X = src matrix (row-major [R, C], or stored [C, R] with TRANS), nb batches
+//   im2col     X[(img, oy, ox), (ci, ky, kx)] = x[img, ci, iy, ix] of an NCHW input, with the
+//              row conv's virtual positions (shaders/conv2d.wgsl): v = o·STRIDE − pad + k, real
+//              index v / DIL when v % DIL == 0, else 0. Forward: STRIDE s, DIL 1; the input
+//              gradient: STRIDE 1, DIL s, pad KH−1−p over gy.
+//   wflip      X[(co, ky, kx), ci] = w[co, ci, KH−1−ky, KW−1−kx] (B of the input gradient)
+//   nchw_t     X[c, (img, pix)] = src[img, c, pix] (R = channels, hw pixels per image)
+
+override TRANS: bool = false;
+override KH: u32 = 3;
+override KW: u32 = 3;
+override STRIDE: u32 = 1;
+override DIL: u32 = 1;
+override LOG_TW: u32 = 12;
+override WG: u32 = 64;
+
+struct Params {
+  R: u32,
+  C: u32,
+  Rp: u32,
+  C4p: u32,
+  sstride: u32, // pack: elements per source batch
+  nb: u32,
+  Cin: u32,     // im2col: input channels; wflip: Cin; nchw_t: unused
+  Hi: u32,
+  Wi: u32,
+  Ho: u32,
+  Wo: u32,      // nchw_t: hw
+  pad: i32,
+}
+
+@group(0) @binding(0) var<storage, read> src: array<f32>;
+@group(0) @binding(1) var dst: texture_storage_2d<rgba32float, write>;
+@group(0) @binding(2) var<uniform> p: Params;
+
+fn coord(t: u32) -> vec2<u32> {
+  return vec2<u32>(t & ((1u << LOG_TW) - 1u), t >> LOG_TW);
+}
+
+fn texel(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
+  return gid.x + gid.y * nwg.x * WG;
+}
+
+@compute @workgroup_size(WG)
+fn pack(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = texel(gid, nwg);
+  let per = p.Rp * p.C4p;
+  if (t >= p.nb * per) { return; }
+  let b = t / per;
+  let r = (t % per) / p.C4p;
+  let c0 = (t % p.C4p) * 4u;
+  var v = vec4<f32>(0.0);
+  if (r < p.R) {
+    let base = b * p.sstride;
+    for (var e = 0u; e < 4u; e++) {
+      let c = c0 + e;
+      if (c < p.C) {
+        if (TRANS) { v[e] = src[base + c * p.R + r]; } else { v[e] = src[base + r * p.C + c]; }
+      }
+    }
+  }
+  textureStore(dst, coord(t), v);
+}
+
+fn real_index(v: i32, size: u32) -> i32 {
+  if (v < 0) { return -1; }
+  let u = u32(v);
+  if (u % DIL != 0u) { return -1; }
+  let q = u / DIL;
+  return select(-1, i32(q), q < size);
+}
+
+@compute @workgroup_size(WG)
+fn im2col(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = texel(gid, nwg);
+  if (t >= p.Rp * p.C4p) { return; }
+  let r = t / p.C4p;
+  let c0 = (t % p.C4p) * 4u;
+  var v = vec4<f32>(0.0);
+  if (r < p.R) {
+    let hw = p.Ho * p.Wo;
+    let img = r / hw;
+    let oy = (r % hw) / p.Wo;
+    let ox = r % p.Wo;
+    for (var e = 0u; e < 4u; e++) {
+      let c = c0 + e;
+      if (c < p.C) {
+        let ci = c / (KH * KW);
+        let ky = (c / KW) % KH;
+        let kx = c % KW;
+        let iy = real_index(i32(oy * STRIDE + ky) - p.pad, p.Hi);
+        let ix = real_index(i32(ox * STRIDE + kx) - p.pad, p.Wi);
+        if (iy >= 0 && ix >= 0) {
+          v[e] = src[((img * p.Cin + ci) * p.Hi + u32(iy)) * p.Wi + u32(ix)];
+        }
+      }
+    }
+  }
+  textureStore(dst, coord(t), v);
+}
+
+@compute @workgroup_size(WG)
+fn wflip(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = texel(gid, nwg);
+  if (t >= p.Rp * p.C4p) { return; }
+  let r = t / p.C4p;
+  let c0 = (t % p.C4p) * 4u;
+  let taps = KH * KW;
+  var v = vec4<f32>(0.0);
+  if (r < p.R) {
+    let co = r / taps;
+    let tap = taps - 1u - r % taps;
+    for (var e = 0u; e < 4u; e++) {
+      let ci = c0 + e;
+      if (ci < p.C) { v[e] = src[(co * p.Cin + ci) * taps + tap]; }
+    }
+  }
+  textureStore(dst, coord(t), v);
+}
+
+@compute @workgroup_size(WG)
+fn nchw_t(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = texel(gid, nwg);
+  if (t >= p.Rp * p.C4p) { return; }
+  let r = t / p.C4p;
+  let c0 = (t % p.C4p) * 4u;
+  let hw = p.Wo;
+  var v = vec4<f32>(0.0);
+  if (r < p.R) {
+    for (var e = 0u; e < 4u; e++) {
+      let c = c0 + e;
+      if (c < p.C) {
+        let img = c / hw;
+        v[e] = src[(img * p.R + r) * hw + (c - img * hw)];
+      }
+    }
+  }
+  textureStore(dst, coord(t), v);
+}
