@@ -8,6 +8,7 @@ import type { Device } from '../../gpu/device.js';
 import { grid1d } from '../dispatch.js';
 import { ShapeError, fmtShape } from '../../gpu/errors.js';
 import { isCpuAdapter } from './matmul.js';
+import { conv2dTexForward, conv2dTexBackwardInput, conv2dTexBackwardWeight } from './conv2d_tex.js';
 
 const FILE = 'conv2d.wgsl';
 const SEG_MAX = 32;
@@ -120,6 +121,11 @@ export function conv2d(x: Tensor, w: Tensor, opts: Conv2dOptions = {}): Tensor {
   if (out.size !== B * Cout * Ho * Wo) throw new ShapeError(`conv2d: out ${fmtShape(out.shape)} does not fit ${fmtShape(shape)}`);
   const o = out.shape.length === 4 ? out : out.reshape(shape);
   if (out.size === 0) return out;
+  // CPU adapters: im2col into a texture + the texture GEMM (conv2d_tex.ts) when large enough.
+  if (conv2dTexForward(d, x, w, o, { B, Cin, H, W, Cout, KH, KW, Ho, Wo, s, p }, opts.bias, opts.act === 'silu')) {
+    if (o !== out) o.dispose();
+    return out;
+  }
   const cfg = { ...chooser(d, { C: Cout, Wo, R: Cin, kind: 'forward' }), ...opts.config };
   checkKernel('conv2d', KH, KW, cfg.tp, s);
   const { packed, C4 } = packWeights(w, false);
@@ -143,6 +149,7 @@ export function conv2dBackwardInput(gy: Tensor, w: Tensor, xShape: readonly numb
   }
   const gx = Tensor.empty(d, xShape);
   if (gx.size === 0) return gx;
+  if (KH === KW && conv2dTexBackwardInput(d, gy, w, gx, { B, Cin, H, W, Cout, KH, KW, Ho, Wo, s, p })) return gx;
   const cfg = { ...chooser(d, { C: Cin, Wo: W, R: Cout, kind: 'input' }), ...opts.config };
   checkKernel('conv2dBackwardInput', KH, KW, cfg.tp, 1);
   const { packed, C4 } = packWeights(w, true);
@@ -167,6 +174,7 @@ export function conv2dBackwardWeight(x: Tensor, gy: Tensor, wShape: readonly num
   }
   const gw = Tensor.empty(d, wShape);
   if (gw.size === 0) return gw;
+  if (conv2dTexBackwardWeight(d, x, gy, gw, { B, Cin, H, W, Cout, KH, KW, Ho, Wo, s, p })) return gw;
   const tp = opts.config?.tp ?? 4;
   const wg = opts.config?.wg ?? (isCpuAdapter(d) ? 8 : 64);
   checkKernel('conv2dBackwardWeight', KH, KW, tp, s);
