@@ -18,12 +18,19 @@ function tileFor(N: number): TexTile {
   return N <= 32 ? { tm: 16, tn: 4, explicit: true } : { tm: 16, tn: 8, explicit: true };
 }
 
-/** CPU adapters with subgroups (any adapter with subgroups when forced), and a GEMM large enough:
- *  the im2col pass costs about M·K loads, the GEMM M·N·K multiply-adds. */
-export function convTexWorthwhile(d: Device, M: number, N: number, K: number): boolean {
+/**
+ * CPU adapters with subgroups (any adapter with subgroups when forced). The im2col pass reads
+ * every input element KH·KW times through storage-buffer loads (slow on lavapipe: at B8 28×28
+ * 32→32 it took longer than the GEMM itself), so the path pays off only when many output channels
+ * share it and the old row kernel is weak: measured on lavapipe (B8, 3×3 p1) the texture path won
+ * ×3 at 7×7 128→128, tied or won at 14×14 64→64, and lost at 28×28 32→32 and 32×32 64→64.
+ * `channels`: the GEMM side the packed input is shared across (Cout, or Cin for the input
+ * gradient); `hw`: output pixels per image.
+ */
+export function convTexWorthwhile(d: Device, M: number, N: number, K: number, channels: number, hw: number): boolean {
   if (convTexMode.mode === 'never' || !subgroupsUsable(d)) return false;
   if (convTexMode.mode === 'always') return true;
-  return isCpuAdapter(d) && Math.min(M, N) >= 16 && K >= 16 && M * N * K >= 1 << 22;
+  return isCpuAdapter(d) && channels >= 64 && hw <= 256 && Math.min(M, N) >= 16 && K >= 16 && M * N * K >= 1 << 22;
 }
 
 export interface ConvDims {
@@ -45,7 +52,7 @@ export function conv2dTexForward(d: Device, x: Tensor, w: Tensor, out: Tensor, c
   const M = c.B * c.Ho * c.Wo, K = c.Cin * c.KH * c.KW, N = c.Cout;
   const tile = tileFor(N);
   const g = { M, N, K, batch: 1, tile };
-  if (!convTexWorthwhile(d, M, N, K) || !texGemmFits(d, g, 1, 1)) return false;
+  if (!convTexWorthwhile(d, M, N, K, c.Cout, c.Ho * c.Wo) || !texGemmFits(d, g, 1, 1)) return false;
   const t = texGeometry(g);
   const va = packTexture(d, 'im2col', x, 'A', {
     R: M, C: K, Rp: t.Mp, C4p: t.K4, Cin: c.Cin, Hi: c.H, Wi: c.W, Ho: c.Ho, Wo: c.Wo, pad: c.p, KH: c.KH, KW: c.KW, STRIDE: c.s, DIL: 1,
@@ -60,7 +67,7 @@ export function conv2dTexBackwardInput(d: Device, gy: Tensor, w: Tensor, gx: Ten
   const M = c.B * c.H * c.W, K = c.Cout * c.KH * c.KW, N = c.Cin;
   const tile = tileFor(N);
   const g = { M, N, K, batch: 1, tile };
-  if (!convTexWorthwhile(d, M, N, K) || !texGemmFits(d, g, 1, 1)) return false;
+  if (!convTexWorthwhile(d, M, N, K, c.Cin, c.H * c.W) || !texGemmFits(d, g, 1, 1)) return false;
   const t = texGeometry(g);
   const va = packTexture(d, 'im2col', gy, 'A', {
     R: M, C: K, Rp: t.Mp, C4p: t.K4, Cin: c.Cout, Hi: c.Ho, Wi: c.Wo, Ho: c.H, Wo: c.W, pad: c.KH - 1 - c.p, KH: c.KH, KW: c.KW, STRIDE: 1, DIL: c.s,
@@ -75,7 +82,7 @@ export function conv2dTexBackwardWeight(d: Device, x: Tensor, gy: Tensor, gw: Te
   const M = c.Cout, K = c.B * c.Ho * c.Wo, N = c.Cin * c.KH * c.KW;
   const tile = tileFor(N);
   const g = { M, N, K, batch: 1, tile };
-  if (!convTexWorthwhile(d, M, N, K) || !texGemmFits(d, g, 1, 1)) return false;
+  if (!convTexWorthwhile(d, M, N, K, c.Cout, c.Ho * c.Wo) || !texGemmFits(d, g, 1, 1)) return false;
   const t = texGeometry(g);
   const va = packTexture(d, 'nchw_t', gy, 'A', { R: M, C: K, Rp: t.Mp, C4p: t.K4, Wo: c.Ho * c.Wo });
   const vb = packTexture(d, 'im2col', x, 'B', {
