@@ -2,12 +2,12 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { device, rng, relErr, poisonPool, TEST_SEED } from './helpers.js';
 import { Tensor } from '../src/tensor/tensor.js';
 import { conv2d, conv2dBackwardInput, conv2dBackwardWeight, conv2dOutSize } from '../src/tensor/ops/conv2d.js';
-import { convTexMode } from '../src/tensor/ops/conv2d_tex.js';
+import { convTexMode, convImplicitMode } from '../src/tensor/ops/conv2d_tex.js';
 import { subgroupsUsable } from '../src/tensor/ops/matmul.js';
 import { conv2dRef, conv2dBackwardInputRef, conv2dBackwardWeightRef } from '../src/tensor/cpu/conv2d.js';
 import type { Device } from '../src/gpu/device.js';
 
-// conv2d forward and both gradients on the texture GEMM (conv2d_tex.ts), forced on every adapter
+// conv2d forward and both gradients on the im2col + texture GEMM path (conv2d_tex.ts), forced on every adapter
 // that has subgroups of at least 8 lanes.
 let d: Device;
 let usable = false;
@@ -16,9 +16,11 @@ beforeAll(async () => {
   usable = subgroupsUsable(d);
   if (!usable) console.warn('conv2d_tex tests skipped: the adapter has no `subgroups` feature with subgroups of ≥ 8 lanes');
   convTexMode.mode = 'always';
+  convImplicitMode.mode = 'never'; // the implicit GEMM has its own tests (conv2d_implicit.test.ts)
 });
 afterAll(() => {
   convTexMode.mode = 'auto';
+  convImplicitMode.mode = 'auto';
 });
 
 // [B, Cin, H, W, Cout, k, stride, padding]

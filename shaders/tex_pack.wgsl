@@ -8,6 +8,13 @@
 //              gradient: STRIDE 1, DIL s, pad KH−1−p over gy.
 //   wflip      X[(co, ky, kx), ci] = w[co, ci, KH−1−ky, KW−1−kx] (B of the input gradient)
 //   nchw_t     X[c, (img, pix)] = src[img, c, pix] (R = channels, hw pixels per image)
+//   nhwc4      the implicit-GEMM conv input (shaders/conv2d_tex.wgsl): R = B·Hp·Wp padded pixels
+//              of C4p texels, texel (img, py, px, c4) = x[img, 4c4..4c4+3, iy, ix] at the virtual
+//              position (py − pad, px − pad) (real index v / DIL when v % DIL == 0, else 0);
+//              Hi/Wi real size, Ho/Wo = Hp/Wp padded size, Cin channels
+//   wconv      the implicit-GEMM conv weights: X[((ky·KW + kx)·C4 + c4)·4 + e, n] with rc = 4c4 + e
+//              the reduction channel: w[n, rc, ky, kx] of w [C, Cin, KH, KW]; with TRANS (the input
+//              gradient) w[rc, n, KH−1−ky, KW−1−kx] of w [Cin, C, KH, KW]. R = KH·KW·C4·4, Cin = rc count
 
 override TRANS: bool = false;
 override KH: u32 = 3;
@@ -135,6 +142,52 @@ fn nchw_t(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
       if (c < p.C) {
         let img = c / hw;
         v[e] = src[(img * p.R + r) * hw + (c - img * hw)];
+      }
+    }
+  }
+  textureStore(dst, coord(t), v);
+}
+
+@compute @workgroup_size(WG)
+fn nhwc4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = texel(gid, nwg);
+  if (t >= p.Rp * p.C4p) { return; }
+  let c4 = t % p.C4p;
+  let pix = t / p.C4p;
+  let php = p.Ho * p.Wo;
+  let img = pix / php;
+  let q = pix - img * php;
+  let py = q / p.Wo;
+  let px = q - py * p.Wo;
+  var v = vec4<f32>(0.0);
+  let iy = real_index(i32(py) - p.pad, p.Hi);
+  let ix = real_index(i32(px) - p.pad, p.Wi);
+  if (pix < p.R && iy >= 0 && ix >= 0) {
+    let hw = p.Hi * p.Wi;
+    let base = (img * p.Cin + 4u * c4) * hw + u32(iy) * p.Wi + u32(ix);
+    for (var e = 0u; e < 4u; e++) {
+      if (4u * c4 + e < p.Cin) { v[e] = src[base + e * hw]; }
+    }
+  }
+  textureStore(dst, coord(t), v);
+}
+
+@compute @workgroup_size(WG)
+fn wconv(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = texel(gid, nwg);
+  if (t >= p.Rp * p.C4p) { return; }
+  let r = t / p.C4p;
+  let n0 = (t % p.C4p) * 4u;
+  let taps = KH * KW;
+  let C4 = p.R / (4u * taps);
+  let rc = r % (4u * C4);
+  let tap = r / (4u * C4);
+  var v = vec4<f32>(0.0);
+  if (r < p.R && rc < p.Cin) {
+    for (var e = 0u; e < 4u; e++) {
+      let n = n0 + e;
+      if (n < p.C) {
+        if (TRANS) { v[e] = src[(rc * p.C + n) * taps + (taps - 1u - tap)]; } else { v[e] = src[(n * p.Cin + rc) * taps + tap]; }
       }
     }
   }

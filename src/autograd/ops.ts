@@ -289,14 +289,27 @@ export interface ConvOpts {
   padding?: number;
 }
 
-export function conv2d(x: T, w: T, bias?: T, opts: ConvOpts = {}): T {
-  const y = cv.conv2d(x, w, { bias, stride: opts.stride, padding: opts.padding });
-  const ins = bias ? [x, w, bias] : [x, w];
+/** conv2d's fused extras: y = conv(x, w) + bias + cbias[:, :, None, None] + residual. */
+export interface ConvAdds {
+  /** Per-(image, channel) bias [B, Cout] (a noise-level embedding). */
+  cbias?: T;
+  /** Residual [B, Cout, Ho, Wo]. */
+  residual?: T;
+}
+
+export function conv2d(x: T, w: T, bias?: T, opts: ConvOpts & ConvAdds = {}): T {
+  const geo: ConvOpts = { stride: opts.stride, padding: opts.padding };
+  const { cbias, residual } = opts;
+  const y = cv.conv2d(x, w, { bias, ...geo, cbias, residual });
+  const ins = [x, w, ...(bias ? [bias] : []), ...(cbias ? [cbias] : []), ...(residual ? [residual] : [])];
   return record(y, 'conv2d', ins, (g) => {
-    const gx = x.requiresGrad ? conv2dBackwardInput(g, w, [...x.shape], opts) : null;
-    const gw = w.requiresGrad ? conv2dBackwardWeight(x, g, [...w.shape], opts) : null;
-    const gb = bias?.requiresGrad ? sum(g, [0, 2, 3]) : null;
-    return bias ? [gx, gw, gb] : [gx, gw];
+    const gx = x.requiresGrad ? conv2dBackwardInput(g, w, [...x.shape], geo) : null;
+    const gw = w.requiresGrad ? conv2dBackwardWeight(x, g, [...w.shape], geo) : null;
+    const out: (T | null)[] = [gx, gw];
+    if (bias) out.push(bias.requiresGrad ? sum(g, [0, 2, 3]) : null);
+    if (cbias) out.push(cbias.requiresGrad ? reshape(sum(g, [2, 3]), cbias.shape) : null);
+    if (residual) out.push(residual.requiresGrad ? g : null);
+    return out;
   });
 }
 

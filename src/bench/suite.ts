@@ -408,8 +408,8 @@ export async function runBench(device: Device, o: BenchOptions = {}) {
     // conv FLOPs of one forward, traced once
     let convFlops = 0;
     const proto = Conv2d.prototype.forward;
-    Conv2d.prototype.forward = function (this: Conv2d, xx: Tensor) {
-      const y = proto.call(this, xx);
+    Conv2d.prototype.forward = function (this: Conv2d, xx: Tensor, adds?: Parameters<typeof proto>[1]) {
+      const y = proto.call(this, xx, adds);
       convFlops += 2 * y.size * this.cin * this.k * this.k;
       return y;
     };

@@ -115,8 +115,9 @@ export class Conv2d extends Module {
     this.weight = this.param('weight', [cout, cin, k, k], varianceScaling(rng, cout * cin * k * k, cin * k * k, cout * k * k, opts.initScale ?? 1));
     this.bias = this.param('bias', [cout], zeros(cout));
   }
-  forward(x: Tensor): Tensor {
-    return op.conv2d(x, this.weight.value, this.bias.value, { stride: this.stride, padding: this.padding });
+  /** `adds`: a per-(image, channel) bias and/or a residual, fused into the conv where the path allows. */
+  forward(x: Tensor, adds: op.ConvAdds = {}): Tensor {
+    return op.conv2d(x, this.weight.value, this.bias.value, { stride: this.stride, padding: this.padding, ...adds });
   }
 }
 
@@ -172,11 +173,9 @@ export class ResBlock extends Module {
   }
   /** x [B, Cin, H, W]; tembAct = silu(temb) [B, T]. */
   forward(x: Tensor, tembAct: Tensor): Tensor {
-    const B = x.shape[0];
-    let h = this.conv1.forward(this.norm1.forward(x, true));
-    h = op.add(h, op.reshape(this.temb.forward(tembAct), [B, this.cout, 1, 1]));
-    h = this.conv2.forward(this.norm2.forward(h, true));
-    return op.add(this.skip ? this.skip.forward(x) : x, h);
+    // the embedding add and the residual add ride in the convs' epilogues
+    const h = this.conv1.forward(this.norm1.forward(x, true), { cbias: this.temb.forward(tembAct) });
+    return this.conv2.forward(this.norm2.forward(h, true), { residual: this.skip ? this.skip.forward(x) : x });
   }
 }
 

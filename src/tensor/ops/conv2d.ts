@@ -8,7 +8,8 @@ import type { Device } from '../../gpu/device.js';
 import { grid1d } from '../dispatch.js';
 import { ShapeError, fmtShape } from '../../gpu/errors.js';
 import { isCpuAdapter } from './matmul.js';
-import { conv2dTexForward, conv2dTexBackwardInput, conv2dTexBackwardWeight } from './conv2d_tex.js';
+import { conv2dTexForward, conv2dTexBackwardInput, conv2dTexBackwardWeight, conv2dImplicitForward, conv2dImplicitBackwardInput } from './conv2d_tex.js';
+import { binary, unary } from './elementwise.js';
 
 const FILE = 'conv2d.wgsl';
 const SEG_MAX = 32;
@@ -31,6 +32,10 @@ export interface ConvGeometry {
 export interface Conv2dOptions extends ConvGeometry {
   bias?: Tensor;
   act?: 'none' | 'silu';
+  /** Per-(image, channel) bias [B, Cout] (e.g. a noise-level embedding), added before the activation. */
+  cbias?: Tensor;
+  /** Residual [B, Cout, Ho, Wo], added after the activation. */
+  residual?: Tensor;
   out?: Tensor;
   config?: Partial<Conv2dConfig>;
 }
@@ -104,7 +109,11 @@ function rowConv(
   );
 }
 
-/** y = act(conv(x, w) + bias): x [B, Cin, H, W], w [Cout, Cin, kh, kw] → [B, Cout, Ho, Wo]. */
+/**
+ * y = act(conv(x, w) + bias + cbias) + residual: x [B, Cin, H, W], w [Cout, Cin, kh, kw] →
+ * [B, Cout, Ho, Wo]; cbias [B, Cout] broadcasts over pixels. The implicit-GEMM path fuses all of it
+ * into the GEMM's epilogue; the other paths add cbias / residual with elementwise kernels.
+ */
 export function conv2d(x: Tensor, w: Tensor, opts: Conv2dOptions = {}): Tensor {
   const d = sameDevice('conv2d', x, w);
   const { s, p } = geometry(opts);
@@ -117,20 +126,41 @@ export function conv2d(x: Tensor, w: Tensor, opts: Conv2dOptions = {}): Tensor {
   if (Ho < 1 || Wo < 1) throw new ShapeError(`conv2d: kernel larger than the padded input for ${both} (padding ${p})`);
   if (opts.bias && opts.bias.size !== Cout) throw new ShapeError(`conv2d: bias ${fmtShape(opts.bias.shape)} does not match Cout = ${Cout} of ${both}`);
   const shape = [B, Cout, Ho, Wo];
+  if (opts.cbias && (opts.cbias.size !== B * Cout)) throw new ShapeError(`conv2d: cbias ${fmtShape(opts.cbias.shape)} is not [${B}, ${Cout}] for ${both}`);
+  if (opts.residual && opts.residual.size !== B * Cout * Ho * Wo) throw new ShapeError(`conv2d: residual ${fmtShape(opts.residual.shape)} does not fit ${fmtShape(shape)} for ${both}`);
   const out = opts.out ?? Tensor.empty(d, shape);
   if (out.size !== B * Cout * Ho * Wo) throw new ShapeError(`conv2d: out ${fmtShape(out.shape)} does not fit ${fmtShape(shape)}`);
   const o = out.shape.length === 4 ? out : out.reshape(shape);
   if (out.size === 0) return out;
-  // CPU adapters: im2col into a texture + the texture GEMM (conv2d_tex.ts) when large enough.
-  if (conv2dTexForward(d, x, w, o, { B, Cin, H, W, Cout, KH, KW, Ho, Wo, s, p }, opts.bias, opts.act === 'silu')) {
+  const dims = { B, Cin, H, W, Cout, KH, KW, Ho, Wo, s, p };
+  const silu = opts.act === 'silu';
+  // CPU adapters: implicit GEMM from a padded NHWC4 texture, epilogue fused (conv2d_tex.ts).
+  if (conv2dImplicitForward(d, x, w, o, dims, { bias: opts.bias, silu, cbias: opts.cbias, res: opts.residual })) {
     if (o !== out) o.dispose();
     return out;
   }
-  const cfg = { ...chooser(d, { C: Cout, Wo, R: Cin, kind: 'forward' }), ...opts.config };
-  checkKernel('conv2d', KH, KW, cfg.tp, s);
-  const { packed, C4 } = packWeights(w, false);
-  rowConv(x, packed, Cout, C4, o, { KH, KW, STRIDE: s, DIL: 1, pad: p }, cfg, opts.bias, opts.act ?? 'none');
-  packed.dispose();
+  // Other paths: act goes after cbias, so it runs separately when there is one. Elementwise
+  // kernels cannot write in place (a buffer may not be bound for reading and writing at once).
+  const late = !!opts.cbias && silu;
+  const steps: ((a: Tensor, into?: Tensor) => Tensor)[] = [];
+  if (opts.cbias) steps.push((a, into) => binary('add', a, opts.cbias!.reshape([B, Cout, 1, 1]), 1, 1, into));
+  if (late) steps.push((a, into) => unary('silu', a, 0, 0, into));
+  if (opts.residual) steps.push((a, into) => binary('add', a, opts.residual!.reshape(shape), 1, 1, into));
+  const target = steps.length ? Tensor.empty(d, shape) : o;
+  // CPU adapters: im2col into a texture + the texture GEMM (conv2d_tex.ts) when large enough.
+  if (!conv2dTexForward(d, x, w, target, dims, opts.bias, silu && !late)) {
+    const cfg = { ...chooser(d, { C: Cout, Wo, R: Cin, kind: 'forward' }), ...opts.config };
+    checkKernel('conv2d', KH, KW, cfg.tp, s);
+    const { packed, C4 } = packWeights(w, false);
+    rowConv(x, packed, Cout, C4, target, { KH, KW, STRIDE: s, DIL: 1, pad: p }, cfg, opts.bias, silu && !late ? 'silu' : 'none');
+    packed.dispose();
+  }
+  let cur = target;
+  steps.forEach((f, i) => {
+    const next = f(cur, i === steps.length - 1 ? o : undefined);
+    cur.dispose();
+    cur = next;
+  });
   if (o !== out) o.dispose();
   return out;
 }
@@ -149,7 +179,9 @@ export function conv2dBackwardInput(gy: Tensor, w: Tensor, xShape: readonly numb
   }
   const gx = Tensor.empty(d, xShape);
   if (gx.size === 0) return gx;
-  if (KH === KW && conv2dTexBackwardInput(d, gy, w, gx, { B, Cin, H, W, Cout, KH, KW, Ho, Wo, s, p })) return gx;
+  const dims = { B, Cin, H, W, Cout, KH, KW, Ho, Wo, s, p };
+  if (KH === KW && conv2dImplicitBackwardInput(d, gy, w, gx, dims)) return gx;
+  if (KH === KW && conv2dTexBackwardInput(d, gy, w, gx, dims)) return gx;
   const cfg = { ...chooser(d, { C: Cin, Wo: W, R: Cout, kind: 'input' }), ...opts.config };
   checkKernel('conv2dBackwardInput', KH, KW, cfg.tp, 1);
   const { packed, C4 } = packWeights(w, true);

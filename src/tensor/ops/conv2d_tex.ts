@@ -5,9 +5,10 @@
 //   input gradient  C[(img, pix), ci]      = im2col(s-dilated gy, pad k−1−p)[(img, pix), (co, ky, kx)] · wflip
 //   weight gradient C[co, (ci, ky, kx)]    = gyᵀ[co, (img, pix)] · im2col(x)[(img, pix), (ci, ky, kx)]
 // The forward and input-gradient outputs are scattered back to NCHW by the GEMM's OUT_MODE 1.
+import convSource from '../../../shaders/conv2d_tex.wgsl';
 import type { Tensor } from '../tensor.js';
 import type { Device } from '../../gpu/device.js';
-import { gemmTex, packTexture, texGemmFits, texGeometry, type TexTile } from './matmul_tex.js';
+import { gemmTex, packTexture, texGemmFits, texGeometry, maxTexels, type TexTile } from './matmul_tex.js';
 import { isCpuAdapter, subgroupsUsable } from './matmul.js';
 
 /** 'auto': use the texture path where convTexWorthwhile says so; tests force 'always' / 'never'. */
@@ -91,4 +92,106 @@ export function conv2dTexBackwardWeight(d: Device, x: Tensor, gy: Tensor, gw: Te
   });
   gemmTex(d, va, vb, gw, { ...g, ta: 0, tb: 0, outMode: 0 });
   return true;
+}
+
+// ------------------------------------------------------------------ implicit GEMM (no im2col)
+// shaders/conv2d_tex.wgsl: the input is packed once into a zero-padded NHWC4 texture
+// (tex_pack.wgsl 'nhwc4', one texel per 4 channels of a pixel: every input element is read once
+// instead of KH·KW times), the weights into a [KH·KW·C4·4, N] texture ('wconv'), and the GEMM
+// reads its A rows straight from the padded input. The input gradient is the same kernel over the
+// s-dilated gy with flipped weights (the dilation and padding are in the packed texture).
+
+/** 'auto': where convImplicitWorthwhile says so; tests force 'always' / 'never'. */
+export const convImplicitMode: { mode: 'auto' | 'always' | 'never' } = { mode: 'auto' };
+
+/** Strip shape for N output channels: 8·tn columns per workgroup. */
+export function implicitTile(N: number): { tm: number; tn: number } {
+  return N <= 32 ? { tm: 32, tn: 4 } : { tm: 16, tn: 8 };
+}
+
+/**
+ * CPU adapters with subgroups (any such adapter when forced). At N < 16 output channels most of
+ * the 8·tn-column strip would be padding, and tiny problems are dispatch-bound either way.
+ */
+export function convImplicitWorthwhile(d: Device, M: number, N: number, K: number): boolean {
+  if (convImplicitMode.mode === 'never' || !subgroupsUsable(d)) return false;
+  if (convImplicitMode.mode === 'always') return true;
+  return isCpuAdapter(d) && N >= 16 && K >= 8 && M * N * K >= 1 << 20;
+}
+
+export interface ConvEpilogue {
+  bias?: Tensor;
+  silu?: boolean;
+  /** Per-(image, channel) bias [B, N], added before the activation. */
+  cbias?: Tensor;
+  /** Residual [B, N, Ho, Wo], added after the activation. */
+  res?: Tensor;
+}
+
+interface ImplicitConv {
+  /** Source [B, Rc, Hi, Wi] (x, or gy for the input gradient). */
+  B: number; Rc: number; Hi: number; Wi: number;
+  /** Output [B, N, Ho, Wo]. */
+  N: number; Ho: number; Wo: number;
+  KH: number; KW: number;
+  stride: number; dil: number; pad: number;
+  /** false: w is [N, Rc, KH, KW]; true: w is [Rc, N, KH, KW] used flipped (input gradient). */
+  flip: boolean;
+}
+
+function implicitFits(d: Device, q: ImplicitConv, tile: { tm: number; tn: number }) {
+  const C4 = Math.ceil(q.Rc / 4);
+  const Hp = (q.Ho - 1) * q.stride + q.KH, Wp = (q.Wo - 1) * q.stride + q.KW;
+  const M = q.B * q.Ho * q.Wo;
+  const Np = Math.ceil(q.N / (8 * tile.tn)) * 8 * tile.tn;
+  const maxWg = d.limits.maxComputeWorkgroupsPerDimension;
+  const aTexels = q.B * Hp * Wp * C4, bTexels = q.KH * q.KW * C4 * 4 * (Np / 4);
+  const packs = (n: number) => Math.ceil(n / 64);
+  const ok = aTexels <= maxTexels(d) && bTexels <= maxTexels(d) && Math.ceil(M / tile.tm) <= maxWg && Np / (8 * tile.tn) <= maxWg &&
+    packs(aTexels) <= maxWg * maxWg && packs(bTexels) <= maxWg * maxWg;
+  return { ok, C4, Hp, Wp, M, Np };
+}
+
+function runImplicit(d: Device, src: Tensor, w: Tensor, out: Tensor, q: ImplicitConv, epi: ConvEpilogue, tile = implicitTile(q.N)): boolean {
+  const f = implicitFits(d, q, tile);
+  if (!f.ok) return false;
+  const { C4, Hp, Wp, M, Np } = f;
+  const N4p = Np / 4;
+  const va = packTexture(d, 'nhwc4', src, 'CA', {
+    R: q.B * Hp * Wp, C: q.Rc, Rp: q.B * Hp * Wp, C4p: C4, Cin: q.Rc, Hi: q.Hi, Wi: q.Wi, Ho: Hp, Wo: Wp, pad: q.pad, DIL: q.dil,
+  });
+  const rows = q.KH * q.KW * C4 * 4;
+  const vb = packTexture(d, 'wconv', w, 'CB', { R: rows, C: q.N, Rp: rows, C4p: N4p, Cin: q.Rc, KH: q.KH, KW: q.KW, trans: q.flip });
+  d.run(
+    {
+      file: 'conv2d_tex.wgsl', source: convSource, entry: `main${tile.tm}x${tile.tn}`,
+      constants: {
+        KH: q.KH, KW: q.KW, STRIDE: q.stride, LOG_TW: 12, HAS_BIAS: epi.bias ? 1 : 0, HAS_CBIAS: epi.cbias ? 1 : 0,
+        HAS_RES: epi.res ? 1 : 0, ACT: epi.silu ? 1 : 0,
+      },
+    },
+    {
+      ta: va, tb: vb, bias: epi.bias ?? d.dummy, cbias: epi.cbias ?? d.dummy, res: epi.res ?? d.dummy, out,
+      p: { M, N: q.N, C4, N4p, Wo: q.Wo, hw: q.Ho * q.Wo, Hp, Wp },
+    },
+    [Np / (8 * tile.tn), Math.ceil(M / tile.tm), 1],
+  );
+  return true;
+}
+
+/** Forward on the implicit GEMM: out = act(conv(x, w) + bias + cbias) + res. False when it cannot run. */
+export function conv2dImplicitForward(d: Device, x: Tensor, w: Tensor, out: Tensor, c: ConvDims, epi: ConvEpilogue, tile?: { tm: number; tn: number }): boolean {
+  if (!convImplicitWorthwhile(d, c.B * c.Ho * c.Wo, c.Cout, c.Cin * c.KH * c.KW)) return false;
+  return runImplicit(d, x, w, out, {
+    B: c.B, Rc: c.Cin, Hi: c.H, Wi: c.W, N: c.Cout, Ho: c.Ho, Wo: c.Wo, KH: c.KH, KW: c.KW, stride: c.s, dil: 1, pad: c.p, flip: false,
+  }, epi, tile);
+}
+
+/** Input gradient on the implicit GEMM: gx [B, Cin, H, W] from gy [B, Cout, Ho, Wo]. */
+export function conv2dImplicitBackwardInput(d: Device, gy: Tensor, w: Tensor, gx: Tensor, c: ConvDims, tile?: { tm: number; tn: number }): boolean {
+  if (!convImplicitWorthwhile(d, c.B * c.H * c.W, c.Cin, c.Cout * c.KH * c.KW)) return false;
+  // the s-dilated gy padded by k−1−p on the left; the right padding makes the extent fit H, W
+  return runImplicit(d, gy, w, gx, {
+    B: c.B, Rc: c.Cout, Hi: c.Ho, Wi: c.Wo, N: c.Cin, Ho: c.H, Wo: c.W, KH: c.KH, KW: c.KW, stride: 1, dil: c.s, pad: c.KH - 1 - c.p, flip: true,
+  }, {}, tile);
 }

@@ -31,7 +31,7 @@ interface Scratch {
 const scratch = new WeakMap<Device, Map<string, Scratch>>();
 
 /** Largest texel count a scratch texture can hold on this device. */
-function maxTexels(d: Device): number {
+export function maxTexels(d: Device): number {
   return TW * d.limits.maxTextureDimension2D;
 }
 
@@ -90,7 +90,7 @@ export function texGemmFits(d: Device, g: GemmGeometry, nA: number, nB: number):
   );
 }
 
-type PackEntry = 'pack' | 'im2col' | 'wflip' | 'nchw_t';
+type PackEntry = 'pack' | 'im2col' | 'wflip' | 'nchw_t' | 'nhwc4' | 'wconv';
 
 export interface PackArgs {
   /** Logical matrix rows and columns, padded rows, texels per row. */
@@ -119,9 +119,10 @@ export function packTexture(d: Device, entry: PackEntry, src: Tensor, slot: stri
   const texels = nb * a.Rp * a.C4p;
   const view = scratchView(d, slot, texels);
   const constants: Record<string, number> = { LOG_TW, WG: PACK_WG };
-  if (entry === 'pack') constants.TRANS = a.trans ? 1 : 0;
-  if (entry === 'im2col' || entry === 'wflip') Object.assign(constants, { KH: a.KH ?? 1, KW: a.KW ?? 1 });
+  if (entry === 'pack' || entry === 'wconv') constants.TRANS = a.trans ? 1 : 0;
+  if (entry === 'im2col' || entry === 'wflip' || entry === 'wconv') Object.assign(constants, { KH: a.KH ?? 1, KW: a.KW ?? 1 });
   if (entry === 'im2col') Object.assign(constants, { STRIDE: a.STRIDE ?? 1, DIL: a.DIL ?? 1 });
+  if (entry === 'nhwc4') constants.DIL = a.DIL ?? 1;
   d.run(
     { file: 'tex_pack.wgsl', source: packSource, entry, constants },
     {

@@ -1,0 +1,142 @@
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { device, rng, relErr, poisonPool, TEST_SEED } from './helpers.js';
+import { Tensor } from '../src/tensor/tensor.js';
+import { conv2d, conv2dBackwardInput, conv2dOutSize } from '../src/tensor/ops/conv2d.js';
+import { convImplicitMode, convTexMode, conv2dImplicitForward, conv2dImplicitBackwardInput } from '../src/tensor/ops/conv2d_tex.js';
+import { subgroupsUsable } from '../src/tensor/ops/matmul.js';
+import { conv2dRef, conv2dBackwardInputRef } from '../src/tensor/cpu/conv2d.js';
+import type { Device } from '../src/gpu/device.js';
+
+// conv2d forward (with the fused epilogue: bias, per-image channel bias, SiLU, residual) and the
+// input gradient on the implicit-GEMM texture kernels (shaders/conv2d_tex.wgsl), forced on every
+// adapter with subgroups of at least 8 lanes; every strip shape; the fallback epilogue on the
+// other paths.
+let d: Device;
+let usable = false;
+beforeAll(async () => {
+  d = await device();
+  usable = subgroupsUsable(d);
+  if (!usable) console.warn('conv2d implicit tests skipped: the adapter has no `subgroups` feature with subgroups of ≥ 8 lanes');
+});
+afterAll(() => {
+  convImplicitMode.mode = 'auto';
+  convTexMode.mode = 'auto';
+});
+
+// [B, Cin, H, W, Cout, k, stride, padding]
+type Case = [number, number, number, number, number, number, number, number];
+const cases: Case[] = [
+  [2, 3, 9, 11, 5, 3, 1, 1],
+  [1, 5, 7, 13, 9, 3, 2, 1],
+  [1, 7, 10, 9, 3, 3, 2, 0],
+  [2, 6, 5, 7, 11, 1, 1, 0],
+  [1, 1, 17, 19, 16, 3, 1, 1],
+  [2, 16, 4, 4, 1, 3, 1, 1],
+  [3, 33, 7, 7, 40, 3, 1, 1],
+  [2, 9, 6, 6, 70, 3, 1, 1],
+  [1, 3, 1, 1, 2, 1, 1, 0],
+];
+const TILES = [{ tm: 16, tn: 4 }, { tm: 32, tn: 4 }, { tm: 16, tn: 8 }, { tm: 8, tn: 8 }];
+const name = (c: Case) => `x[${c[0]},${c[1]},${c[2]},${c[3]}] w[${c[4]},${c[1]},${c[5]},${c[5]}] s${c[6]} p${c[7]}`;
+
+/** act(conv + bias + cbias) + res in float64. */
+function reference(c: Case, xv: Float32Array, wv: Float32Array, e: { bias?: Float32Array; cbias?: Float32Array; res?: Float32Array; silu: boolean }) {
+  const [B, Cin, H, W, Cout, k, stride, padding] = c;
+  const y = conv2dRef(xv, [B, Cin, H, W], wv, [Cout, Cin, k, k], { stride, padding, bias: e.bias }).data;
+  const hw = y.length / (B * Cout);
+  for (let i = 0; i < y.length; i++) {
+    const bc = Math.floor(i / hw);
+    let v = y[i] + (e.cbias ? e.cbias[bc] : 0);
+    if (e.silu) v = v / (1 + Math.exp(-v));
+    y[i] = v + (e.res ? e.res[i] : 0);
+  }
+  return y;
+}
+
+async function checkForward(c: Case, seed: number, epi: number, how: 'implicit' | 'fallback', tile?: { tm: number; tn: number }) {
+  const [B, Cin, H, W, Cout, k, stride, padding] = c;
+  const r = rng(seed);
+  const Ho = conv2dOutSize(H, k, stride, padding), Wo = conv2dOutSize(W, k, stride, padding);
+  const xv = r.normal(B * Cin * H * W), wv = r.normal(Cout * Cin * k * k);
+  // epi bits: 1 bias, 2 cbias, 4 silu, 8 residual
+  const e = {
+    bias: epi & 1 ? r.normal(Cout) : undefined, cbias: epi & 2 ? r.normal(B * Cout) : undefined,
+    silu: !!(epi & 4), res: epi & 8 ? r.normal(B * Cout * Ho * Wo) : undefined,
+  };
+  const ref = reference(c, xv, wv, e);
+  poisonPool(d, Math.max(ref.length, xv.length) * 4 + 4096, 2);
+  const x = Tensor.fromArray(d, xv, [B, Cin, H, W]), w = Tensor.fromArray(d, wv, [Cout, Cin, k, k]);
+  const bias = e.bias && Tensor.fromArray(d, e.bias, [Cout]);
+  const cbias = e.cbias && Tensor.fromArray(d, e.cbias, [B, Cout]);
+  const residual = e.res && Tensor.fromArray(d, e.res, [B, Cout, Ho, Wo]);
+  let y: Tensor;
+  if (tile) {
+    y = Tensor.empty(d, [B, Cout, Ho, Wo]);
+    const ran = conv2dImplicitForward(d, x, w, y, { B, Cin, H, W, Cout, KH: k, KW: k, Ho, Wo, s: stride, p: padding }, { bias, cbias, res: residual, silu: e.silu }, tile);
+    expect(ran, `implicit path ran for ${name(c)}`).toBe(true);
+  } else {
+    y = conv2d(x, w, { stride, padding, bias, cbias, residual, act: e.silu ? 'silu' : 'none' });
+  }
+  const what = `${how} ${name(c)} epilogue ${epi}${tile ? ` tile ${tile.tm}x${tile.tn}` : ''}`;
+  expect(relErr(await y.toArray(), ref), what).toBeLessThan(1e-4);
+  [x, w, y, bias, cbias, residual].forEach((t) => t?.dispose());
+}
+
+describe(`conv2d implicit-GEMM texture path (seed ${TEST_SEED})`, () => {
+  it('forward with every epilogue combination against the reference', async (ctx) => {
+    if (!usable) return ctx.skip();
+    convImplicitMode.mode = 'always';
+    let seed = TEST_SEED;
+    for (const c of cases) await checkForward(c, seed++, seed % 16, 'implicit');
+    for (const epi of [0, 1, 2, 4, 8, 15, 6, 9]) await checkForward(cases[6], seed++, epi, 'implicit');
+  });
+  it('every strip shape (rows × columns per lane)', async (ctx) => {
+    if (!usable) return ctx.skip();
+    convImplicitMode.mode = 'always';
+    let seed = TEST_SEED + 100;
+    for (const tile of TILES) {
+      for (const c of [cases[0], cases[1], cases[6], cases[7]]) await checkForward(c, seed++, 15, 'implicit', tile);
+    }
+  });
+  it('input gradient against the reference, every strip shape', async (ctx) => {
+    if (!usable) return ctx.skip();
+    convImplicitMode.mode = 'always';
+    let seed = TEST_SEED + 200;
+    for (const tile of [undefined, ...TILES]) {
+      for (const c of tile ? [cases[1], cases[6], cases[7]] : cases) {
+        const [B, Cin, H, W, Cout, k, stride, padding] = c;
+        const r = rng(seed++);
+        const Ho = conv2dOutSize(H, k, stride, padding), Wo = conv2dOutSize(W, k, stride, padding);
+        const xs = [B, Cin, H, W], ws = [Cout, Cin, k, k], gs = [B, Cout, Ho, Wo];
+        const wv = r.normal(Cout * Cin * k * k), gv = r.normal(B * Cout * Ho * Wo);
+        const ref = conv2dBackwardInputRef(gv, gs, wv, ws, xs, { stride, padding });
+        poisonPool(d, Math.max(ref.length, gv.length) * 4 + 4096, 2);
+        const w = Tensor.fromArray(d, wv, ws), gy = Tensor.fromArray(d, gv, gs);
+        let gx: Tensor;
+        if (tile) {
+          gx = Tensor.empty(d, xs);
+          expect(conv2dImplicitBackwardInput(d, gy, w, gx, { B, Cin, H, W, Cout, KH: k, KW: k, Ho, Wo, s: stride, p: padding }, tile)).toBe(true);
+        } else gx = conv2dBackwardInput(gy, w, xs, { stride, padding });
+        expect(relErr(await gx.toArray(), ref), `dx ${name(c)}${tile ? ` tile ${tile.tm}x${tile.tn}` : ''}`).toBeLessThan(1e-4);
+        [w, gy, gx].forEach((t) => t.dispose());
+      }
+    }
+  });
+  it('the same epilogue on the row-conv and im2col paths (cbias and residual added after)', async () => {
+    let seed = TEST_SEED + 300;
+    convImplicitMode.mode = 'never';
+    for (const tex of ['never', 'always'] as const) {
+      if (tex === 'always' && !usable) continue;
+      convTexMode.mode = tex;
+      for (const epi of [2, 6, 8, 15]) await checkForward(cases[0], seed++, epi, 'fallback');
+      await checkForward(cases[1], seed++, 15, 'fallback');
+    }
+    convTexMode.mode = 'auto';
+  });
+  it('cbias and residual shape errors name the shapes', () => {
+    const x = Tensor.empty(d, [2, 3, 8, 8]), w = Tensor.empty(d, [4, 3, 3, 3]), cb = Tensor.empty(d, [2, 5]), res = Tensor.empty(d, [2, 4, 8, 7]);
+    expect(() => conv2d(x, w, { padding: 1, cbias: cb })).toThrow(/cbias \[2, 5\]/);
+    expect(() => conv2d(x, w, { padding: 1, residual: res })).toThrow(/residual \[2, 4, 8, 7\]/);
+    [x, w, cb, res].forEach((t) => t.dispose());
+  });
+});

@@ -1,0 +1,87 @@
+// A/B timing of the conv2d paths at given shapes, interleaved (round r times every path once, in
+// a rotating order) so that load from other jobs on the machine hits every path alike; reports the
+// median per path and its ratio to the first path. Used by scripts/profile-conv.mjs.
+import type { Device } from '../gpu/device.js';
+import { Tensor } from '../tensor/tensor.js';
+import { conv2d, conv2dBackwardInput, conv2dBackwardWeight, conv2dOutSize } from '../tensor/ops/conv2d.js';
+import { convImplicitMode, convTexMode, conv2dImplicitForward, conv2dImplicitBackwardInput } from '../tensor/ops/conv2d_tex.js';
+import { median } from './timing.js';
+
+export interface ConvShape {
+  B: number; Cin: number; H: number; Cout: number; k: number; s: number; p: number;
+}
+
+export type ConvPath = 'row' | 'im2col' | 'implicit' | `implicit${number}x${number}`;
+
+export interface PathTiming {
+  shape: string;
+  kind: 'forward' | 'input' | 'weight';
+  path: string;
+  ms: number;
+  gflops: number;
+  ratio: number;
+}
+
+function withPath<T>(path: ConvPath, fn: () => T): T {
+  const saved = [convImplicitMode.mode, convTexMode.mode] as const;
+  convImplicitMode.mode = path.startsWith('implicit') ? 'always' : 'never';
+  convTexMode.mode = path === 'im2col' ? 'always' : 'never';
+  try {
+    return fn();
+  } finally {
+    [convImplicitMode.mode, convTexMode.mode] = saved;
+  }
+}
+
+export async function compareConvPaths(
+  d: Device, shapes: ConvShape[], paths: ConvPath[], o: { kinds?: ('forward' | 'input' | 'weight')[]; rounds?: number; inner?: number } = {},
+): Promise<PathTiming[]> {
+  const rounds = o.rounds ?? 5, inner = o.inner ?? 3;
+  const out: PathTiming[] = [];
+  for (const q of shapes) {
+    const Ho = conv2dOutSize(q.H, q.k, q.s, q.p);
+    const fill = (shape: number[]) => Tensor.fromArray(d, Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i * 0.37)), shape).keep();
+    const x = fill([q.B, q.Cin, q.H, q.H]), w = fill([q.Cout, q.Cin, q.k, q.k]), gy = fill([q.B, q.Cout, Ho, Ho]);
+    const flops = 2 * q.B * Ho * Ho * q.Cout * q.Cin * q.k * q.k;
+    const dims = { B: q.B, Cin: q.Cin, H: q.H, W: q.H, Cout: q.Cout, KH: q.k, KW: q.k, Ho, Wo: Ho, s: q.s, p: q.p };
+    for (const kind of o.kinds ?? ['forward']) {
+      const run = (path: ConvPath) => {
+        const tile = /^implicit(\d+)x(\d+)$/.exec(path);
+        withPath(path, () =>
+          d.scope(() => {
+            if (tile && kind !== 'weight') {
+              const t = { tm: Number(tile[1]), tn: Number(tile[2]) };
+              const y = Tensor.empty(d, kind === 'forward' ? [q.B, q.Cout, Ho, Ho] : [q.B, q.Cin, q.H, q.H]);
+              if (kind === 'forward') conv2dImplicitForward(d, x, w, y, dims, {}, t);
+              else conv2dImplicitBackwardInput(d, gy, w, y, dims, t);
+            } else if (kind === 'forward') conv2d(x, w, { stride: q.s, padding: q.p });
+            else if (kind === 'input') conv2dBackwardInput(gy, w, [q.B, q.Cin, q.H, q.H], { stride: q.s, padding: q.p });
+            else conv2dBackwardWeight(x, gy, [q.Cout, q.Cin, q.k, q.k], { stride: q.s, padding: q.p });
+          }),
+        );
+      };
+      for (const p of paths) {
+        run(p);
+        await d.sync();
+      }
+      const times = new Map<string, number[]>(paths.map((p) => [p, []]));
+      for (let r = 0; r < rounds; r++) {
+        for (let i = 0; i < paths.length; i++) {
+          const p = paths[(i + r) % paths.length];
+          const t0 = performance.now();
+          for (let k = 0; k < inner; k++) run(p);
+          await d.sync();
+          times.get(p)!.push((performance.now() - t0) / inner);
+        }
+      }
+      const base = median(times.get(paths[0])!);
+      const shape = `B${q.B} ${q.Cin}→${q.Cout} ${q.H}×${q.H} k${q.k} s${q.s}`;
+      for (const p of paths) {
+        const ms = median(times.get(p)!);
+        out.push({ shape, kind, path: p, ms, gflops: flops / ms / 1e6, ratio: base / ms });
+      }
+    }
+    [x, w, gy].forEach((t) => t.dispose());
+  }
+  return out;
+}
