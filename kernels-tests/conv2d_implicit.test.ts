@@ -1,10 +1,10 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { device, rng, relErr, poisonPool, TEST_SEED } from './helpers.js';
 import { Tensor } from '../src/tensor/tensor.js';
-import { conv2d, conv2dBackwardInput, conv2dOutSize } from '../src/tensor/ops/conv2d.js';
-import { convImplicitMode, convTexMode, conv2dImplicitForward, conv2dImplicitBackwardInput } from '../src/tensor/ops/conv2d_tex.js';
+import { conv2d, conv2dBackwardInput, conv2dBackwardWeight, conv2dOutSize } from '../src/tensor/ops/conv2d.js';
+import { convImplicitMode, convTexMode, conv2dImplicitForward, conv2dImplicitBackwardInput, conv2dImplicitBackwardWeight } from '../src/tensor/ops/conv2d_tex.js';
 import { subgroupsUsable } from '../src/tensor/ops/matmul.js';
-import { conv2dRef, conv2dBackwardInputRef } from '../src/tensor/cpu/conv2d.js';
+import { conv2dRef, conv2dBackwardInputRef, conv2dBackwardWeightRef } from '../src/tensor/cpu/conv2d.js';
 import type { Device } from '../src/gpu/device.js';
 
 // conv2d forward (with the fused epilogue: bias, per-image channel bias, SiLU, residual) and the
@@ -119,6 +119,35 @@ describe(`conv2d implicit-GEMM texture path (seed ${TEST_SEED})`, () => {
         } else gx = conv2dBackwardInput(gy, w, xs, { stride, padding });
         expect(relErr(await gx.toArray(), ref), `dx ${name(c)}${tile ? ` tile ${tile.tm}x${tile.tn}` : ''}`).toBeLessThan(1e-4);
         [w, gy, gx].forEach((t) => t.dispose());
+      }
+    }
+  });
+  it('weight gradient against the reference: every strip shape, reduction split over grid z', async (ctx) => {
+    if (!usable) return ctx.skip();
+    convImplicitMode.mode = 'always';
+    let seed = TEST_SEED + 400;
+    const WT = [undefined, { tm: 16, tn: 8 }, { tm: 32, tn: 4 }, { tm: 8, tn: 8 }];
+    for (const tile of WT) {
+      for (const splits of tile ? [1, 3] : [undefined, 1, 7]) {
+        for (const c of cases) {
+          const [B, Cin, H, W, Cout, k, stride, padding] = c;
+          if (Cout < 8) continue; // below 8 output channels the buffer kernel serves
+          const r = rng(seed++);
+          const Ho = conv2dOutSize(H, k, stride, padding), Wo = conv2dOutSize(W, k, stride, padding);
+          const xs = [B, Cin, H, W], ws = [Cout, Cin, k, k], gs = [B, Cout, Ho, Wo];
+          const xv = r.normal(B * Cin * H * W), gv = r.normal(B * Cout * Ho * Wo);
+          const ref = conv2dBackwardWeightRef(xv, xs, gv, gs, ws, { stride, padding });
+          poisonPool(d, Math.max(ref.length, xv.length, gv.length) * 4 * 8 + 4096, 2);
+          const x = Tensor.fromArray(d, xv, xs), gy = Tensor.fromArray(d, gv, gs);
+          const gw = tile || splits !== undefined
+            ? conv2dImplicitBackwardWeight(d, x, gy, { B, Cin, H, W, Cout, KH: k, KW: k, Ho, Wo, s: stride, p: padding }, { tile, splits })
+            : conv2dBackwardWeight(x, gy, ws, { stride, padding });
+          const what = `dw ${name(c)}${tile ? ` tile ${tile.tm}x${tile.tn}` : ''} splits ${splits ?? 'auto'}`;
+          expect(gw, what).not.toBeNull();
+          expect(gw!.shape, what).toEqual(ws);
+          expect(relErr(await gw!.toArray(), ref), what).toBeLessThan(1e-4);
+          [x, gy, gw].forEach((t) => t?.dispose());
+        }
       }
     }
   });

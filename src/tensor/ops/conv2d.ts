@@ -8,7 +8,7 @@ import type { Device } from '../../gpu/device.js';
 import { grid1d } from '../dispatch.js';
 import { ShapeError, fmtShape } from '../../gpu/errors.js';
 import { isCpuAdapter } from './matmul.js';
-import { conv2dTexForward, conv2dTexBackwardInput, conv2dTexBackwardWeight, conv2dImplicitForward, conv2dImplicitBackwardInput } from './conv2d_tex.js';
+import { conv2dTexForward, conv2dTexBackwardInput, conv2dTexBackwardWeight, conv2dImplicitForward, conv2dImplicitBackwardInput, conv2dImplicitBackwardWeight } from './conv2d_tex.js';
 import { binary, unary } from './elementwise.js';
 
 const FILE = 'conv2d.wgsl';
@@ -203,6 +203,10 @@ export function conv2dBackwardWeight(x: Tensor, gy: Tensor, wShape: readonly num
   const [Cout2, Cin2, KH, KW] = wShape;
   if (Cout !== Cout2 || Cin !== Cin2 || B !== B2 || conv2dOutSize(H, KH, s, p) !== Ho || conv2dOutSize(W, KW, s, p) !== Wo) {
     throw new ShapeError(`conv2dBackwardWeight: shapes do not match (stride ${s}, padding ${p}): ${both}`);
+  }
+  if (B * Cin * Cout * H * W > 0) {
+    const gi = conv2dImplicitBackwardWeight(d, x, gy, { B, Cin, H, W, Cout, KH, KW, Ho, Wo, s, p });
+    if (gi) return gi;
   }
   const gw = Tensor.empty(d, wShape);
   if (gw.size === 0) return gw;

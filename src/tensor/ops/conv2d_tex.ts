@@ -6,7 +6,9 @@
 //   weight gradient C[co, (ci, ky, kx)]    = gyᵀ[co, (img, pix)] · im2col(x)[(img, pix), (ci, ky, kx)]
 // The forward and input-gradient outputs are scattered back to NCHW by the GEMM's OUT_MODE 1.
 import convSource from '../../../shaders/conv2d_tex.wgsl';
-import type { Tensor } from '../tensor.js';
+import wgradSource from '../../../shaders/conv2d_tex_wgrad.wgsl';
+import { Tensor } from '../tensor.js';
+import * as red from './reduce.js';
 import type { Device } from '../../gpu/device.js';
 import { gemmTex, packTexture, texGemmFits, texGeometry, maxTexels, type TexTile } from './matmul_tex.js';
 import { isCpuAdapter, subgroupsUsable } from './matmul.js';
@@ -194,4 +196,49 @@ export function conv2dImplicitBackwardInput(d: Device, gy: Tensor, w: Tensor, gx
   return runImplicit(d, gy, w, gx, {
     B: c.B, Rc: c.Cout, Hi: c.Ho, Wi: c.Wo, N: c.Cin, Ho: c.H, Wo: c.W, KH: c.KH, KW: c.KW, stride: 1, dil: c.s, pad: c.KH - 1 - c.p, flip: true,
   }, {}, tile);
+}
+
+/**
+ * Weight gradient on the implicit GEMM (shaders/conv2d_tex_wgrad.wgsl): gw [Cout, Cin, KH, KW]
+ * from x [B, Cin, H, W] (packed as the forward's padded NHWC4 texture) and gy [B, Cout, Ho, Wo]
+ * (transposed into a [Cout, B·Ho·Wo] texture). `splits` > 1 splits the reduction over grid z
+ * into partial gradients summed afterwards (for adapters that need more workgroups in flight).
+ */
+export function conv2dImplicitBackwardWeight(
+  d: Device, x: Tensor, gy: Tensor, c: ConvDims, o: { tile?: { tm: number; tn: number }; splits?: number } = {},
+): Tensor | null {
+  const K = c.B * c.Ho * c.Wo, taps = c.KH * c.KW;
+  if (c.Cout < 8 || !convImplicitWorthwhile(d, c.Cout, c.Cin * taps, K)) return null;
+  const tile = o.tile ?? { tm: 16, tn: 8 };
+  const C4 = Math.ceil(c.Cin / 4), N4 = taps * C4;
+  const Hp = (c.Ho - 1) * c.s + c.KH, Wp = (c.Wo - 1) * c.s + c.KW;
+  const N4p = Math.ceil(N4 / (2 * tile.tn)) * (2 * tile.tn); // 8 lanes × tn/4 texels per workgroup
+  const Mp = Math.ceil(c.Cout / tile.tm) * tile.tm, K4 = Math.ceil(K / 4);
+  const gx = N4p / (2 * tile.tn), gyN = Mp / tile.tm;
+  const maxWg = d.limits.maxComputeWorkgroupsPerDimension;
+  const aTexels = Mp * K4, bTexels = c.B * Hp * Wp * C4;
+  if (aTexels > maxTexels(d) || bTexels > maxTexels(d) || gx > maxWg || gyN > maxWg || Math.ceil(Math.max(aTexels, bTexels) / 64) > maxWg * maxWg) return null;
+  // CPU adapters run a few workgroups per core; GPUs want hundreds in flight.
+  const want = isCpuAdapter(d) ? 8 : 512;
+  const splits = Math.max(1, Math.min(o.splits ?? Math.ceil(want / (gx * gyN)), 64, Math.floor(K4 / 16) || 1));
+  const kchunk = Math.ceil(K4 / splits);
+  const va = packTexture(d, 'nchw_t', gy, 'CA', { R: c.Cout, C: K, Rp: Mp, C4p: K4, Wo: c.Ho * c.Wo });
+  const vb = packTexture(d, 'nhwc4', x, 'CB', {
+    R: c.B * Hp * Wp, C: c.Cin, Rp: c.B * Hp * Wp, C4p: C4, Cin: c.Cin, Hi: c.H, Wi: c.W, Ho: Hp, Wo: Wp, pad: c.p, DIL: 1,
+  });
+  const nz = Math.ceil(K4 / kchunk);
+  const wShape = [c.Cout, c.Cin, c.KH, c.KW];
+  const part = Tensor.empty(d, nz > 1 ? [nz, ...wShape] : wShape, nz > 1 ? 'conv2d weight-gradient partials' : 'conv2d weight gradient');
+  d.run(
+    { file: 'conv2d_tex_wgrad.wgsl', source: wgradSource, entry: `wgrad${tile.tm}x${tile.tn}`, constants: { KH: c.KH, KW: c.KW, STRIDE: c.s, LOG_TW: 12 } },
+    {
+      wa: va, wb: vb, wout: part,
+      q: { M: c.Cout, N4, C4, N4p, K4, Cin: c.Cin, Ho: c.Ho, Wo: c.Wo, Hp, Wp, B: c.B, kchunk },
+    },
+    [gx, gyN, nz],
+  );
+  if (nz === 1) return part;
+  const gw = red.sum(part, 0);
+  part.dispose();
+  return gw;
 }
