@@ -36,7 +36,7 @@ const cases: Case[] = [
   [2, 9, 6, 6, 70, 3, 1, 1],
   [1, 3, 1, 1, 2, 1, 1, 0],
 ];
-const TILES = [{ tm: 16, tn: 4 }, { tm: 32, tn: 4 }, { tm: 16, tn: 8 }, { tm: 8, tn: 8 }];
+const TILES = [{ tm: 16, tn: 4 }, { tm: 32, tn: 4 }, { tm: 16, tn: 8 }, { tm: 8, tn: 8 }, { tm: 64, tn: 4 }, { tm: 32, tn: 8 }, { tm: 48, tn: 4 }];
 const name = (c: Case) => `x[${c[0]},${c[1]},${c[2]},${c[3]}] w[${c[4]},${c[1]},${c[5]},${c[5]}] s${c[6]} p${c[7]}`;
 
 /** act(conv + bias + cbias) + res in float64. */
@@ -126,7 +126,7 @@ describe(`conv2d implicit-GEMM texture path (seed ${TEST_SEED})`, () => {
     if (!usable) return ctx.skip();
     convImplicitMode.mode = 'always';
     let seed = TEST_SEED + 400;
-    const WT = [undefined, { tm: 16, tn: 8 }, { tm: 32, tn: 4 }, { tm: 8, tn: 8 }];
+    const WT = [undefined, { tm: 16, tn: 8 }, { tm: 32, tn: 4 }, { tm: 8, tn: 8 }, { tm: 64, tn: 4 }, { tm: 32, tn: 8 }];
     for (const tile of WT) {
       for (const splits of tile ? [1, 3] : [undefined, 1, 7]) {
         for (const c of cases) {

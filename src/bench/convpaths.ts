@@ -4,14 +4,14 @@
 import type { Device } from '../gpu/device.js';
 import { Tensor } from '../tensor/tensor.js';
 import { conv2d, conv2dBackwardInput, conv2dBackwardWeight, conv2dOutSize } from '../tensor/ops/conv2d.js';
-import { convImplicitMode, convTexMode, conv2dImplicitForward, conv2dImplicitBackwardInput } from '../tensor/ops/conv2d_tex.js';
+import { convImplicitMode, convTexMode, conv2dImplicitForward, conv2dImplicitBackwardInput, conv2dImplicitBackwardWeight } from '../tensor/ops/conv2d_tex.js';
 import { median } from './timing.js';
 
 export interface ConvShape {
   B: number; Cin: number; H: number; Cout: number; k: number; s: number; p: number;
 }
 
-export type ConvPath = 'row' | 'im2col' | 'implicit' | `implicit${number}x${number}`;
+export type ConvPath = 'row' | 'im2col' | 'implicit' | `implicit${number}x${number}` | `implicit${number}x${number}s${number}`;
 
 export interface PathTiming {
   shape: string;
@@ -46,10 +46,12 @@ export async function compareConvPaths(
     const dims = { B: q.B, Cin: q.Cin, H: q.H, W: q.H, Cout: q.Cout, KH: q.k, KW: q.k, Ho, Wo: Ho, s: q.s, p: q.p };
     for (const kind of o.kinds ?? ['forward']) {
       const run = (path: ConvPath) => {
-        const tile = /^implicit(\d+)x(\d+)$/.exec(path);
+        const tile = /^implicit(\d+)x(\d+)(?:s(\d+))?$/.exec(path);
         withPath(path, () =>
           d.scope(() => {
-            if (tile && kind !== 'weight') {
+            if (tile && kind === 'weight') {
+              conv2dImplicitBackwardWeight(d, x, gy, dims, { tile: { tm: Number(tile[1]), tn: Number(tile[2]) }, splits: tile[3] ? Number(tile[3]) : undefined });
+            } else if (tile) {
               const t = { tm: Number(tile[1]), tn: Number(tile[2]) };
               const y = Tensor.empty(d, kind === 'forward' ? [q.B, q.Cout, Ho, Ho] : [q.B, q.Cin, q.H, q.H]);
               if (kind === 'forward') conv2dImplicitForward(d, x, w, y, dims, {}, t);
