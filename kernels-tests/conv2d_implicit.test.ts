@@ -2,7 +2,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { device, rng, relErr, poisonPool, TEST_SEED } from './helpers.js';
 import { Tensor } from '../src/tensor/tensor.js';
 import { conv2d, conv2dBackwardInput, conv2dBackwardWeight, conv2dOutSize } from '../src/tensor/ops/conv2d.js';
-import { convImplicitMode, convTexMode, conv2dImplicitForward, conv2dImplicitBackwardInput, conv2dImplicitBackwardWeight } from '../src/tensor/ops/conv2d_tex.js';
+import { convImplicitMode, convImplicitPack, convTexMode, conv2dImplicitForward, conv2dImplicitBackwardInput, conv2dImplicitBackwardWeight } from '../src/tensor/ops/conv2d_tex.js';
 import { subgroupsUsable } from '../src/tensor/ops/matmul.js';
 import { conv2dRef, conv2dBackwardInputRef, conv2dBackwardWeightRef } from '../src/tensor/cpu/conv2d.js';
 import type { Device } from '../src/gpu/device.js';
@@ -83,12 +83,16 @@ async function checkForward(c: Case, seed: number, epi: number, how: 'implicit' 
 }
 
 describe(`conv2d implicit-GEMM texture path (seed ${TEST_SEED})`, () => {
-  it('forward with every epilogue combination against the reference', async (ctx) => {
+  it('forward with every epilogue combination against the reference (both input packings)', async (ctx) => {
     if (!usable) return ctx.skip();
     convImplicitMode.mode = 'always';
     let seed = TEST_SEED;
-    for (const c of cases) await checkForward(c, seed++, seed % 16, 'implicit');
-    for (const epi of [0, 1, 2, 4, 8, 15, 6, 9]) await checkForward(cases[6], seed++, epi, 'implicit');
+    for (const pack of ['nhwc4', 'nhwc4_px'] as const) {
+      convImplicitPack.entry = pack;
+      for (const c of cases) await checkForward(c, seed++, seed % 16, 'implicit');
+      for (const epi of [0, 1, 2, 4, 8, 15, 6, 9]) await checkForward(cases[6], seed++, epi, 'implicit');
+    }
+    convImplicitPack.entry = 'nhwc4_px';
   });
   it('every strip shape (rows × columns per lane)', async (ctx) => {
     if (!usable) return ctx.skip();

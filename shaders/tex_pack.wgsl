@@ -148,6 +148,37 @@ fn nchw_t(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
   textureStore(dst, coord(t), v);
 }
 
+// nhwc4 with one invocation per padded pixel, looping over its C4 texels: the grid is
+// (ceil(Wp / WG), Hp, B), so a pixel needs no divisions, and lanes read neighbouring pixels of one
+// channel row together. Same params as nhwc4.
+@compute @workgroup_size(WG)
+fn nhwc4_px(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let px = gid.x;
+  let py = gid.y;
+  let img = gid.z;
+  if (px >= p.Wo) { return; }
+  let t0 = ((img * p.Ho + py) * p.Wo + px) * p.C4p;
+  let iy = real_index(i32(py) - p.pad, p.Hi);
+  let ix = real_index(i32(px) - p.pad, p.Wi);
+  let hw = p.Hi * p.Wi;
+  if (iy < 0 || ix < 0) {
+    for (var c4 = 0u; c4 < p.C4p; c4++) { textureStore(dst, coord(t0 + c4), vec4<f32>(0.0)); }
+    return;
+  }
+  var at = img * p.Cin * hw + u32(iy) * p.Wi + u32(ix);
+  let full = p.Cin / 4u;
+  for (var c4 = 0u; c4 < full; c4++) {
+    let v = vec4<f32>(src[at], src[at + hw], src[at + 2u * hw], src[at + 3u * hw]);
+    textureStore(dst, coord(t0 + c4), v);
+    at += 4u * hw;
+  }
+  if (full < p.C4p) {
+    var v = vec4<f32>(0.0);
+    for (var e = 0u; 4u * full + e < p.Cin; e++) { v[e] = src[at + e * hw]; }
+    textureStore(dst, coord(t0 + full), v);
+  }
+}
+
 @compute @workgroup_size(WG)
 fn nhwc4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let t = texel(gid, nwg);

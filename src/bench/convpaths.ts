@@ -4,14 +4,14 @@
 import type { Device } from '../gpu/device.js';
 import { Tensor } from '../tensor/tensor.js';
 import { conv2d, conv2dBackwardInput, conv2dBackwardWeight, conv2dOutSize } from '../tensor/ops/conv2d.js';
-import { convImplicitMode, convTexMode, conv2dImplicitForward, conv2dImplicitBackwardInput, conv2dImplicitBackwardWeight } from '../tensor/ops/conv2d_tex.js';
+import { convImplicitMode, convImplicitPack, convTexMode, conv2dImplicitForward, conv2dImplicitBackwardInput, conv2dImplicitBackwardWeight } from '../tensor/ops/conv2d_tex.js';
 import { median } from './timing.js';
 
 export interface ConvShape {
   B: number; Cin: number; H: number; Cout: number; k: number; s: number; p: number;
 }
 
-export type ConvPath = 'row' | 'im2col' | 'implicit' | `implicit${number}x${number}` | `implicit${number}x${number}s${number}`;
+export type ConvPath = 'row' | 'im2col' | 'implicit' | 'implicit-texelpack' | `implicit${number}x${number}` | `implicit${number}x${number}s${number}`;
 
 export interface PathTiming {
   shape: string;
@@ -23,13 +23,14 @@ export interface PathTiming {
 }
 
 function withPath<T>(path: ConvPath, fn: () => T): T {
-  const saved = [convImplicitMode.mode, convTexMode.mode] as const;
+  const saved = [convImplicitMode.mode, convTexMode.mode, convImplicitPack.entry] as const;
   convImplicitMode.mode = path.startsWith('implicit') ? 'always' : 'never';
   convTexMode.mode = path === 'im2col' ? 'always' : 'never';
+  if (path === 'implicit-texelpack') convImplicitPack.entry = 'nhwc4';
   try {
     return fn();
   } finally {
-    [convImplicitMode.mode, convTexMode.mode] = saved;
+    [convImplicitMode.mode, convTexMode.mode, convImplicitPack.entry] = saved;
   }
 }
 

@@ -107,6 +107,12 @@ export function conv2dTexBackwardWeight(d: Device, x: Tensor, gy: Tensor, gw: Te
 export const convImplicitMode: { mode: 'auto' | 'always' | 'never' } = { mode: 'auto' };
 
 /**
+ * Packing pass of the padded NHWC4 input: 'nhwc4_px' (one invocation per pixel, no divisions)
+ * measured faster than 'nhwc4' (one per texel) on lavapipe; both stay under test.
+ */
+export const convImplicitPack: { entry: 'nhwc4' | 'nhwc4_px' } = { entry: 'nhwc4_px' };
+
+/**
  * Strip shape for an M × N output: rows × columns per lane (8 lanes cover 8·tn columns). Measured
  * on lavapipe at B64 (forward, interleaved A/B): 64×4 ≥ 48×4 > 32×4 > 16×8 > 16×4 > 8×8 at the
  * U-Net's 28×28·32, 14×14·64 and 7×7·128 convs (more rows share each B texel); 32×4 where 64-row
@@ -164,7 +170,7 @@ function runImplicit(d: Device, src: Tensor, w: Tensor, out: Tensor, q: Implicit
   if (!f.ok) return false;
   const { C4, Hp, Wp, M, Np } = f;
   const N4p = Np / 4;
-  const va = packTexture(d, 'nhwc4', src, 'CA', {
+  const va = packTexture(d, convImplicitPack.entry, src, 'CA', {
     R: q.B * Hp * Wp, C: q.Rc, Rp: q.B * Hp * Wp, C4p: C4, Cin: q.Rc, Hi: q.Hi, Wi: q.Wi, Ho: Hp, Wo: Wp, pad: q.pad, DIL: q.dil,
   });
   const rows = q.KH * q.KW * C4 * 4;
@@ -229,7 +235,7 @@ export function conv2dImplicitBackwardWeight(
   const splits = Math.max(1, Math.min(o.splits ?? Math.ceil(want / (gx * gyN)), 64, Math.floor(K4 / 16) || 1));
   const kchunk = Math.ceil(K4 / splits);
   const va = packTexture(d, 'nchw_t', gy, 'CA', { R: c.Cout, C: K, Rp: Mp, C4p: K4, Wo: c.Ho * c.Wo });
-  const vb = packTexture(d, 'nhwc4', x, 'CB', {
+  const vb = packTexture(d, convImplicitPack.entry, x, 'CB', {
     R: c.B * Hp * Wp, C: c.Cin, Rp: c.B * Hp * Wp, C4p: C4, Cin: c.Cin, Hi: c.H, Wi: c.W, Ho: Hp, Wo: Wp, pad: c.p, DIL: 1,
   });
   const nz = Math.ceil(K4 / kchunk);

@@ -8,6 +8,7 @@ import packSource from '../../../shaders/tex_pack.wgsl';
 import type { Tensor } from '../tensor.js';
 import type { Device } from '../../gpu/device.js';
 import { grid1d } from '../dispatch.js';
+import { isCpuAdapter } from './matmul.js';
 
 const LOG_TW = 12;
 const TW = 1 << LOG_TW;
@@ -90,7 +91,7 @@ export function texGemmFits(d: Device, g: GemmGeometry, nA: number, nB: number):
   );
 }
 
-type PackEntry = 'pack' | 'im2col' | 'wflip' | 'nchw_t' | 'nhwc4' | 'wconv';
+type PackEntry = 'pack' | 'im2col' | 'wflip' | 'nchw_t' | 'nhwc4' | 'nhwc4_px' | 'wconv';
 
 export interface PackArgs {
   /** Logical matrix rows and columns, padded rows, texels per row. */
@@ -118,11 +119,13 @@ export function packTexture(d: Device, entry: PackEntry, src: Tensor, slot: stri
   const nb = a.nb ?? 1;
   const texels = nb * a.Rp * a.C4p;
   const view = scratchView(d, slot, texels);
-  const constants: Record<string, number> = { LOG_TW, WG: PACK_WG };
+  // nhwc4_px: one invocation per padded pixel, grid (px, py, img); 8-wide rows on CPU adapters
+  const pxWg = isCpuAdapter(d) ? 8 : 64;
+  const constants: Record<string, number> = { LOG_TW, WG: entry === 'nhwc4_px' ? pxWg : PACK_WG };
   if (entry === 'pack' || entry === 'wconv') constants.TRANS = a.trans ? 1 : 0;
   if (entry === 'im2col' || entry === 'wflip' || entry === 'wconv') Object.assign(constants, { KH: a.KH ?? 1, KW: a.KW ?? 1 });
   if (entry === 'im2col') Object.assign(constants, { STRIDE: a.STRIDE ?? 1, DIL: a.DIL ?? 1 });
-  if (entry === 'nhwc4') constants.DIL = a.DIL ?? 1;
+  if (entry === 'nhwc4' || entry === 'nhwc4_px') constants.DIL = a.DIL ?? 1;
   d.run(
     { file: 'tex_pack.wgsl', source: packSource, entry, constants },
     {
@@ -132,7 +135,9 @@ export function packTexture(d: Device, entry: PackEntry, src: Tensor, slot: stri
         Cin: a.Cin ?? 0, Hi: a.Hi ?? 0, Wi: a.Wi ?? 0, Ho: a.Ho ?? 0, Wo: a.Wo ?? 0, pad: a.pad ?? 0,
       },
     },
-    grid1d(d, texels, PACK_WG),
+    entry === 'nhwc4_px'
+      ? [Math.ceil((a.Wo ?? 1) / pxWg), a.Ho ?? 1, a.R / ((a.Ho ?? 1) * (a.Wo ?? 1))]
+      : grid1d(d, texels, PACK_WG),
   );
   return view;
 }
