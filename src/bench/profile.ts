@@ -14,6 +14,8 @@ import { materialize } from '../nn/module.js';
 import { noGrad, grad } from '../autograd/engine.js';
 import * as op from '../autograd/ops.js';
 import { median } from './timing.js';
+import { copyInto } from '../tensor/ops/layout.js';
+import { AdamW, defaultAdam } from '../train/optimizer.js';
 
 export interface ProfiledDispatch {
   /** Innermost src/nn frame (e.g. "ResBlock.forward"), or "backward" when issued by the tape. */
@@ -191,20 +193,28 @@ export async function profileUNet(device: Device, o: ProfileOptions = {}): Promi
   const z = rnd([B, C, S, S]);
   const sigma = Tensor.fromArray(device, Float32Array.from({ length: B }, (_, i) => Math.exp(Math.sin(i * 3.1) * 2)), [B, 1]).keep();
   const sig4 = sigma.reshape([B, 1, 1, 1]).keep();
-  const body = o.train
+  // the training step as src/bench/suite.ts times it: DSM loss, backward, gradient copy into the
+  // optimizer's arena, AdamW
+  const opt = o.train ? new AdamW(device, arena, defaultAdam({ lr: 1e-4 })) : null;
+  const gradViews = opt ? arena.viewsOf(opt.grads) : [];
+  const body = opt
     ? () =>
         device.scope(() => {
           const xt = op.add(x, op.mul(sig4, z));
           const s = net.forward(xt, sigma);
           const loss = op.scale(op.sum(op.square(op.add(op.mul(sig4, s), z))), 0.5 / B);
           const gs = grad(loss, params, { allowUnused: true });
-          return gs.filter((g): g is Tensor => !!g).map((g) => g.keep());
+          gs.forEach((g, i) => {
+            if (g) copyInto(gradViews[i], g);
+          });
+          opt.update();
         })
     : () => device.scope(() => void noGrad(() => net.forward(x, sigma)));
+  opt?.prepare(1);
   // warm-up (pipelines, scratch textures), then record with tags
   device.scope(() => void body());
   await device.sync();
-  const { recording, tags, result } = recordTagged(device, body);
+  const { recording, tags } = recordTagged(device, body);
   recording.replay();
   await device.sync();
   const replays: number[] = [];
@@ -222,7 +232,6 @@ export async function profileUNet(device: Device, o: ProfileOptions = {}): Promi
     return { layer, op: o2, kernel: t.kernel, shape: t.shape, workgroups: recording.dispatches[i].workgroups, ms: median(runs.map((r) => r[i])) };
   });
   recording.dispose();
-  if (Array.isArray(result)) for (const g of result as Tensor[]) g.dispose();
   for (const t of [x, z, sigma, sig4]) t.dispose();
   return {
     batch: B, mode: o.train ? 'train' : 'forward', timer: useTs ? 'timestamp' : 'wall', dispatches,
