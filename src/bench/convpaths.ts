@@ -11,7 +11,7 @@ export interface ConvShape {
   B: number; Cin: number; H: number; Cout: number; k: number; s: number; p: number;
 }
 
-export type ConvPath = 'row' | 'im2col' | 'implicit' | 'implicit-texelpack' | `implicit${number}x${number}` | `implicit${number}x${number}s${number}`;
+export type ConvPath = 'row' | 'im2col' | 'implicit' | 'implicit-texelpack' | 'implicit-pxpack' | `implicit${number}x${number}` | `implicit${number}x${number}s${number}`;
 
 export interface PathTiming {
   shape: string;
@@ -27,6 +27,7 @@ function withPath<T>(path: ConvPath, fn: () => T): T {
   convImplicitMode.mode = path.startsWith('implicit') ? 'always' : 'never';
   convTexMode.mode = path === 'im2col' ? 'always' : 'never';
   if (path === 'implicit-texelpack') convImplicitPack.entry = 'nhwc4';
+  if (path === 'implicit-pxpack') convImplicitPack.entry = 'nhwc4_px';
   try {
     return fn();
   } finally {
