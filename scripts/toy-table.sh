@@ -2,10 +2,12 @@
 # Trains every objective on swiss roll, 8 gaussians and checkerboard with the default recipe,
 # samples with the objective's sampler, evaluates against held-out data, and prints a markdown
 # table (energy distance vs its noise floor). Usage: scripts/toy-table.sh [OUTDIR] [STEPS]
+# Without STEPS every run uses its objective's default recipe, i.e. exactly what
+# `scoregpu train --data D --loss L` does.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-runs/table}
-steps=${2:-3000}
+steps=${2:-}
 mkdir -p "$out"
 for data in ${DATASETS:-swissroll 8gaussians checkerboard}; do
   for loss in ${LOSSES:-dsm deen ssm ssmvr esm ncsn}; do
@@ -13,7 +15,7 @@ for data in ${DATASETS:-swissroll 8gaussians checkerboard}; do
     # a lock directory lets several copies of this script share the work
     if [ ! -f "$run/metrics.json" ] && mkdir "$run.lock" 2>/dev/null; then
       t0=$(date +%s)
-      node bin/scoregpu.mjs train --data "$data" --loss "$loss" --steps "$steps" --out "$run" > "$run.train.log" 2>&1 || { echo "train failed: $run" >&2; rmdir "$run.lock"; continue; }
+      node bin/scoregpu.mjs train --data "$data" --loss "$loss" ${steps:+--steps "$steps"} --out "$run" > "$run.train.log" 2>&1 || { echo "train failed: $run" >&2; rmdir "$run.lock"; continue; }
       t1=$(date +%s)
       node bin/scoregpu.mjs sample --run "$run" --n 2000 > "$run.sample.log" 2>&1
       node bin/scoregpu.mjs eval --run "$run" --n 2000 > "$run.eval.log" 2>&1

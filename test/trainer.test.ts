@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { device } from '../kernels-tests/helpers.js';
 import type { Device } from '../src/gpu/device.js';
 import { toyConfig, buildToyModel, toyLoss, trainerConfig } from '../src/train/recipes.js';
+import { scheduledLr } from '../src/train/optimizer.js';
 import { Trainer, TrainingDiverged } from '../src/train/trainer.js';
 import { defaultAdam } from '../src/train/optimizer.js';
 import { sampleToy } from '../src/data/toy.js';
@@ -69,5 +70,32 @@ describe('trainer', () => {
     expect(r2.trainer.step).toBe(90);
     expect(r2.lossHistory[0][0]).toBe(10);
     void op;
+  });
+
+  it('schedules the learning rate: linear warm-up, then constant or cosine to lr·f', () => {
+    const c = defaultAdam({ lr: 2e-3, warmup: 10, schedule: 'cosine', decaySteps: 110, lrEndFactor: 0.05 });
+    expect(scheduledLr(c, 0)).toBe(0);
+    expect(scheduledLr(c, 5)).toBeCloseTo(1e-3, 12);
+    expect(scheduledLr(c, 10)).toBeCloseTo(2e-3, 12);
+    expect(scheduledLr(c, 60)).toBeCloseTo(2e-3 * (0.05 + 0.95 * 0.5), 12);
+    expect(scheduledLr(c, 110)).toBeCloseTo(1e-4, 12);
+    expect(scheduledLr(c, 500)).toBeCloseTo(1e-4, 12);
+    const lrs = Array.from({ length: 101 }, (_, i) => scheduledLr(c, 10 + i));
+    expect(lrs.every((v, i) => i === 0 || v <= lrs[i - 1])).toBe(true);
+    expect(scheduledLr(defaultAdam({ lr: 1e-3, warmup: 4 }), 1000)).toBe(1e-3);
+  });
+
+  it('toy recipes: per-objective steps and schedule, per-data-set smoothing, explicit values win', () => {
+    const dsm = toyConfig({ loss: 'dsm' });
+    expect(dsm.optim.schedule).toBe('cosine');
+    expect(dsm.optim.decaySteps).toBe(dsm.steps);
+    expect(toyConfig({ loss: 'dsm', steps: 123 }).optim.decaySteps).toBe(123);
+    expect(toyConfig({ loss: 'ssm' }).optim.schedule ?? 'constant').toBe('constant');
+    expect(toyConfig({ loss: 'ssm', data: 'swissroll' }).dataNoise).toBe(0);
+    const cb = toyConfig({ loss: 'ssm', data: 'checkerboard' });
+    expect(cb.dataNoise).toBeGreaterThan(0);
+    expect(toyConfig({ loss: 'dsm', data: 'checkerboard' }).sigma).toBe(cb.dataNoise);
+    expect(toyConfig({ loss: 'dsm', data: 'checkerboard', sigma: 0.05 }).sigma).toBe(0.05);
+    expect(() => toyConfig({ loss: 'dsm', optim: defaultAdam({ schedule: 'linear' as any }) })).toThrow(/lr schedule 'linear'; valid: constant, cosine/);
   });
 });

@@ -16,6 +16,8 @@ export const SAMPLE_OPTS: OptSpec = {
   'step-size-end': { type: 'number', help: 'plain Langevin: decay α geometrically to this' },
   denoise: { type: 'boolean', help: 'final Tweedie denoising step (dsm, deen, annealed)', default: true },
   seed: { type: 'number', help: 'sampler seed' },
+  init: { type: 'string', help: 'initial points: uniform on [−s, s]^D | normal N(0, s²I) (default: the run\'s)' },
+  'init-scale': { type: 'number', help: 'the s of --init (default: the run\'s)' },
   weights: { type: 'string', help: 'ema | params', default: 'ema' },
   out: { type: 'string', help: 'output .npy (default RUN/samples.npy); a PNG is written beside it' },
 };
@@ -33,7 +35,7 @@ export async function sampleRun(device: Device, a: Record<string, any>, quiet = 
   let last = 0;
   const t0 = performance.now();
   const res = await sampleToyModel(device, cfg, model, {
-    n: a.n, sampler: a.sampler, steps: a.steps, stepSize: a['step-size'], stepSizeEnd: a['step-size-end'], seed: a.seed, denoise: a.denoise,
+    n: a.n, sampler: a.sampler, steps: a.steps, stepSize: a['step-size'], stepSizeEnd: a['step-size-end'], seed: a.seed, denoise: a.denoise, init: a.init, initScale: a['init-scale'],
     onProgress: (done) => {
       bar?.tick(done - last);
       last = done;

@@ -14,6 +14,8 @@ export const TRAIN_OPTS: OptSpec = {
   steps: { type: 'number', help: 'training steps' },
   batch: { type: 'number', help: 'batch size' },
   lr: { type: 'number', help: 'learning rate' },
+  'lr-schedule': { type: 'string', help: 'constant | cosine (decay to 1% at the last step)' },
+  'ema-decay': { type: 'number', help: 'EMA decay of the weights sampling uses' },
   hidden: { type: 'list', help: 'hidden widths, e.g. 128,128,128' },
   sigma: { type: 'number', help: 'noise level for dsm/deen' },
   'sigma-max': { type: 'number', help: 'largest NCSN noise level' },
@@ -36,8 +38,13 @@ export function configFromArgs(a: Record<string, any>): ToyConfig {
   if (a['sigma-max'] !== undefined) over.sigmaMax = a['sigma-max'];
   if (a['sigma-min'] !== undefined) over.sigmaMin = a['sigma-min'];
   if (a.levels !== undefined) over.levels = a.levels;
+  if (a['ema-decay'] !== undefined) over.emaDecay = a['ema-decay'];
+  if (a.lr !== undefined || a['lr-schedule'] !== undefined) {
+    const base = toyConfig({ loss: a.loss }).optim;
+    over.optim = defaultAdam({ ...base, lr: a.lr ?? base.lr, schedule: a['lr-schedule'] ?? base.schedule, decaySteps: undefined });
+  }
   const cfg = toyConfig(over as any);
-  if (a.lr !== undefined) cfg.optim = defaultAdam({ ...cfg.optim, lr: a.lr });
+  if (!(cfg.emaDecay >= 0 && cfg.emaDecay < 1)) throw new Error(`--ema-decay must be in [0, 1), got ${cfg.emaDecay}`);
   if (!(cfg.steps > 0 && Number.isInteger(cfg.steps))) throw new Error(`--steps must be a positive integer, got ${cfg.steps}`);
   if (!(cfg.batchSize > 0 && Number.isInteger(cfg.batchSize))) throw new Error(`--batch must be a positive integer, got ${cfg.batchSize}`);
   loadDataset(cfg.data, { nTrain: 1, nHeld: 1 }); // fail fast on an unknown data set

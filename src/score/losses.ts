@@ -27,12 +27,23 @@ const rowSum = (t: Tensor) => op.sum(t, t.shape.slice(1).map((_, i) => i + 1));
 const perSample = (s: Tensor, x: Tensor) => (x.rank === 2 ? s : op.reshape(s, [x.shape[0], ...x.shape.slice(1).map(() => 1)]));
 
 /**
+ * x, or x + σz when the data are to be smoothed first: score matching assumes a differentiable
+ * density, which data with sharp edges (a checkerboard) do not have; the model then learns the
+ * score of the σ-smoothed data, as DSM does (NCSN's sliced variant perturbs the data the same way).
+ */
+function smoothed(x: Tensor, sigma: number | undefined, noise: Noise | undefined): Tensor {
+  if (!sigma) return x.detach();
+  if (!noise) throw new Error('smoothing the data (σ > 0) needs a noise source');
+  return op.axpby(1, x, sigma, noise.normal([...x.shape])).detach();
+}
+
+/**
  * Explicit score matching (Hyvärinen 2005): J(θ) = E[½‖s(x)‖² + tr ∇ₓs(x)].
  * The trace is exact: one backward per dimension, ∂s_d/∂x_d read off the d-th vector-Jacobian product.
  */
-export function esmLoss(model: ScoreModel, x: Tensor): Tensor {
+export function esmLoss(model: ScoreModel, x: Tensor, opts: { sigma?: number; noise?: Noise } = {}): Tensor {
   const [B, D] = x.shape;
-  const xl = x.detach();
+  const xl = smoothed(x, opts.sigma, opts.noise);
   xl.requiresGrad = true;
   const s = model.score(xl, undefined, true);
   let trace: Tensor | null = null;
@@ -61,12 +72,10 @@ export function dsmLoss(model: ScoreModel, x: Tensor, sigma: number, noise: Nois
  * Sliced score matching (Song et al. 2019): J(θ) = E_v E_x [vᵀ∇ₓ(vᵀs(x)) + ½(vᵀs(x))²], with
  * vᵀ∇ₓ(vᵀs) from one extra backward of Σ_b vᵀs(x_b) (samples are independent).
  * `vr` gives SSM-VR: the second term becomes ½‖s(x)‖² (its expectation over v when E[vvᵀ] = I).
+ * `sigma` smooths the data first (see `smoothed`).
  */
 export function ssmLoss(model: ScoreModel, x: Tensor, noise: Noise, opts: { vr?: boolean; projection?: 'rademacher' | 'gaussian'; sigma?: number } = {}): Tensor {
-  // A little noise (σ, default 0) as in the SSM paper's toy experiments would smooth the target; off by default.
-  let xin = x.detach();
-  if (opts.sigma) xin = op.axpby(1, x, opts.sigma, noise.normal([...x.shape]));
-  xin = xin.detach();
+  const xin = smoothed(x, opts.sigma, noise);
   xin.requiresGrad = true;
   const v = opts.projection === 'gaussian' ? noise.normal([...x.shape]) : noise.rademacher([...x.shape]);
   const s = model.score(xin, undefined, true);

@@ -16,11 +16,30 @@ export interface AdamConfig {
   clipNorm: number;
   /** Linear learning-rate warm-up over this many steps (0: none). */
   warmup: number;
+  /** After warm-up: constant, or cosine decay to lr·lrEndFactor at step decaySteps. */
+  schedule?: 'constant' | 'cosine';
+  decaySteps?: number;
+  lrEndFactor?: number;
 }
+
+export const LR_SCHEDULES = ['constant', 'cosine'] as const;
 
 export const defaultAdam = (over: Partial<AdamConfig> = {}): AdamConfig => ({
   lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, clipNorm: 1, warmup: 0, ...over,
 });
+
+/**
+ * lr(t) = lr · min(1, t/warmup) · c(t), with c = 1 (constant) or, for cosine,
+ * c(t) = f + (1 − f)·½(1 + cos(π·min(1, (t − warmup)/(T − warmup)))), f = lrEndFactor, T = decaySteps.
+ * Decaying the rate is what makes the last weights precise for noisy objectives (DSM at small σ).
+ */
+export function scheduledLr(cfg: AdamConfig, step: number): number {
+  const { lr, warmup, schedule = 'constant', decaySteps = 0, lrEndFactor = 0 } = cfg;
+  const w = warmup > 0 ? Math.min(1, step / warmup) : 1;
+  if (schedule !== 'cosine' || decaySteps <= warmup) return lr * w;
+  const u = Math.min(1, Math.max(0, (step - warmup) / (decaySteps - warmup)));
+  return lr * w * (lrEndFactor + (1 - lrEndFactor) * 0.5 * (1 + Math.cos(Math.PI * u)));
+}
 
 export class AdamW {
   readonly grads: Tensor;
@@ -36,7 +55,7 @@ export class AdamW {
   }
 
   lrAt(step: number): number {
-    return this.cfg.warmup > 0 ? this.cfg.lr * Math.min(1, step / this.cfg.warmup) : this.cfg.lr;
+    return scheduledLr(this.cfg, step);
   }
 
   /** Write step t's learning rate and bias-correction step (before the step is encoded or replayed). */
