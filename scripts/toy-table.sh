@@ -25,18 +25,26 @@ for data in ${DATASETS:-swissroll 8gaussians checkerboard}; do
     fi
   done
 done
+# the table, in the README's format (rows by data set, then objective)
 node -e '
 const fs = require("fs"), path = require("path");
 const out = process.argv[1];
-console.log("| objective | data | steps | train s | sample+eval s | steps/s | energy distance | floor | ratio | sliced W2 (floor) |");
-console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
-for (const d of fs.readdirSync(out).sort()) {
+const DATA = ["swissroll", "8gaussians", "checkerboard"], LOSS = ["dsm", "deen", "ssm", "ssmvr", "esm", "ncsn"];
+const rank = (r) => (DATA.indexOf(r.data) + 1 || 99) * 100 + LOSS.indexOf(r.loss);
+const rows = [];
+for (const d of fs.readdirSync(out)) {
   const m = path.join(out, d, "metrics.json");
   if (!fs.existsSync(m)) continue;
   const r = JSON.parse(fs.readFileSync(m, "utf8"));
   const [tt, ts] = fs.readFileSync(path.join(out, d, "times.txt"), "utf8").trim().split(" ").map(Number);
   const log = fs.readFileSync(path.join(out, d + ".train.log"), "utf8");
-  const sps = (/([0-9.]+) steps\/s/.exec(log) || [])[1] || "";
-  console.log(`| ${r.loss} | ${r.data} | ${r.step} | ${tt} | ${ts} | ${sps} | ${r.energyDistance.toExponential(2)} | ${r.floor.energyDistance.toExponential(2)} | ${r.ratio.energyDistance.toFixed(2)} | ${r.sw2.toFixed(3)} (${r.floor.sw2.toFixed(3)}) |`);
+  r.sps = (/([0-9.]+) steps\/s/.exec(log) || [])[1] || "";
+  r.tt = tt; r.ts = ts;
+  rows.push(r);
 }
+rows.sort((a, b) => rank(a) - rank(b));
+console.log("| objective | data | steps | energy distance | noise floor | ratio | sliced W2 (floor) | train s | steps/s | sample+eval s |");
+console.log("| --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |");
+for (const r of rows)
+  console.log(`| ${r.loss} | ${r.data} | ${r.step} | ${r.energyDistance.toExponential(2)} | ${r.floor.energyDistance.toExponential(2)} | **${r.ratio.energyDistance.toFixed(2)}** | ${r.sw2.toFixed(3)} (${r.floor.sw2.toFixed(3)}) | ${r.tt} | ${r.sps} | ${r.ts} |`);
 ' "$out"
