@@ -82,6 +82,14 @@ describe('scoregpu CLI', () => {
     const m = JSON.parse(e.out);
     expect(m.energyDistance).toBeGreaterThan(0);
     expect(m.floor.energyDistance).toBeGreaterThan(0);
+    // fresh chains per sampler seed: each reported, and their mean
+    const es = cli('eval', '--run', run, '--n', '300', '--seeds', '4,5');
+    expect(es.code, es.err).toBe(0);
+    const ms = JSON.parse(es.out);
+    expect(ms.seeds.map((r: any) => r.seed)).toEqual([4, 5]);
+    expect(ms.seeds[0].energyDistance).not.toBe(ms.seeds[1].energyDistance);
+    expect(ms.seedMeanRatio).toBeCloseTo((ms.seeds[0].ratio + ms.seeds[1].ratio) / 2, 10);
+    expect(cli('sample', '--run', run, '--n', '10', '--init', 'gaussian').err).toMatch(/unknown init 'gaussian'; valid: uniform, normal/);
     const us = cli('sample', '--run', run, '--sampler', 'hmc');
     expect(us.err).toMatch(/unknown sampler 'hmc'; valid: langevin, annealed/);
     const an = cli('sample', '--run', run, '--sampler', 'annealed', '--n', '10');

@@ -14,6 +14,7 @@ export const EVAL_OPTS: OptSpec = {
   run: { type: 'string', help: 'run directory', default: 'runs/toy' },
   samples: { type: 'string', help: 'samples .npy (default RUN/samples.npy; drawn if missing)' },
   n: { type: 'number', help: 'points compared per set', default: 2000 },
+  seeds: { type: 'list', help: 'also draw fresh samples with each of these sampler seeds (e.g. 1,2,3) and report each and the mean: how much a figure owes to one chain' },
 };
 
 export async function evaluateRun(device: Device, a: Record<string, any>) {
@@ -33,11 +34,27 @@ export async function evaluateRun(device: Device, a: Record<string, any>) {
   const refs = isToyName(run.cfg.data)
     ? [0, 1, 2, 3, 4].map((k) => sampleToy(run.cfg.data, a.n, deriveSeed(run.cfg.seed, 100 + k)))
     : [data.held2];
-  const m = evaluateSamples(samples, data.held, refs, run.cfg.dim, { maxN: a.n });
+  const score = (x: Float32Array) => {
+    const m = evaluateSamples(x, data.held, refs, run.cfg.dim, { maxN: a.n });
+    return { ...m, ratio: { energyDistance: m.energyDistance / m.floor.energyDistance, mmd: m.mmd / Math.max(m.floor.mmd, 1e-12), sw2: m.sw2 / m.floor.sw2 } };
+  };
+  const m = score(samples);
+  let seeds: { seed: number; energyDistance: number; ratio: number }[] | undefined;
+  let seedMean: number | undefined;
+  if (a.seeds) {
+    seeds = [];
+    for (const seed of a.seeds as number[]) {
+      if (!Number.isInteger(seed)) throw new Error(`--seeds must be integers, got '${seed}'`);
+      const x = (await sampleRun(device, { run: a.run, n: a.n, weights: 'ema', seed }, true, false)).samples;
+      const r = score(x);
+      seeds.push({ seed, energyDistance: r.energyDistance, ratio: r.ratio.energyDistance });
+    }
+    seedMean = seeds.reduce((t, r) => t + r.ratio, 0) / seeds.length;
+  }
   const report = {
     run: a.run, data: run.cfg.data, loss: run.cfg.loss, step: run.step, sampler: run.cfg.sampler,
     ...m,
-    ratio: { energyDistance: m.energyDistance / m.floor.energyDistance, mmd: m.mmd / Math.max(m.floor.mmd, 1e-12), sw2: m.sw2 / m.floor.sw2 },
+    ...(seeds ? { seeds, seedMeanRatio: seedMean } : {}),
   };
   writeFileAtomic(paths.metrics, JSON.stringify(report, null, 2) + '\n');
   return report;

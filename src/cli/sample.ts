@@ -22,7 +22,8 @@ export const SAMPLE_OPTS: OptSpec = {
   out: { type: 'string', help: 'output .npy (default RUN/samples.npy); a PNG is written beside it' },
 };
 
-export async function sampleRun(device: Device, a: Record<string, any>, quiet = false) {
+/** Draws samples from a run; `write` false keeps them in memory only (no .npy, no pictures). */
+export async function sampleRun(device: Device, a: Record<string, any>, quiet = false, write = true) {
   if (!(a.n > 0 && Number.isInteger(a.n))) throw new Error(`--n must be a positive integer, got ${a.n}`);
   if (a.weights !== 'ema' && a.weights !== 'params') throw new Error(`--weights must be 'ema' or 'params', got '${a.weights}'`);
   const run = loadRun(device, a.run, a.weights);
@@ -43,9 +44,9 @@ export async function sampleRun(device: Device, a: Record<string, any>, quiet = 
   });
   bar?.done();
   const secs = (performance.now() - t0) / 1000;
-  writeNpy(out, res.samples, [a.n, cfg.dim]);
   const data = loadDataset(cfg.data, { seed: cfg.seed, nTrain: 2000 });
-  if (cfg.dim === 2) {
+  if (write) writeNpy(out, res.samples, [a.n, cfg.dim]);
+  if (write && cfg.dim === 2) {
     writeSamplesPng(out.replace(/\.npy$/, '') + '.png', res.samples, data.held, `${a.sampler ?? cfg.sampler} samples: ${cfg.loss} on ${cfg.data}`);
     await writeScoreFieldPng(device, paths.scorePng, cfg, model, data.held);
     await writeDensityPng(device, paths.densityPng, cfg, model);
