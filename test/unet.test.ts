@@ -106,7 +106,7 @@ describe(`U-Net (seed ${TEST_SEED})`, () => {
 
     const x64 = Float64Array.from(xf), s64 = Float64Array.from(sf), w64 = Float64Array.from(w);
     const f = (xv: Float64Array, PP: ParamValues) => dotf(unetRef(net, PP, { d: xv, s: xs }, s64).d, w64);
-    const h = 1e-3;
+    const h = 1e-4;
     const failures: string[] = [];
     for (let j = 0; j <= params.length; j++) {
       const g = await gs[j]!.toArray();
