@@ -1,4 +1,5 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { spawnSync } from 'node:child_process';
 import { device, rng, relErr, poisonPool, TEST_SEED } from './helpers.js';
 import { Tensor } from '../src/tensor/tensor.js';
 import { conv2d, conv2dBackwardInput, conv2dBackwardWeight, conv2dOutSize } from '../src/tensor/ops/conv2d.js';
@@ -174,5 +175,12 @@ describe(`conv2d implicit-GEMM texture path (seed ${TEST_SEED})`, () => {
     expect(() => conv2d(x, w, { padding: 1, cbias: cb })).toThrow(/cbias \[2, 5\]/);
     expect(() => conv2d(x, w, { padding: 1, residual: res })).toThrow(/residual \[2, 4, 8, 7\]/);
     [x, w, cb, res].forEach((t) => t.dispose());
+  });
+});
+
+describe('generated implicit-GEMM shaders', () => {
+  it('match scripts/gen-conv2d-tex.mjs (edit the generator, not the .wgsl)', () => {
+    const r = spawnSync(process.execPath, ['scripts/gen-conv2d-tex.mjs', '--check'], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
   });
 });

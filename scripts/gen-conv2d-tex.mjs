@@ -3,7 +3,8 @@
 // adapters, one per strip shape (rows of C per workgroup × columns per lane), with separate
 // accumulator variables and literal broadcast lanes as in shaders/matmul_tex.wgsl (lavapipe does
 // not promote arrays indexed in loops to registers). Run after editing: node scripts/gen-conv2d-tex.mjs
-import { writeFileSync } from 'node:fs';
+// `--check` writes nothing and exits 1 when a committed file differs from what this would write.
+import { writeFileSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -266,7 +267,17 @@ function wgradEntry(TM, TN) {
   return L.join('\n');
 }
 
-const text = header + '\n' + TILES.map(([tm, tn]) => entry(tm, tn)).join('\n\n') + '\n';
-writeFileSync(join(root, 'shaders/conv2d_tex.wgsl'), text);
-writeFileSync(join(root, 'shaders/conv2d_tex_wgrad.wgsl'), wgradHeader + '\n' + WTILES.map(([tm, tn]) => wgradEntry(tm, tn)).join('\n\n') + '\n');
-console.log(`wrote shaders/conv2d_tex.wgsl and conv2d_tex_wgrad.wgsl (${TILES.map(([a, b]) => `main${a}x${b}`).join(', ')}, ${WTILES.map(([a, b]) => `wgrad${a}x${b}`).join(', ')})`);
+const files = {
+  'shaders/conv2d_tex.wgsl': header + '\n' + TILES.map(([tm, tn]) => entry(tm, tn)).join('\n\n') + '\n',
+  'shaders/conv2d_tex_wgrad.wgsl': wgradHeader + '\n' + WTILES.map(([tm, tn]) => wgradEntry(tm, tn)).join('\n\n') + '\n',
+};
+if (process.argv.includes('--check')) {
+  const stale = Object.keys(files).filter((f) => readFileSync(join(root, f), 'utf8') !== files[f]);
+  if (stale.length) {
+    console.error(`${stale.join(', ')}: differ from scripts/gen-conv2d-tex.mjs's output; edit the generator and run it`);
+    process.exit(1);
+  }
+} else {
+  for (const [f, text] of Object.entries(files)) writeFileSync(join(root, f), text);
+  console.log(`wrote shaders/conv2d_tex.wgsl and conv2d_tex_wgrad.wgsl (${TILES.map(([a, b]) => `main${a}x${b}`).join(', ')}, ${WTILES.map(([a, b]) => `wgrad${a}x${b}`).join(', ')})`);
+}
