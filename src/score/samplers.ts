@@ -117,7 +117,7 @@ class Chain {
  * Langevin dynamics with a fixed step α (Welling & Teh 2011; Song & Ermon 2019 §2.2):
  *   x_{t+1} = x_t + (α/2)·s_θ(x_t) + √α·z_t.
  */
-export async function langevin(device: Device, model: ScoreModel, steps: number, alpha: number, o: ChainOptions & { alphaEnd?: number } = { n: 1, dim: 1 }): Promise<ChainResult> {
+export async function langevin(device: Device, model: ScoreModel, steps: number, alpha: number, o: ChainOptions & { alphaEnd?: number }): Promise<ChainResult> {
   const c = new Chain(device, model, o, false);
   // With alphaEnd, α decays geometrically from alpha to alphaEnd: large early steps mix across
   // the data's modes and along its manifolds, small late ones shrink the O(α) discretisation bias.
