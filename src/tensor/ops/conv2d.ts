@@ -204,13 +204,14 @@ export function conv2dBackwardWeight(x: Tensor, gy: Tensor, wShape: readonly num
   if (Cout !== Cout2 || Cin !== Cin2 || B !== B2 || conv2dOutSize(H, KH, s, p) !== Ho || conv2dOutSize(W, KW, s, p) !== Wo) {
     throw new ShapeError(`conv2dBackwardWeight: shapes do not match (stride ${s}, padding ${p}): ${both}`);
   }
+  const dims = { B, Cin, H, W, Cout, KH, KW, Ho, Wo, s, p };
   if (B * Cin * Cout * H * W > 0) {
-    const gi = conv2dImplicitBackwardWeight(d, x, gy, { B, Cin, H, W, Cout, KH, KW, Ho, Wo, s, p });
+    const gi = conv2dImplicitBackwardWeight(d, x, gy, dims);
     if (gi) return gi;
   }
   const gw = Tensor.empty(d, wShape);
   if (gw.size === 0) return gw;
-  if (conv2dTexBackwardWeight(d, x, gy, gw, { B, Cin, H, W, Cout, KH, KW, Ho, Wo, s, p })) return gw;
+  if (conv2dTexBackwardWeight(d, x, gy, gw, dims)) return gw;
   const tp = opts.config?.tp ?? 4;
   const wg = opts.config?.wg ?? (isCpuAdapter(d) ? 8 : 64);
   checkKernel('conv2dBackwardWeight', KH, KW, tp, s);
