@@ -5,13 +5,14 @@ import type { Device } from '../gpu/device.js';
 import { Tensor } from '../tensor/tensor.js';
 import { conv2d, conv2dBackwardInput, conv2dBackwardWeight, conv2dOutSize } from '../tensor/ops/conv2d.js';
 import { convImplicitMode, convImplicitPack, convTexMode, conv2dImplicitForward, conv2dImplicitBackwardInput, conv2dImplicitBackwardWeight } from '../tensor/ops/conv2d_tex.js';
+import { conv2dWinogradForward, conv2dWinogradBackwardInput, type WinoTiles } from '../tensor/ops/conv2d_wino.js';
 import { median } from './timing.js';
 
 export interface ConvShape {
   B: number; Cin: number; H: number; Cout: number; k: number; s: number; p: number;
 }
 
-export type ConvPath = 'row' | 'im2col' | 'implicit' | 'implicit-texelpack' | 'implicit-pxpack' | `implicit${number}x${number}` | `implicit${number}x${number}s${number}`;
+export type ConvPath = `wino${WinoTiles}` | 'row' | 'im2col' | 'implicit' | 'implicit-texelpack' | 'implicit-pxpack' | `implicit${number}x${number}` | `implicit${number}x${number}s${number}`;
 
 export interface PathTiming {
   shape: string;
@@ -49,9 +50,15 @@ export async function compareConvPaths(
     for (const kind of o.kinds ?? ['forward']) {
       const run = (path: ConvPath) => {
         const tile = /^implicit(\d+)x(\d+)(?:s(\d+))?$/.exec(path);
+        const wino = /^wino(\d+|u\d+x\d+)$/.exec(path);
         withPath(path, () =>
           d.scope(() => {
-            if (tile && kind === 'weight') {
+            if (wino && kind !== 'weight') {
+              const T = (/^\d+$/.test(wino[1]) ? Number(wino[1]) : wino[1]) as WinoTiles;
+              const y = Tensor.empty(d, kind === 'forward' ? [q.B, q.Cout, Ho, Ho] : [q.B, q.Cin, q.H, q.H]);
+              const ok = kind === 'forward' ? conv2dWinogradForward(d, x, w, y, dims, {}, T) : conv2dWinogradBackwardInput(d, gy, w, y, dims, T);
+              if (!ok) throw new Error(`${path} cannot run ${kind} at this shape`);
+            } else if (tile && kind === 'weight') {
               conv2dImplicitBackwardWeight(d, x, gy, dims, { tile: { tm: Number(tile[1]), tn: Number(tile[2]) }, splits: tile[3] ? Number(tile[3]) : undefined });
             } else if (tile) {
               const t = { tm: Number(tile[1]), tn: Number(tile[2]) };
