@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { device, rng, relErr, poisonPool, TEST_SEED } from './helpers.js';
 import { Tensor } from '../src/tensor/tensor.js';
 import { conv2d, conv2dBackwardInput, conv2dBackwardWeight, conv2dOutSize } from '../src/tensor/ops/conv2d.js';
-import { convImplicitMode, convImplicitPack, convTexMode, conv2dImplicitForward, conv2dImplicitBackwardInput, conv2dImplicitBackwardWeight } from '../src/tensor/ops/conv2d_tex.js';
+import { type ImplicitTile, convImplicitMode, convImplicitPack, convTexMode, conv2dImplicitForward, conv2dImplicitBackwardInput, conv2dImplicitBackwardWeight } from '../src/tensor/ops/conv2d_tex.js';
 import { subgroupsUsable } from '../src/tensor/ops/matmul.js';
 import { conv2dRef, conv2dBackwardInputRef, conv2dBackwardWeightRef } from '../src/tensor/cpu/conv2d.js';
 import type { Device } from '../src/gpu/device.js';
@@ -39,7 +39,14 @@ const cases: Case[] = [
   // H·W % 4 == 0, stride 2 and padding 0 with odd channel counts
   [2, 5, 6, 10, 12, 3, 2, 1],
   [1, 7, 8, 6, 20, 3, 1, 0],
+  // 3×3 stride 1 whose output tiles into 7×7 blocks (conv2d_blk.wgsl by default), N not a multiple of 32
+  [2, 10, 14, 7, 24, 3, 1, 1],
+  [1, 6, 14, 21, 36, 3, 1, 1],
 ];
+// cases the block kernels take (3×3, stride 1; padding 0 or 1; any size: partial blocks are masked)
+const BLOCK_CASES = [0, 4, 6, 7, 10, 11, 12].map((i) => cases[i]);
+const BLOCKS: ImplicitTile[] = [{ block: '7x7' }];
+const tileName = (t: ImplicitTile) => ('block' in t ? `block ${t.block}` : `tile ${t.tm}x${t.tn}`);
 const TILES = [{ tm: 16, tn: 4 }, { tm: 32, tn: 4 }, { tm: 16, tn: 8 }, { tm: 8, tn: 8 }, { tm: 64, tn: 4 }, { tm: 32, tn: 8 }, { tm: 48, tn: 4 }];
 const name = (c: Case) => `x[${c[0]},${c[1]},${c[2]},${c[3]}] w[${c[4]},${c[1]},${c[5]},${c[5]}] s${c[6]} p${c[7]}`;
 
@@ -57,7 +64,7 @@ function reference(c: Case, xv: Float32Array, wv: Float32Array, e: { bias?: Floa
   return y;
 }
 
-async function checkForward(c: Case, seed: number, epi: number, how: 'implicit' | 'fallback', tile?: { tm: number; tn: number }) {
+async function checkForward(c: Case, seed: number, epi: number, how: 'implicit' | 'fallback', tile?: ImplicitTile) {
   const [B, Cin, H, W, Cout, k, stride, padding] = c;
   const r = rng(seed);
   const Ho = conv2dOutSize(H, k, stride, padding), Wo = conv2dOutSize(W, k, stride, padding);
@@ -81,7 +88,7 @@ async function checkForward(c: Case, seed: number, epi: number, how: 'implicit' 
   } else {
     y = conv2d(x, w, { stride, padding, bias, cbias, residual, act: e.silu ? 'silu' : 'none' });
   }
-  const what = `${how} ${name(c)} epilogue ${epi}${tile ? ` tile ${tile.tm}x${tile.tn}` : ''}`;
+  const what = `${how} ${name(c)} epilogue ${epi}${tile ? ` ${tileName(tile)}` : ''}`;
   expect(relErr(await y.toArray(), ref), what).toBeLessThan(1e-4);
   [x, w, y, bias, cbias, residual].forEach((t) => t?.dispose());
 }
@@ -106,12 +113,21 @@ describe(`conv2d implicit-GEMM texture path (seed ${TEST_SEED})`, () => {
       for (const c of [cases[0], cases[1], cases[6], cases[7]]) await checkForward(c, seed++, 15, 'implicit', tile);
     }
   });
-  it('input gradient against the reference, every strip shape', async (ctx) => {
+  it('every output block (3×3 stride 1), every epilogue bit, partial blocks', async (ctx) => {
+    if (!usable) return ctx.skip();
+    convImplicitMode.mode = 'always';
+    let seed = TEST_SEED + 300;
+    for (const tile of BLOCKS) {
+      for (const c of BLOCK_CASES) await checkForward(c, seed++, 15, 'implicit', tile);
+      for (const epi of [0, 1, 2, 4, 8]) await checkForward(cases[11], seed++, epi, 'implicit', tile);
+    }
+  });
+  it('input gradient against the reference, every strip shape and block', async (ctx) => {
     if (!usable) return ctx.skip();
     convImplicitMode.mode = 'always';
     let seed = TEST_SEED + 200;
-    for (const tile of [undefined, ...TILES]) {
-      for (const c of tile ? [cases[1], cases[6], cases[7]] : cases) {
+    for (const tile of [undefined, ...TILES, ...BLOCKS]) {
+      for (const c of tile ? ('block' in tile ? BLOCK_CASES : [cases[1], cases[6], cases[7]]) : cases) {
         const [B, Cin, H, W, Cout, k, stride, padding] = c;
         const r = rng(seed++);
         const Ho = conv2dOutSize(H, k, stride, padding), Wo = conv2dOutSize(W, k, stride, padding);
@@ -125,7 +141,7 @@ describe(`conv2d implicit-GEMM texture path (seed ${TEST_SEED})`, () => {
           gx = Tensor.empty(d, xs);
           expect(conv2dImplicitBackwardInput(d, gy, w, gx, { B, Cin, H, W, Cout, KH: k, KW: k, Ho, Wo, s: stride, p: padding }, tile)).toBe(true);
         } else gx = conv2dBackwardInput(gy, w, xs, { stride, padding });
-        expect(relErr(await gx.toArray(), ref), `dx ${name(c)}${tile ? ` tile ${tile.tm}x${tile.tn}` : ''}`).toBeLessThan(1e-4);
+        expect(relErr(await gx.toArray(), ref), `dx ${name(c)}${tile ? ` ${tileName(tile)}` : ''}`).toBeLessThan(1e-4);
         [w, gy, gx].forEach((t) => t.dispose());
       }
     }
@@ -181,6 +197,10 @@ describe(`conv2d implicit-GEMM texture path (seed ${TEST_SEED})`, () => {
 describe('generated implicit-GEMM shaders', () => {
   it('match scripts/gen-conv2d-tex.mjs (edit the generator, not the .wgsl)', () => {
     const r = spawnSync(process.execPath, ['scripts/gen-conv2d-tex.mjs', '--check'], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+  });
+  it('match scripts/gen-conv2d-blk.mjs', () => {
+    const r = spawnSync(process.execPath, ['scripts/gen-conv2d-blk.mjs', '--check'], { encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
   });
 });

@@ -26,6 +26,9 @@ describe(`groupNorm, ${style} style (seed ${TEST_SEED})`, () => {
     [[2, 4, 33, 33], 2],   // long groups: 2178 elements
     [[1, 64, 4, 4], 32],
     [[3, 6, 1, 129], 1],
+    // spatial size a multiple of 4: the cpu style's vec4 forward (shaders/norm_vec4.wgsl)
+    [[3, 12, 6, 6], 3],
+    [[2, 8, 28, 28], 4],
   ];
   const variants = [
     { affine: false, silu: false },

@@ -15,9 +15,6 @@
 //   wconv      the implicit-GEMM conv weights: X[((ky·KW + kx)·C4 + c4)·4 + e, n] with rc = 4c4 + e
 //              the reduction channel: w[n, rc, ky, kx] of w [C, Cin, KH, KW]; with TRANS (the input
 //              gradient) w[rc, n, KH−1−ky, KW−1−kx] of w [Cin, C, KH, KW]. R = KH·KW·C4·4, Cin = rc count
-//   wwino      the Winograd F(2×2, 3×3) weights (shaders/conv2d_wino.wgsl): X[(c4·16 + 4i + j)·4 + e, n]
-//              = (G g Gᵀ)[i, j] for the 3×3 filter g of output n and reduction channel 4c4 + e
-//              (flipped and transposed with TRANS, as wconv). R = C4·64, Cin = rc count
 
 override TRANS: bool = false;
 override KH: u32 = 3;
@@ -222,47 +219,6 @@ fn wconv(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups)
       let n = n0 + e;
       if (n < p.C) {
         if (TRANS) { v[e] = src[(rc * p.C + n) * taps + (taps - 1u - tap)]; } else { v[e] = src[(n * p.Cin + rc) * taps + tap]; }
-      }
-    }
-  }
-  textureStore(dst, coord(t), v);
-}
-
-// Row i of Winograd's G = [[1, 0, 0], [½, ½, ½], [½, −½, ½], [0, 0, 1]].
-fn wino_g(i: u32) -> vec3<f32> {
-  switch i {
-    case 0u: { return vec3<f32>(1.0, 0.0, 0.0); }
-    case 1u: { return vec3<f32>(0.5, 0.5, 0.5); }
-    case 2u: { return vec3<f32>(0.5, -0.5, 0.5); }
-    default: { return vec3<f32>(0.0, 0.0, 1.0); }
-  }
-}
-
-@compute @workgroup_size(WG)
-fn wwino(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let t = texel(gid, nwg);
-  if (t >= p.Rp * p.C4p) { return; }
-  let r = t / p.C4p;
-  let n0 = (t % p.C4p) * 4u;
-  let e = r % 4u;
-  let pos = (r / 4u) % 16u;
-  let rc = (r / 64u) * 4u + e;
-  let gi = wino_g(pos / 4u);
-  let gj = wino_g(pos % 4u);
-  var v = vec4<f32>(0.0);
-  if (r < p.R && rc < p.Cin) {
-    for (var k = 0u; k < 4u; k++) {
-      let n = n0 + k;
-      if (n < p.C) {
-        var u = 0.0;
-        for (var a = 0u; a < 3u; a++) {
-          for (var b = 0u; b < 3u; b++) {
-            var g: f32;
-            if (TRANS) { g = src[(rc * p.C + n) * 9u + (8u - (3u * a + b))]; } else { g = src[(n * p.Cin + rc) * 9u + 3u * a + b]; }
-            u += gi[a] * g * gj[b];
-          }
-        }
-        v[k] = u;
       }
     }
   }

@@ -4,15 +4,14 @@
 import type { Device } from '../gpu/device.js';
 import { Tensor } from '../tensor/tensor.js';
 import { conv2d, conv2dBackwardInput, conv2dBackwardWeight, conv2dOutSize } from '../tensor/ops/conv2d.js';
-import { convImplicitMode, convImplicitPack, convTexMode, conv2dImplicitForward, conv2dImplicitBackwardInput, conv2dImplicitBackwardWeight } from '../tensor/ops/conv2d_tex.js';
-import { conv2dWinogradForward, conv2dWinogradBackwardInput, type WinoTiles } from '../tensor/ops/conv2d_wino.js';
+import { type ConvBlock, convImplicitMode, convImplicitPack, convTexMode, conv2dImplicitForward, conv2dImplicitBackwardInput, conv2dImplicitBackwardWeight } from '../tensor/ops/conv2d_tex.js';
 import { median } from './timing.js';
 
 export interface ConvShape {
   B: number; Cin: number; H: number; Cout: number; k: number; s: number; p: number;
 }
 
-export type ConvPath = `wino${WinoTiles}` | 'row' | 'im2col' | 'implicit' | 'implicit-texelpack' | 'implicit-pxpack' | `implicit${number}x${number}` | `implicit${number}x${number}s${number}`;
+export type ConvPath = `blk${ConvBlock}` | 'row' | 'im2col' | 'implicit' | 'implicit-texelpack' | 'implicit-pxpack' | `implicit${number}x${number}` | `implicit${number}x${number}s${number}`;
 
 export interface PathTiming {
   shape: string;
@@ -25,7 +24,7 @@ export interface PathTiming {
 
 function withPath<T>(path: ConvPath, fn: () => T): T {
   const saved = [convImplicitMode.mode, convTexMode.mode, convImplicitPack.entry] as const;
-  convImplicitMode.mode = path.startsWith('implicit') ? 'always' : 'never';
+  convImplicitMode.mode = path.startsWith('implicit') || path.startsWith('blk') ? 'always' : 'never';
   convTexMode.mode = path === 'im2col' ? 'always' : 'never';
   if (path === 'implicit-texelpack') convImplicitPack.entry = 'nhwc4';
   if (path === 'implicit-pxpack') convImplicitPack.entry = 'nhwc4_px';
@@ -49,14 +48,15 @@ export async function compareConvPaths(
     const dims = { B: q.B, Cin: q.Cin, H: q.H, W: q.H, Cout: q.Cout, KH: q.k, KW: q.k, Ho, Wo: Ho, s: q.s, p: q.p };
     for (const kind of o.kinds ?? ['forward']) {
       const run = (path: ConvPath) => {
+        // implicitRxC: force that row strip (blk7x7: that block; 'implicit': the default choice)
         const tile = /^implicit(\d+)x(\d+)(?:s(\d+))?$/.exec(path);
-        const wino = /^wino(\d+|u\d+x\d+)$/.exec(path);
+        const blk = /^blk(7x7)$/.exec(path);
         withPath(path, () =>
           d.scope(() => {
-            if (wino && kind !== 'weight') {
-              const T = (/^\d+$/.test(wino[1]) ? Number(wino[1]) : wino[1]) as WinoTiles;
+            if (blk && kind !== 'weight') {
+              const t = { block: blk[1] as ConvBlock };
               const y = Tensor.empty(d, kind === 'forward' ? [q.B, q.Cout, Ho, Ho] : [q.B, q.Cin, q.H, q.H]);
-              const ok = kind === 'forward' ? conv2dWinogradForward(d, x, w, y, dims, {}, T) : conv2dWinogradBackwardInput(d, gy, w, y, dims, T);
+              const ok = kind === 'forward' ? conv2dImplicitForward(d, x, w, y, dims, {}, t) : conv2dImplicitBackwardInput(d, gy, w, y, dims, t);
               if (!ok) throw new Error(`${path} cannot run ${kind} at this shape`);
             } else if (tile && kind === 'weight') {
               conv2dImplicitBackwardWeight(d, x, gy, dims, { tile: { tm: Number(tile[1]), tn: Number(tile[2]) }, splits: tile[3] ? Number(tile[3]) : undefined });

@@ -25,7 +25,7 @@ import { toyConfig, buildToyModel, toyLoss, trainerConfig, sigmasOf } from '../t
 import { annealedLangevin } from '../score/samplers.js';
 import { timeOp, median } from './timing.js';
 import { measureFma, measureCopy, measureOverheads, type Overheads } from './ceilings.js';
-import { loadPeers, useBackend, timePeer, randTf, buildTfUNet, type Peers, type PeerName } from './peers.js';
+import { loadPeers, useBackend, timePeer, randTf, buildTfUNet, tfUNetTrainStep, type Peers, type PeerName } from './peers.js';
 import { describeDevice } from '../cli/info.js';
 import { tuneMatmul } from './autotune.js';
 import { defaultMatmulConfig } from '../tensor/ops/matmul.js';
@@ -474,6 +474,10 @@ export async function runBench(device: Device, o: BenchOptions = {}) {
         return { run: () => u.forward(X, Sg), dispose: () => (u.dispose(), X.dispose(), Sg.dispose()) };
       }, { reps: quick ? 1 : 2, targetMs: 0 });
       for (const v of Object.values(fe.peers ?? {})) if (v?.ms && B !== 64) (v as any).batch64ExtrapolatedMs = v.ms * per;
+      // the training step on the peers: one warm-up and `reps` timed steps (TF.js-WebGPU takes
+      // about a minute a step at batch 64 here)
+      await onPeers(se, (tfm) => tfUNetTrainStep(tfm, net, B, sigArr), { reps: 1, targetMs: 0 });
+      for (const v of Object.values(se.peers ?? {})) if (v?.ms && B !== 64) (v as any).batch64ExtrapolatedMs = v.ms * per;
     }
     add(fe);
     add(se);

@@ -7,6 +7,7 @@
 // The forward and input-gradient outputs are scattered back to NCHW by the GEMM's OUT_MODE 1.
 import convSource from '../../../shaders/conv2d_tex.wgsl';
 import wgradSource from '../../../shaders/conv2d_tex_wgrad.wgsl';
+import blkSource from '../../../shaders/conv2d_blk.wgsl';
 import { Tensor } from '../tensor.js';
 import * as red from './reduce.js';
 import type { Device } from '../../gpu/device.js';
@@ -175,7 +176,55 @@ function implicitFits(d: Device, q: ImplicitConv, tile: { tm: number; tn: number
   return { ok, C4, Hp, Wp, M, Np };
 }
 
-function runImplicit(d: Device, src: Tensor, w: Tensor, out: Tensor, q: ImplicitConv, epi: ConvEpilogue, tile = implicitTile(q.B * q.Ho * q.Wo, q.N)): boolean {
+/** Output blocks of shaders/conv2d_blk.wgsl (scripts/gen-conv2d-blk.mjs): width × height. */
+export type ConvBlock = '7x7';
+
+function runBlock(d: Device, src: Tensor, w: Tensor, out: Tensor, q: ImplicitConv, epi: ConvEpilogue, block: ConvBlock): boolean {
+  const [BW, BH] = block.split('x').map(Number);
+  const BX = Math.ceil(q.Wo / BW), BY = Math.ceil(q.Ho / BH);
+  const Hp = BY * BH + q.KH - 1, Wp = BX * BW + q.KW - 1;
+  const C4 = Math.ceil(q.Rc / 4);
+  const Np = Math.ceil(q.N / 32) * 32, N4p = Np / 4;
+  const maxWg = d.limits.maxComputeWorkgroupsPerDimension;
+  const aTexels = q.B * Hp * Wp * C4, bTexels = q.KH * q.KW * C4 * 4 * N4p;
+  if (aTexels > maxTexels(d) || bTexels > maxTexels(d) || q.B * BX * BY > maxWg || Math.ceil(Math.max(aTexels, bTexels) / 64) > maxWg * maxWg) return false;
+  const va = packPadded(d, src, 'CA', { B: q.B, Rc: q.Rc, Hi: q.Hi, Wi: q.Wi, Hp, Wp, pad: q.pad, dil: q.dil });
+  const rows = q.KH * q.KW * C4 * 4;
+  const vb = packTexture(d, 'wconv', w, 'CB', { R: rows, C: q.N, Rp: rows, C4p: N4p, Cin: q.Rc, KH: q.KH, KW: q.KW, trans: q.flip });
+  d.run(
+    {
+      file: 'conv2d_blk.wgsl', source: blkSource, entry: `blk${block}`, constants: { LOG_TW: 12 },
+    },
+    {
+      ta: va, tb: vb, bias: epi.bias ?? d.dummy, cbias: epi.cbias ?? d.dummy, res: epi.res ?? d.dummy, out,
+      p: { N: q.N, C4, N4p, Ho: q.Ho, Wo: q.Wo, Hp, Wp, BX, nblk: BX * BY, flags: (epi.bias ? 1 : 0) | (epi.cbias ? 2 : 0) | (epi.silu ? 4 : 0) | (epi.res ? 8 : 0) },
+    },
+    [Np / 32, q.B * BX * BY, 1],
+  );
+  return true;
+}
+
+/** A row-strip shape of conv2d_tex.wgsl, or an output block of conv2d_blk.wgsl. */
+export type ImplicitTile = { tm: number; tn: number } | { block: ConvBlock };
+
+/**
+ * 3×3 stride-1 convs whose output tiles exactly into 7×7 blocks, up to 14×14, take
+ * conv2d_blk.wgsl (each input texel fetched once per block, not once per tap: ×1.05–1.17 at the
+ * U-Net's 14×14 and 7×7 shapes on lavapipe, no gain at 28×28; scripts/gen-conv2d-blk.mjs); other
+ * shapes the row strips of implicitTile.
+ */
+export function defaultImplicitTile(q: { B: number; Ho: number; Wo: number; N: number; KH: number; KW: number; stride: number; dil: number }): ImplicitTile {
+  if (q.KH === 3 && q.KW === 3 && q.stride === 1 && q.dil === 1) {
+    if (q.Ho % 7 === 0 && q.Wo % 7 === 0 && q.Ho * q.Wo <= 196) return { block: '7x7' };
+  }
+  return implicitTile(q.B * q.Ho * q.Wo, q.N);
+}
+
+function runImplicit(d: Device, src: Tensor, w: Tensor, out: Tensor, q: ImplicitConv, epi: ConvEpilogue, tile: ImplicitTile = defaultImplicitTile(q)): boolean {
+  if ('block' in tile) {
+    if (q.stride !== 1 || q.dil !== 1 || q.KH !== 3 || q.KW !== 3) return false;
+    return runBlock(d, src, w, out, q, epi, tile.block);
+  }
   const f = implicitFits(d, q, tile);
   if (!f.ok) return false;
   const { C4, Hp, Wp, M, Np } = f;
@@ -201,7 +250,7 @@ function runImplicit(d: Device, src: Tensor, w: Tensor, out: Tensor, q: Implicit
 }
 
 /** Forward on the implicit GEMM: out = act(conv(x, w) + bias + cbias) + res. False when it cannot run. */
-export function conv2dImplicitForward(d: Device, x: Tensor, w: Tensor, out: Tensor, c: ConvDims, epi: ConvEpilogue, tile?: { tm: number; tn: number }): boolean {
+export function conv2dImplicitForward(d: Device, x: Tensor, w: Tensor, out: Tensor, c: ConvDims, epi: ConvEpilogue, tile?: ImplicitTile): boolean {
   if (!convImplicitWorthwhile(d, c.B * c.Ho * c.Wo, c.Cout, c.Cin * c.KH * c.KW)) return false;
   return runImplicit(d, x, w, out, {
     B: c.B, Rc: c.Cin, Hi: c.H, Wi: c.W, N: c.Cout, Ho: c.Ho, Wo: c.Wo, KH: c.KH, KW: c.KW, stride: c.s, dil: 1, pad: c.p, flip: false,
@@ -209,7 +258,7 @@ export function conv2dImplicitForward(d: Device, x: Tensor, w: Tensor, out: Tens
 }
 
 /** Input gradient on the implicit GEMM: gx [B, Cin, H, W] from gy [B, Cout, Ho, Wo]. */
-export function conv2dImplicitBackwardInput(d: Device, gy: Tensor, w: Tensor, gx: Tensor, c: ConvDims, tile?: { tm: number; tn: number }): boolean {
+export function conv2dImplicitBackwardInput(d: Device, gy: Tensor, w: Tensor, gx: Tensor, c: ConvDims, tile?: ImplicitTile): boolean {
   if (!convImplicitWorthwhile(d, c.B * c.H * c.W, c.Cin, c.Cout * c.KH * c.KW)) return false;
   // the s-dilated gy padded by k−1−p on the left; the right padding makes the extent fit H, W
   return runImplicit(d, gy, w, gx, {

@@ -91,7 +91,7 @@ export function texGemmFits(d: Device, g: GemmGeometry, nA: number, nB: number):
   );
 }
 
-type PackEntry = 'pack' | 'im2col' | 'wflip' | 'nchw_t' | 'nhwc4' | 'nhwc4_px' | 'wconv' | 'wwino';
+type PackEntry = 'pack' | 'im2col' | 'wflip' | 'nchw_t' | 'nhwc4' | 'nhwc4_px' | 'wconv';
 
 export interface PackArgs {
   /** Logical matrix rows and columns, padded rows, texels per row. */
@@ -122,7 +122,7 @@ export function packTexture(d: Device, entry: PackEntry, src: Tensor, slot: stri
   // nhwc4_px: one invocation per padded pixel, grid (px, py, img); 8-wide rows on CPU adapters
   const pxWg = isCpuAdapter(d) ? 8 : 64;
   const constants: Record<string, number> = { LOG_TW, WG: entry === 'nhwc4_px' ? pxWg : PACK_WG };
-  if (entry === 'pack' || entry === 'wconv' || entry === 'wwino') constants.TRANS = a.trans ? 1 : 0;
+  if (entry === 'pack' || entry === 'wconv') constants.TRANS = a.trans ? 1 : 0;
   if (entry === 'im2col' || entry === 'wflip' || entry === 'wconv') Object.assign(constants, { KH: a.KH ?? 1, KW: a.KW ?? 1 });
   if (entry === 'im2col') Object.assign(constants, { STRIDE: a.STRIDE ?? 1, DIL: a.DIL ?? 1 });
   if (entry === 'nhwc4' || entry === 'nhwc4_px') constants.DIL = a.DIL ?? 1;

@@ -5,10 +5,11 @@
 import source from '../../../shaders/norm.wgsl';
 import backwardSource from '../../../shaders/norm_backward.wgsl';
 import paramsSource from '../../../shaders/norm_params.wgsl';
+import vec4Source from '../../../shaders/norm_vec4.wgsl';
 import { Tensor, sameDevice } from '../tensor.js';
 import { grid1d } from '../dispatch.js';
 import { ShapeError, fmtShape } from '../../gpu/errors.js';
-import { rowLaunch } from './reduce.js';
+import { rowLaunch, kernelStyle } from './reduce.js';
 
 export interface GroupNormOptions {
   /** Apply SiLU to the output in the same kernel. */
@@ -44,6 +45,16 @@ export function groupNormWithStats(x: Tensor, groups: number, gamma?: Tensor, be
   const rstd = Tensor.empty(d, [k.batch, groups]);
   const bg = k.batch * groups;
   if (x.size === 0) return { y, mean, rstd };
+  const consts = { HAS_GAMMA: gamma ? 1 : 0, HAS_BETA: beta ? 1 : 0, SILU: opts.silu ? 1 : 0 };
+  if (kernelStyle(d) === 'cpu' && k.spatial % 4 === 0) {
+    // thread per (batch, group) with vec4 accesses (B64: ×2.7–3.3 over scalar ones on lavapipe)
+    d.run(
+      { file: 'norm_vec4.wgsl', source: vec4Source, entry: 'main', constants: { WG: 8, ...consts } },
+      { x, gamma: gamma ?? d.dummy, beta: beta ?? d.dummy, out: y, mean, rstd, p: { bg, groups, cpg: k.cpg, s4: k.spatial / 4, eps } },
+      grid1d(d, Math.ceil(bg / 8) * 8, 8),
+    );
+    return { y, mean, rstd };
+  }
   const [WG, TPR] = rowLaunch(d, k.cpg * k.spatial, 256, bg);
   d.run(
     { file: 'norm.wgsl', source, entry: 'main', constants: { WG, TPR, HAS_GAMMA: gamma ? 1 : 0, HAS_BETA: beta ? 1 : 0, SILU: opts.silu ? 1 : 0 } },
