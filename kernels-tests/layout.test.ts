@@ -56,6 +56,10 @@ describe(`layout (seed ${TEST_SEED})`, () => {
       [[[2, 3, 4, 5], [2, 1, 4, 5], [2, 7, 4, 5]], 1],
       [[[2, 3, 4, 5], [2, 3, 4, 2]], 3],
       [[[257, 33], [257, 0]], 1],
+      // rows, strides and bases all multiples of 4 floats: shaders/copy_vec4.wgsl
+      [[[3, 4, 2, 2], [3, 8, 2, 2], [3, 12, 2, 2]], 1],
+      [[[5, 12], [5, 4], [5, 8]], 1],
+      [[[8], [12], [4]], 0],
     ];
     for (const [shapes, axis] of cases) {
       const datas = shapes.map((s) => r.uniform(numel(s)));
@@ -78,6 +82,10 @@ describe(`layout (seed ${TEST_SEED})`, () => {
       [[2, 9, 8, 7], [0, 0, 1, 1], [2, 9, 6, 5]],
       [[129, 257], [5, 7], [100, 129]],
       [[4, 5], [0, 0], [4, 5]],
+      // vec4 rows: channel slices with H·W % 4 == 0, and one not aligned (base 6 floats)
+      [[3, 8, 2, 2], [0, 4, 0, 0], [3, 4, 2, 2]],
+      [[2, 12, 4, 4], [0, 0, 0, 0], [2, 8, 4, 4]],
+      [[2, 12, 2, 3], [0, 1, 0, 0], [2, 8, 2, 3]],
     ];
     for (const [shape, starts, sizes] of cases) {
       const xs = r.uniform(numel(shape));

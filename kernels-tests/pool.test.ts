@@ -21,6 +21,9 @@ describe(`pool (seed ${TEST_SEED})`, () => {
     [[1, 1, 7, 7], 1],
     [[129, 6, 6], 3],
     [[2, 257, 4, 4], 4],
+    // k = 2 takes the vec2 kernels (pool2.wgsl, pool2_down.wgsl): odd low-resolution sizes, rank 3
+    [[3, 5, 14, 14], 2],
+    [[7, 6, 10], 2],
   ];
   it('avgPool2d and its adjoint', async () => {
     const r = rng(TEST_SEED + 1);

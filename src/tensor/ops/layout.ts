@@ -4,6 +4,7 @@
 // rank is a pipeline constant so the index decode unrolls (8× faster on lavapipe than a loop over
 // uniform arrays).
 import source from '../../../shaders/layout.wgsl';
+import vec4Source from '../../../shaders/copy_vec4.wgsl';
 import { Tensor, sameDevice } from '../tensor.js';
 import { grid1d } from '../dispatch.js';
 import { ShapeError, fmtShape } from '../../gpu/errors.js';
@@ -117,7 +118,31 @@ function boxCopy(op: string, src: Tensor, dst: Tensor, shape: number[], s1: numb
     launch('copy', src, dst, { n });
     return;
   }
+  if (vec4Rows(src, dst, m, sbase, dbase)) return;
   launch('box', src, dst, { n, rank: m.shape.length, sbase, dbase, shape: m.shape, s1: m.s1, s2: m.s2 });
+}
+
+/**
+ * A merged box of rows with unit inner strides, where every row length, stride and base is a
+ * multiple of 4 floats (channel concatenation and slices of NCHW tensors with H·W % 4 == 0, or
+ * channel counts that are): shaders/copy_vec4.wgsl, one vec4 per invocation (×3–4 on lavapipe).
+ */
+function vec4Rows(src: Tensor, dst: Tensor, m: { shape: number[]; s1: number[]; s2: number[] }, sbase: number, dbase: number): boolean {
+  const r = m.shape.length;
+  if (r < 1 || r > 2 || m.s1[r - 1] !== 1 || m.s2[r - 1] !== 1) return false;
+  const w = m.shape[r - 1], rows = r === 2 ? m.shape[0] : 1;
+  const ss = r === 2 ? m.s1[0] : 0, ds = r === 2 ? m.s2[0] : 0;
+  if ([w, ss, ds, sbase, dbase, src.size, dst.size].some((v) => v % 4 !== 0) || src.byteOffset % 16 !== 0 || dst.byteOffset % 16 !== 0) return false;
+  const d = dst.device;
+  const gx = Math.ceil(w / 4 / 64);
+  const maxWg = d.limits.maxComputeWorkgroupsPerDimension;
+  if (gx > maxWg) return false;
+  d.run(
+    { file: 'copy_vec4.wgsl', source: vec4Source, entry: 'rows', constants: { WG: 64 } },
+    { x: src, out: dst, p: { w: w / 4, rows, ss: ss / 4, ds: ds / 4, sbase: sbase / 4, dbase: dbase / 4, gx, _p0: 0 } },
+    [gx, Math.min(rows, 65535), Math.ceil(rows / 65535)],
+  );
+  return true;
 }
 
 /** Join tensors along `axis` (negative counts from the end); all other dims must match. */
