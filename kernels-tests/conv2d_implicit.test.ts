@@ -5,6 +5,9 @@ import { Tensor } from '../src/tensor/tensor.js';
 import { conv2d, conv2dBackwardInput, conv2dBackwardWeight, conv2dOutSize } from '../src/tensor/ops/conv2d.js';
 import { type ImplicitTile, convImplicitMode, convImplicitPack, convTexMode, conv2dImplicitForward, conv2dImplicitBackwardInput, conv2dImplicitBackwardWeight } from '../src/tensor/ops/conv2d_tex.js';
 import { subgroupsUsable } from '../src/tensor/ops/matmul.js';
+import { groupNorm } from '../src/tensor/ops/norm.js';
+import { implicitForwardGeometry } from '../src/tensor/ops/conv2d_tex.js';
+import { groupNormRef } from '../src/tensor/cpu/norm.js';
 import { conv2dRef, conv2dBackwardInputRef, conv2dBackwardWeightRef } from '../src/tensor/cpu/conv2d.js';
 import type { Device } from '../src/gpu/device.js';
 
@@ -191,6 +194,45 @@ describe(`conv2d implicit-GEMM texture path (seed ${TEST_SEED})`, () => {
     expect(() => conv2d(x, w, { padding: 1, cbias: cb })).toThrow(/cbias \[2, 5\]/);
     expect(() => conv2d(x, w, { padding: 1, residual: res })).toThrow(/residual \[2, 4, 8, 7\]/);
     [x, w, cb, res].forEach((t) => t.dispose());
+  });
+});
+
+describe(`GroupNorm writing the conv's packed input (seed ${TEST_SEED})`, () => {
+  // [B, C, H, W, groups, Cout]: 7×7 blocks (14×14, 7×7), row strips (10×12), cpg 4 and 8
+  const shapes: [number, number, number, number, number, number][] = [
+    [3, 16, 14, 14, 4, 24], [2, 32, 28, 7, 8, 40], [2, 16, 10, 12, 2, 20], [1, 8, 12, 8, 2, 32],
+  ];
+  it('the conv reading the norm-packed texture matches the reference; a later norm invalidates it', async (ctx) => {
+    if (!usable) return ctx.skip();
+    convImplicitMode.mode = 'always';
+    let seed = TEST_SEED + 500;
+    for (const [B, C, H, W, groups, Cout] of shapes) {
+      const r = rng(seed++);
+      const xs = r.uniform(B * C * H * W, -2, 3), x2s = r.normal(B * C * H * W);
+      const ga = r.uniform(C, 0.5, 1.5), be = r.normal(C), wv = r.normal(Cout * C * 9), bv = r.normal(Cout);
+      poisonPool(d, B * Math.max(C, Cout) * (H + 9) * (W + 9) * 4 * 4 + 4096, 2);
+      const x = Tensor.fromArray(d, xs, [B, C, H, W]), x2 = Tensor.fromArray(d, x2s, [B, C, H, W]);
+      const gamma = Tensor.fromArray(d, ga, [C]), beta = Tensor.fromArray(d, be, [C]);
+      const w = Tensor.fromArray(d, wv, [Cout, C, 3, 3]), bias = Tensor.fromArray(d, bv, [Cout]);
+      const dims = { B, Cin: C, H, W, Cout, KH: 3, KW: 3, Ho: H, Wo: W, s: 1, p: 1 };
+      const pack = implicitForwardGeometry(d, dims);
+      expect(pack, `implicit forward for ${[B, C, H, W]}`).not.toBeNull();
+      const hRef = groupNormRef(xs, [B, C, H, W], groups, ga, be, 1e-5, true).y;
+      const yRef = reference([B, C, H, W, Cout, 3, 1, 1], Float32Array.from(hRef), wv, { bias: bv, silu: false });
+      const h = groupNorm(x, groups, gamma, beta, 1e-5, { silu: true, pack });
+      expect(relErr(await h.toArray(), hRef), `norm output ${[B, C, H, W]}`).toBeLessThan(1e-5);
+      let n0 = d.dispatches;
+      const y = conv2d(h, w, { padding: 1, bias });
+      const packedDispatches = d.dispatches - n0;
+      expect(relErr(await y.toArray(), yRef), `conv of the norm-packed input ${[B, C, H, W]}`).toBeLessThan(1e-4);
+      // a second norm overwrites the slot: the first output must be packed again, not read stale
+      const h2 = groupNorm(x2, groups, gamma, beta, 1e-5, { silu: true, pack });
+      n0 = d.dispatches;
+      const y2 = conv2d(h, w, { padding: 1, bias });
+      expect(d.dispatches - n0, 'the conv of a norm-packed input skips its packing pass').toBe(packedDispatches + 1);
+      expect(relErr(await y2.toArray(), yRef), `conv after another norm ${[B, C, H, W]}`).toBeLessThan(1e-4);
+      [x, x2, gamma, beta, w, bias, h, y, h2, y2].forEach((t) => t.dispose());
+    }
   });
 });
 

@@ -349,10 +349,10 @@ export function upsampleNearest2d(x: T, k: number): T {
  * with createGraph the composite form (reductions and elementwise ops) is used instead, so the
  * objectives that need second derivatives also work through GroupNorm.
  */
-export function groupNorm(x: T, groups: number, gamma?: T, beta?: T, opts: { eps?: number; silu?: boolean } = {}): T {
+export function groupNorm(x: T, groups: number, gamma?: T, beta?: T, opts: { eps?: number; silu?: boolean; pack?: nrm.GroupNormOptions['pack'] } = {}): T {
   const eps = opts.eps ?? 1e-5;
   const silu_ = !!opts.silu;
-  const { y, mean: mu, rstd } = nrm.groupNormWithStats(x, groups, gamma, beta, eps, { silu: silu_ });
+  const { y, mean: mu, rstd } = nrm.groupNormWithStats(x, groups, gamma, beta, eps, { silu: silu_, pack: opts.pack });
   const ins = [x, ...(gamma ? [gamma] : []), ...(beta ? [beta] : [])];
   return record(y, 'groupNorm', ins, (g) => {
     if (isGradEnabled()) {

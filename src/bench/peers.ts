@@ -30,6 +30,8 @@ export async function loadPeers(device: Device, log: (s: string) => void): Promi
   try {
     const core = await dyn('@tensorflow/tfjs-core');
     p.tf = core.default?.matMul ? core.default : core;
+    // tfjs-core alone registers no gradients (the union package does): the training-step peer needs them
+    await dyn('@tensorflow/tfjs-core/dist/register_all_gradients.js');
   } catch (e: any) {
     p.errors['tfjs-core'] = `failed to load @tensorflow/tfjs-core: ${e?.message ?? e}`;
     return p;

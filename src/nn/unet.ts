@@ -12,6 +12,8 @@ import { Module, type Param } from './module.js';
 import { seeded, zeros, ones, type Rng } from './init.js';
 import * as op from '../autograd/ops.js';
 import { Tensor } from '../tensor/tensor.js';
+import { conv2dOutSize } from '../tensor/ops/conv2d.js';
+import { implicitForwardGeometry, type PaddedGeometry } from '../tensor/ops/conv2d_tex.js';
 import { ShapeError, fmtShape } from '../gpu/errors.js';
 
 // ------------------------------------------------------------------ configuration
@@ -115,6 +117,12 @@ export class Conv2d extends Module {
     this.weight = this.param('weight', [cout, cin, k, k], varianceScaling(rng, cout * cin * k * k, cin * k * k, cout * k * k, opts.initScale ?? 1));
     this.bias = this.param('bias', [cout], zeros(cout));
   }
+  /** The padded layout this conv's forward reads x [B, cin, H, W] in, if it packs it (see GroupNorm.forward). */
+  inputGeometry(x: Tensor): PaddedGeometry | null {
+    const [B, , H, W] = x.shape;
+    const Ho = conv2dOutSize(H, this.k, this.stride, this.padding), Wo = conv2dOutSize(W, this.k, this.stride, this.padding);
+    return implicitForwardGeometry(x.device, { B, Cin: this.cin, H, W, Cout: this.cout, KH: this.k, KW: this.k, Ho, Wo, s: this.stride, p: this.padding });
+  }
   /** `adds`: a per-(image, channel) bias and/or a residual, fused into the conv where the path allows. */
   forward(x: Tensor, adds: op.ConvAdds = {}): Tensor {
     return op.conv2d(x, this.weight.value, this.bias.value, { stride: this.stride, padding: this.padding, ...adds });
@@ -146,8 +154,10 @@ export class GroupNorm extends Module {
     this.gamma = this.param('gamma', [numChannels], ones(numChannels));
     this.beta = this.param('beta', [numChannels], zeros(numChannels));
   }
-  forward(x: Tensor, silu = false): Tensor {
-    return op.groupNorm(x, this.groups, this.gamma.value, this.beta.value, { eps: this.eps, silu });
+  /** `feeds`: the conv the output goes to next; the norm then also writes that conv's packed input. */
+  forward(x: Tensor, silu = false, feeds?: Conv2d): Tensor {
+    const pack = feeds && x.rank === 4 ? feeds.inputGeometry(x) : null;
+    return op.groupNorm(x, this.groups, this.gamma.value, this.beta.value, { eps: this.eps, silu, pack });
   }
 }
 
@@ -174,8 +184,9 @@ export class ResBlock extends Module {
   /** x [B, Cin, H, W]; tembAct = silu(temb) [B, T]. */
   forward(x: Tensor, tembAct: Tensor): Tensor {
     // the embedding add and the residual add ride in the convs' epilogues
-    const h = this.conv1.forward(this.norm1.forward(x, true), { cbias: this.temb.forward(tembAct) });
-    return this.conv2.forward(this.norm2.forward(h, true), { residual: this.skip ? this.skip.forward(x) : x });
+    // each norm also writes its conv's packed input texture (the conv packs for itself otherwise)
+    const h = this.conv1.forward(this.norm1.forward(x, true, this.conv1), { cbias: this.temb.forward(tembAct) });
+    return this.conv2.forward(this.norm2.forward(h, true, this.conv2), { residual: this.skip ? this.skip.forward(x) : x });
   }
 }
 

@@ -11,7 +11,7 @@ import blkSource from '../../../shaders/conv2d_blk.wgsl';
 import { Tensor } from '../tensor.js';
 import * as red from './reduce.js';
 import type { Device } from '../../gpu/device.js';
-import { gemmTex, packTexture, texGemmFits, texGeometry, maxTexels, type TexTile } from './matmul_tex.js';
+import { gemmTex, packTexture, texGemmFits, texGeometry, maxTexels, scratchView, type TexTile } from './matmul_tex.js';
 import { isCpuAdapter, subgroupsUsable } from './matmul.js';
 
 /** 'auto': use the texture path where convTexWorthwhile says so; tests force 'always' / 'never'. */
@@ -176,6 +176,52 @@ function implicitFits(d: Device, q: ImplicitConv, tile: { tm: number; tn: number
   return { ok, C4, Hp, Wp, M, Np };
 }
 
+// ------------------------------------------------------------------ inputs packed by their producer
+// A GroupNorm that feeds a conv can write the conv's padded NHWC4 input texture itself
+// (shaders/norm_pack.wgsl), so that the conv skips its packing pass. The texture lives in the
+// scratch slot 'GN'; a token per write says which tensor's texture the slot holds now.
+
+/** Padded input image of the implicit-GEMM forward: Hp × Wp pixels, the image at (pad, pad). */
+export interface PaddedGeometry { Hp: number; Wp: number; pad: number }
+
+const producerPacked = new WeakMap<Tensor, PaddedGeometry & { view: GPUTextureView; token: number }>();
+const slotToken = new WeakMap<Device, number>();
+let lastToken = 0;
+
+/**
+ * The padded geometry conv2dImplicitForward will read its input in, or null when that forward does
+ * not take the implicit path (so a producer need not pack for it).
+ */
+export function implicitForwardGeometry(d: Device, c: ConvDims): PaddedGeometry | null {
+  if (!convImplicitWorthwhile(d, c.B * c.Ho * c.Wo, c.Cout, c.Cin * c.KH * c.KW)) return null;
+  const q = { B: c.B, Ho: c.Ho, Wo: c.Wo, N: c.Cout, KH: c.KH, KW: c.KW, stride: c.s, dil: 1 };
+  const tile = defaultImplicitTile(q);
+  if ('block' in tile) {
+    const [BW, BH] = tile.block.split('x').map(Number);
+    return { Hp: Math.ceil(c.Ho / BH) * BH + c.KH - 1, Wp: Math.ceil(c.Wo / BW) * BW + c.KW - 1, pad: c.p };
+  }
+  return { Hp: (c.Ho - 1) * c.s + c.KH, Wp: (c.Wo - 1) * c.s + c.KW, pad: c.p };
+}
+
+/** The scratch texture a producer writes `texels` texels of x's packed form into; call markPacked after. */
+export function producerTexture(d: Device, texels: number): { view: GPUTextureView; token: number } {
+  const token = ++lastToken;
+  slotToken.set(d, token);
+  return { view: scratchView(d, 'GN', texels), token };
+}
+
+/** Record that x's padded NHWC4 form (geometry g) is in the producer texture written under `token`. */
+export function markPacked(x: Tensor, g: PaddedGeometry, t: { view: GPUTextureView; token: number }): void {
+  producerPacked.set(x, { ...g, ...t });
+}
+
+/** x's producer-packed texture if it is still in the slot and has the wanted geometry. */
+function takePacked(d: Device, x: Tensor, Hp: number, Wp: number, pad: number, dil: number): GPUTextureView | null {
+  const e = producerPacked.get(x);
+  if (!e || dil !== 1 || e.Hp !== Hp || e.Wp !== Wp || e.pad !== pad || slotToken.get(d) !== e.token) return null;
+  return e.view;
+}
+
 /** Output blocks of shaders/conv2d_blk.wgsl (scripts/gen-conv2d-blk.mjs): width × height. */
 export type ConvBlock = '7x7';
 
@@ -188,7 +234,7 @@ function runBlock(d: Device, src: Tensor, w: Tensor, out: Tensor, q: ImplicitCon
   const maxWg = d.limits.maxComputeWorkgroupsPerDimension;
   const aTexels = q.B * Hp * Wp * C4, bTexels = q.KH * q.KW * C4 * 4 * N4p;
   if (aTexels > maxTexels(d) || bTexels > maxTexels(d) || q.B * BX * BY > maxWg || Math.ceil(Math.max(aTexels, bTexels) / 64) > maxWg * maxWg) return false;
-  const va = packPadded(d, src, 'CA', { B: q.B, Rc: q.Rc, Hi: q.Hi, Wi: q.Wi, Hp, Wp, pad: q.pad, dil: q.dil });
+  const va = takePacked(d, src, Hp, Wp, q.pad, q.dil) ?? packPadded(d, src, 'CA', { B: q.B, Rc: q.Rc, Hi: q.Hi, Wi: q.Wi, Hp, Wp, pad: q.pad, dil: q.dil });
   const rows = q.KH * q.KW * C4 * 4;
   const vb = packTexture(d, 'wconv', w, 'CB', { R: rows, C: q.N, Rp: rows, C4p: N4p, Cin: q.Rc, KH: q.KH, KW: q.KW, trans: q.flip });
   d.run(
@@ -229,7 +275,7 @@ function runImplicit(d: Device, src: Tensor, w: Tensor, out: Tensor, q: Implicit
   if (!f.ok) return false;
   const { C4, Hp, Wp, M, Np } = f;
   const N4p = Np / 4;
-  const va = packPadded(d, src, 'CA', { B: q.B, Rc: q.Rc, Hi: q.Hi, Wi: q.Wi, Hp, Wp, pad: q.pad, dil: q.dil });
+  const va = takePacked(d, src, Hp, Wp, q.pad, q.dil) ?? packPadded(d, src, 'CA', { B: q.B, Rc: q.Rc, Hi: q.Hi, Wi: q.Wi, Hp, Wp, pad: q.pad, dil: q.dil });
   const rows = q.KH * q.KW * C4 * 4;
   const vb = packTexture(d, 'wconv', w, 'CB', { R: rows, C: q.N, Rp: rows, C4p: N4p, Cin: q.Rc, KH: q.KH, KW: q.KW, trans: q.flip });
   d.run(

@@ -41,7 +41,7 @@ export function maxTexels(d: Device): number {
  * two; the old texture is left to the GC because recordings may still bind it. Consecutive GEMMs
  * sharing a slot are safe: dispatches in a pass run in order.
  */
-function scratchView(d: Device, slot: string, texels: number): GPUTextureView {
+export function scratchView(d: Device, slot: string, texels: number): GPUTextureView {
   let m = scratch.get(d);
   if (!m) scratch.set(d, (m = new Map()));
   const need = Math.max(1, Math.ceil(texels / TW));

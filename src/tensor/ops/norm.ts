@@ -6,6 +6,8 @@ import source from '../../../shaders/norm.wgsl';
 import backwardSource from '../../../shaders/norm_backward.wgsl';
 import paramsSource from '../../../shaders/norm_params.wgsl';
 import vec4Source from '../../../shaders/norm_vec4.wgsl';
+import packSource from '../../../shaders/norm_pack.wgsl';
+import { producerTexture, markPacked, type PaddedGeometry } from './conv2d_tex.js';
 import { Tensor, sameDevice } from '../tensor.js';
 import { grid1d } from '../dispatch.js';
 import { ShapeError, fmtShape } from '../../gpu/errors.js';
@@ -14,6 +16,12 @@ import { rowLaunch, kernelStyle } from './reduce.js';
 export interface GroupNormOptions {
   /** Apply SiLU to the output in the same kernel. */
   silu?: boolean;
+  /**
+   * The output feeds an implicit-GEMM conv that reads it in this padded geometry
+   * (conv2d_tex.ts implicitForwardGeometry): write that texture too, where the layout allows, so
+   * the conv skips its packing pass. The output tensor is written either way.
+   */
+  pack?: PaddedGeometry | null;
 }
 
 interface Dims {
@@ -46,6 +54,22 @@ export function groupNormWithStats(x: Tensor, groups: number, gamma?: Tensor, be
   const bg = k.batch * groups;
   if (x.size === 0) return { y, mean, rstd };
   const consts = { HAS_GAMMA: gamma ? 1 : 0, HAS_BETA: beta ? 1 : 0, SILU: opts.silu ? 1 : 0 };
+  if (opts.pack && x.rank === 4 && k.spatial % 4 === 0 && k.cpg % 4 === 0) {
+    const [, , H, W] = x.shape;
+    const g = opts.pack;
+    const C4 = k.channels / 4;
+    const t = producerTexture(d, k.batch * g.Hp * g.Wp * C4);
+    d.run(
+      { file: 'norm_pack.wgsl', source: packSource, entry: 'main', constants: { WG: 8, LOG_TW: 12, ...consts } },
+      {
+        x, gamma: gamma ?? d.dummy, beta: beta ?? d.dummy, out: y, mean, rstd, dst: t.view,
+        p: { bg, groups, cpg: k.cpg, s4: k.spatial / 4, eps, H, W, Hp: g.Hp, Wp: g.Wp, pad: g.pad, C4, _p0: 0 },
+      },
+      grid1d(d, Math.ceil(bg / 8) * 8, 8),
+    );
+    markPacked(y, g, t);
+    return { y, mean, rstd };
+  }
   if (kernelStyle(d) === 'cpu' && k.spatial % 4 === 0) {
     // thread per (batch, group) with vec4 accesses (B64: ×2.7–3.3 over scalar ones on lavapipe)
     d.run(

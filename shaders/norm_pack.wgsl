@@ -1,0 +1,109 @@
+// GroupNorm(+SiLU) forward that also writes its output as the zero-padded NHWC4 texture the next
+// implicit-GEMM convolution reads (tex_pack.wgsl 'nhwc4' layout: texel ((b·Hp + py)·Wp + px)·C4 + c4
+// holds channels 4·c4..4·c4+3 of pixel (py − pad, px − pad), zero outside the image), so that conv
+// skips its packing pass. As norm_vec4.wgsl: one invocation per (batch, group), vec4 accesses along
+// each channel (S % 4 == 0), here with cpg % 4 == 0 so that an invocation owns whole texels: it
+// reads 4 pixels of 4 channels as 4 vec4s and stores them as 4 texels (a 4×4 transpose in registers).
+
+override WG: u32 = 8;
+override HAS_GAMMA: u32 = 0;
+override HAS_BETA: u32 = 0;
+override SILU: u32 = 0;
+override LOG_TW: u32 = 12;
+
+struct Params {
+  bg: u32,       // batch · groups
+  groups: u32,
+  cpg: u32,      // channels per group (a multiple of 4)
+  s4: u32,       // spatial size / 4
+  eps: f32,
+  H: u32,
+  W: u32,
+  Hp: u32,       // padded texture image size
+  Wp: u32,
+  pad: u32,
+  C4: u32,       // texels per pixel: channels / 4
+  _p0: u32,
+}
+
+@group(0) @binding(0) var<storage, read> x: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> gamma: array<f32>;
+@group(0) @binding(2) var<storage, read> beta: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read_write> mean: array<f32>;
+@group(0) @binding(5) var<storage, read_write> rstd: array<f32>;
+@group(0) @binding(6) var dst: texture_storage_2d<rgba32float, write>;
+@group(0) @binding(7) var<uniform> p: Params;
+
+fn coord(t: u32) -> vec2<u32> {
+  return vec2<u32>(t & ((1u << LOG_TW) - 1u), t >> LOG_TW);
+}
+
+fn act(v: vec4<f32>) -> vec4<f32> {
+  if (SILU != 0u) { return v / (1.0 + exp(-v)); }
+  return v;
+}
+
+fn texel_at(b: u32, iy: u32, ix: u32, c4: u32) -> u32 {
+  return ((b * p.Hp + iy + p.pad) * p.Wp + ix + p.pad) * p.C4 + c4;
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let w = gid.x + gid.y * nwg.x * WG;   // (batch, group) item
+  if (w >= p.bg) { return; }
+  let s4 = p.s4;
+  let n4 = p.cpg * s4;
+  let base = w * n4;
+  var acc = vec4<f32>(0.0);
+  for (var i = 0u; i < n4; i++) { acc += x[base + i]; }
+  let n = f32(4u * n4);
+  let m = (acc.x + acc.y + acc.z + acc.w) / n;
+  var q = vec4<f32>(0.0);
+  for (var i = 0u; i < n4; i++) { let d = x[base + i] - m; q += d * d; }
+  let r = inverseSqrt((q.x + q.y + q.z + q.w) / n + p.eps);
+  mean[w] = m;
+  rstd[w] = r;
+  let b = w / p.groups;
+  let c0 = (w % p.groups) * p.cpg;
+  for (var t = 0u; t < p.cpg / 4u; t++) {
+    let ch = c0 + 4u * t;
+    var a = vec4<f32>(r);
+    var sh = vec4<f32>(-m * r);
+    if (HAS_GAMMA != 0u) { let gm = vec4<f32>(gamma[ch], gamma[ch + 1u], gamma[ch + 2u], gamma[ch + 3u]); a *= gm; sh *= gm; }
+    if (HAS_BETA != 0u) { sh += vec4<f32>(beta[ch], beta[ch + 1u], beta[ch + 2u], beta[ch + 3u]); }
+    let c4 = ch / 4u;
+    let b0 = base + 4u * t * s4;   // vec4 index of channel ch's first 4 pixels
+    var iy = 0u;
+    var ix = 0u;
+    for (var k = 0u; k < s4; k++) {
+      let y0 = act(x[b0 + k] * a.x + sh.x);
+      let y1 = act(x[b0 + s4 + k] * a.y + sh.y);
+      let y2 = act(x[b0 + 2u * s4 + k] * a.z + sh.z);
+      let y3 = act(x[b0 + 3u * s4 + k] * a.w + sh.w);
+      out[b0 + k] = y0;
+      out[b0 + s4 + k] = y1;
+      out[b0 + 2u * s4 + k] = y2;
+      out[b0 + 3u * s4 + k] = y3;
+      // pixels 4k..4k+3 (they may wrap onto the next row)
+      textureStore(dst, coord(texel_at(b, iy, ix, c4)), vec4<f32>(y0.x, y1.x, y2.x, y3.x));
+      ix++; if (ix == p.W) { ix = 0u; iy++; }
+      textureStore(dst, coord(texel_at(b, iy, ix, c4)), vec4<f32>(y0.y, y1.y, y2.y, y3.y));
+      ix++; if (ix == p.W) { ix = 0u; iy++; }
+      textureStore(dst, coord(texel_at(b, iy, ix, c4)), vec4<f32>(y0.z, y1.z, y2.z, y3.z));
+      ix++; if (ix == p.W) { ix = 0u; iy++; }
+      textureStore(dst, coord(texel_at(b, iy, ix, c4)), vec4<f32>(y0.w, y1.w, y2.w, y3.w));
+      ix++; if (ix == p.W) { ix = 0u; iy++; }
+    }
+    // the zero border of this texel column (rows above and below, columns left and right)
+    for (var py = 0u; py < p.Hp; py++) {
+      let row = ((b * p.Hp + py) * p.Wp) * p.C4 + c4;
+      if (py < p.pad || py >= p.pad + p.H) {
+        for (var px = 0u; px < p.Wp; px++) { textureStore(dst, coord(row + px * p.C4), vec4<f32>(0.0)); }
+      } else {
+        for (var px = 0u; px < p.pad; px++) { textureStore(dst, coord(row + px * p.C4), vec4<f32>(0.0)); }
+        for (var px = p.pad + p.W; px < p.Wp; px++) { textureStore(dst, coord(row + px * p.C4), vec4<f32>(0.0)); }
+      }
+    }
+  }
+}
