@@ -7,6 +7,7 @@ import backwardSource from '../../../shaders/norm_backward.wgsl';
 import paramsSource from '../../../shaders/norm_params.wgsl';
 import vec4Source from '../../../shaders/norm_vec4.wgsl';
 import packSource from '../../../shaders/norm_pack.wgsl';
+import backwardVec4Source from '../../../shaders/norm_backward_vec4.wgsl';
 import { producerTexture, markPacked, type PaddedGeometry } from './conv2d_tex.js';
 import { Tensor, sameDevice } from '../tensor.js';
 import { grid1d } from '../dispatch.js';
@@ -123,12 +124,23 @@ export function groupNormBackward(x: Tensor, gy: Tensor, mean: Tensor, rstd: Ten
   const gbeta = Tensor.empty(d, [k.channels]);
   if (k.channels === 0) return { gx, ggamma, gbeta };
   const part = Tensor.empty(d, [k.batch, 2, k.channels], 'groupNorm param partials');
-  const [WG, TPR] = rowLaunch(d, k.spatial, 256, bg);
-  d.run(
-    { file: 'norm_backward.wgsl', source: backwardSource, entry: 'main', constants: { WG, TPR, HAS_GAMMA: gamma ? 1 : 0, HAS_BETA: beta ? 1 : 0, SILU: opts.silu ? 1 : 0 } },
-    { x, gy, gamma: gamma ?? d.dummy, beta: beta ?? d.dummy, mean, rstd, gx, part, p: { bg, groups, cpg: k.cpg, s: k.spatial, c: k.channels } },
-    grid1d(d, Math.ceil(bg / (WG / TPR)) * WG, WG),
-  );
+  const consts = { HAS_GAMMA: gamma ? 1 : 0, HAS_BETA: beta ? 1 : 0, SILU: opts.silu ? 1 : 0 };
+  const bind = { x, gy, gamma: gamma ?? d.dummy, beta: beta ?? d.dummy, mean, rstd, gx, part };
+  if (kernelStyle(d) === 'cpu' && k.spatial % 4 === 0) {
+    // thread per (batch, group) with vec4 accesses (norm_backward_vec4.wgsl)
+    d.run(
+      { file: 'norm_backward_vec4.wgsl', source: backwardVec4Source, entry: 'main', constants: { WG: 8, ...consts } },
+      { ...bind, p: { bg, groups, cpg: k.cpg, s4: k.spatial / 4, c: k.channels } },
+      grid1d(d, Math.ceil(bg / 8) * 8, 8),
+    );
+  } else {
+    const [WG, TPR] = rowLaunch(d, k.spatial, 256, bg);
+    d.run(
+      { file: 'norm_backward.wgsl', source: backwardSource, entry: 'main', constants: { WG, TPR, ...consts } },
+      { ...bind, p: { bg, groups, cpg: k.cpg, s: k.spatial, c: k.channels } },
+      grid1d(d, Math.ceil(bg / (WG / TPR)) * WG, WG),
+    );
+  }
   d.run(
     { file: 'norm_params.wgsl', source: paramsSource, entry: 'main', constants: { WG: 64 } },
     { part, ggamma, gbeta, p: { batch: k.batch, c: k.channels } },
