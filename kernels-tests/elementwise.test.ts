@@ -16,7 +16,8 @@ const domain: Partial<Record<UnaryOp, [number, number]>> = {
 };
 
 describe(`elementwise (seed ${TEST_SEED})`, () => {
-  const sizes = [1, 7, 33, 257, 70001];
+  // multiples of 4 take the vec4 kernels (elementwise_vec4.wgsl), the others the f32 ones
+  const sizes = [1, 7, 8, 33, 257, 4100, 70001];
   for (const op of Object.keys(UNARY) as UnaryOp[]) {
     it(`unary ${op}`, async () => {
       const r = rng(TEST_SEED + UNARY[op]);
@@ -41,6 +42,8 @@ describe(`elementwise (seed ${TEST_SEED})`, () => {
     [[2, 3, 5, 7], [3, 1, 7]],
     [[1], [129, 3]],
     [[257, 65], [257, 65]],
+    [[4, 9], [4, 9]],
+    [[2, 3, 64], [2, 3, 64]],
   ];
   for (const op of Object.keys(BINARY) as BinaryOp[]) {
     it(`binary ${op} with broadcasting`, async () => {
@@ -69,7 +72,7 @@ describe(`elementwise (seed ${TEST_SEED})`, () => {
 describe('in-place and broadcast helpers', () => {
   it('accumulate: out ← β·out + α·a', async () => {
     const r = rng(TEST_SEED + 999);
-    for (const n of [1, 33, 4099]) {
+    for (const n of [1, 33, 4099, 4100]) {
       const x = r.uniform(n), y = r.uniform(n);
       const a = Tensor.fromArray(d, x), o = Tensor.fromArray(d, y);
       const { accumulate } = await import('../src/tensor/ops/elementwise.js');

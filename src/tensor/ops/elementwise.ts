@@ -1,11 +1,23 @@
-// Unary, scalar and broadcasting binary ops over f32 tensors (shaders/elementwise.wgsl).
-import source from '../../../shaders/elementwise.wgsl';
+// Unary, scalar and broadcasting binary ops over f32 tensors (shaders/elementwise.wgsl; same-shape
+// ops on tensors whose sizes are multiples of 4 by shaders/elementwise_vec4.wgsl; both prepend the
+// op tables of elementwise_ops.wgsl).
+import opsSource from '../../../shaders/elementwise_ops.wgsl';
+import scalarSource from '../../../shaders/elementwise.wgsl';
+import vec4Part from '../../../shaders/elementwise_vec4.wgsl';
 import { Tensor, broadcastShapes, sameDevice } from '../tensor.js';
 import { grid1d } from '../dispatch.js';
 import { ShapeError, fmtShape } from '../../gpu/errors.js';
 
 const FILE = 'elementwise.wgsl';
+const source = opsSource + scalarSource;
+const FILE4 = 'elementwise_vec4.wgsl';
+const vec4Source = opsSource + vec4Part;
 const WG = 256;
+
+/** Every tensor a multiple of 4 elements at a 16-byte offset: the vec4 kernels apply. */
+function vec4able(...ts: Tensor[]): boolean {
+  return ts.every((t) => t.size % 4 === 0 && t.byteOffset % 16 === 0);
+}
 const MAX_RANK = 8;
 
 export const UNARY = {
@@ -22,6 +34,14 @@ export type BinaryOp = keyof typeof BINARY;
 export function unary(op: UnaryOp, a: Tensor, alpha = 0, beta = 0, out?: Tensor): Tensor {
   const o = out ?? Tensor.empty(a.device, a.shape);
   if (o.size !== a.size) throw new ShapeError(`${op}: out ${fmtShape(o.shape)} does not match input ${fmtShape(a.shape)}`);
+  if (vec4able(a, o)) {
+    a.device.run(
+      { file: FILE4, source: vec4Source, entry: 'unary4', constants: { OP: UNARY[op], WG: 64 } },
+      { a: op === 'fill' ? a.device.dummy : a, b: a.device.dummy, out: o, p: { n: a.size / 4, rank: 0, alpha, beta, shape: [], sa: [], sb: [] } },
+      grid1d(a.device, a.size / 4, 64),
+    );
+    return o;
+  }
   a.device.run(
     { file: FILE, source, entry: 'unary', constants: { OP: UNARY[op], WG } },
     { a: op === 'fill' ? a.device.dummy : a, b: a.device.dummy, out: o, p: { n: a.size, rank: 0, alpha, beta, shape: [], sa: [], sb: [] } },
@@ -39,6 +59,14 @@ export function binary(op: BinaryOp, a: Tensor, b: Tensor, alpha = 1, beta = 1, 
   const n = o.size;
   if (n !== shape.reduce((x, y) => x * y, 1)) throw new ShapeError(`${op}: out ${fmtShape(o.shape)} does not match ${fmtShape(shape)}`);
   const same = a.size === n && b.size === n;
+  if (same && vec4able(a, b, o)) {
+    device.run(
+      { file: FILE4, source: vec4Source, entry: 'binary_same4', constants: { OP: BINARY[op], WG: 64 } },
+      { a, b, out: o, p: { n: n / 4, rank: 0, alpha, beta, shape: [], sa: [], sb: [] } },
+      grid1d(device, n / 4, 64),
+    );
+    return o;
+  }
   if (same) {
     device.run(
       { file: FILE, source, entry: 'binary_same', constants: { OP: BINARY[op], WG } },
@@ -93,6 +121,14 @@ export function expand(a: Tensor, shape: readonly number[]): Tensor {
 /** In place: out ← β·out + α·a (same element count). */
 export function accumulate(out: Tensor, a: Tensor, alpha = 1, beta = 1): Tensor {
   if (out.size !== a.size) throw new ShapeError(`accumulate: ${fmtShape(a.shape)} into ${fmtShape(out.shape)}`);
+  if (vec4able(a, out)) {
+    out.device.run(
+      { file: FILE4, source: vec4Source, entry: 'accumulate4', constants: { WG: 64 } },
+      { a, b: out.device.dummy, out, p: { n: out.size / 4, rank: 0, alpha, beta, shape: [], sa: [], sb: [] } },
+      grid1d(out.device, out.size / 4, 64),
+    );
+    return out;
+  }
   out.device.run(
     { file: FILE, source, entry: 'accumulate', constants: { WG } },
     { a, b: out.device.dummy, out, p: { n: out.size, rank: 0, alpha, beta, shape: [], sa: [], sb: [] } },
