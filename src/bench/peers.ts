@@ -15,7 +15,7 @@ export type PeerName = 'tfjs-webgpu' | 'tfjs-wasm';
 export interface Peers {
   tf: any | null;
   available: PeerName[];
-  errors: Partial<Record<PeerName | 'tfjs-core', string>>;
+  errors: Partial<Record<PeerName | 'tfjs-core' | 'tfjs-gradients', string>>;
 }
 
 let loaded: Peers | null = null;
@@ -30,11 +30,14 @@ export async function loadPeers(device: Device, log: (s: string) => void): Promi
   try {
     const core = await dyn('@tensorflow/tfjs-core');
     p.tf = core.default?.matMul ? core.default : core;
-    // tfjs-core alone registers no gradients (the union package does): the training-step peer needs them
-    await dyn('@tensorflow/tfjs-core/dist/register_all_gradients.js');
   } catch (e: any) {
     p.errors['tfjs-core'] = `failed to load @tensorflow/tfjs-core: ${e?.message ?? e}`;
     return p;
+  }
+  try {
+    await registerTfGradients();
+  } catch (e: any) {
+    p.errors['tfjs-gradients'] = `tf.js gradients not registered (no training-step peer): ${e?.message ?? e}`;
   }
   const tf = p.tf;
   try {
@@ -70,6 +73,27 @@ export async function loadPeers(device: Device, log: (s: string) => void): Promi
   }
   for (const [k, v] of Object.entries(p.errors)) log(`peer ${k} unavailable: ${v}`);
   return p;
+}
+
+/**
+ * tfjs-core's Node build registers almost no gradients (the union package @tensorflow/tfjs does), and
+ * its ES-module register_all_gradients.js uses extensionless imports that Node cannot load. Bundle
+ * that file with esbuild and import it: the registry and engine it registers into are globals
+ * shared with the loaded tfjs-core, so the gradients land where tf.grads looks for them.
+ */
+async function registerTfGradients(): Promise<void> {
+  const esbuild = await dyn('esbuild');
+  const { createRequire } = await dyn('node:module');
+  const { join } = await dyn('node:path');
+  const { tmpdir } = await dyn('node:os');
+  const { pathToFileURL } = await dyn('node:url');
+  const req = createRequire(import.meta.url);
+  const out = join(tmpdir(), `scoregpu-tfjs-gradients-${process.pid}.mjs`);
+  await esbuild.build({
+    entryPoints: [req.resolve('@tensorflow/tfjs-core/dist/register_all_gradients.js')],
+    bundle: true, format: 'esm', platform: 'node', outfile: out, logLevel: 'silent',
+  });
+  await dyn(pathToFileURL(out).href);
 }
 
 export async function useBackend(p: Peers, name: PeerName): Promise<void> {
@@ -160,7 +184,13 @@ export function buildTfUNet(tf: any, net: UNet, trainable = false): { forward: (
   };
   const dense = (d: Dense) => {
     const W = w([d.inFeatures, d.outFeatures], Math.sqrt(3 / d.inFeatures)), b = w([d.outFeatures], 0);
-    return (x: any) => tf.add(tf.matMul(x, W), b);
+    // rank-3 inputs as one 2-D matmul: the same product, and tf.js's BatchMatMul gradient does not
+    // reduce over a broadcast batch (shape error in the training-step peer)
+    return (x: any) => {
+      if (x.rank !== 3) return tf.add(tf.matMul(x, W), b);
+      const [B, L, C] = x.shape;
+      return tf.reshape(tf.add(tf.matMul(tf.reshape(x, [B * L, C]), W), b), [B, L, d.outFeatures]);
+    };
   };
   const silu = (x: any) => tf.mul(x, tf.sigmoid(x));
   const gn = (g: GroupNorm) => {
