@@ -22,7 +22,7 @@ for (const e of r.entries) {
   const frac = e.ofFma !== undefined ? `${f(100 * e.ofFma, 1)}% FMA` : e.ofCopy !== undefined ? `${f(100 * e.ofCopy, 1)}% copy` : '';
   const peer = (p) => {
     if (!p) return '';
-    if (p.error) return `error: ${p.error.slice(0, 40)}`;
+    if (p.error) return `error: ${p.error.slice(0, 70)}`;
     const val = p.gflops !== undefined ? `${f(p.gflops)} GFLOP/s` : `${ms(p.ms)} ms`;
     return `${val} (ours ×${f(p.ratio)})`;
   };

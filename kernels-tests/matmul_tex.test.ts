@@ -1,4 +1,5 @@
 import { describe, it, expect, beforeAll } from 'vitest';
+import { spawnSync } from 'node:child_process';
 import { device, rng, relErr, poisonPool, TEST_SEED } from './helpers.js';
 import { Tensor } from '../src/tensor/tensor.js';
 import { matmul, subgroupsUsable, type MatmulAct } from '../src/tensor/ops/matmul.js';
@@ -88,5 +89,12 @@ describe(`matmul texture variant (seed ${TEST_SEED})`, () => {
     } finally {
       Object.assign(DEFAULT_TEX_TILE, saved);
     }
+  });
+});
+
+describe('generated texture-GEMM shader', () => {
+  it('matches scripts/gen-matmul-tex.mjs (edit the generator, not the .wgsl)', () => {
+    const r = spawnSync(process.execPath, ['scripts/gen-matmul-tex.mjs', '--check'], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
   });
 });
