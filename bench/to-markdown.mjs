@@ -2,7 +2,11 @@
 // Usage: node bench/to-markdown.mjs results.json > table.md
 import { readFileSync } from 'node:fs';
 
-const r = JSON.parse(readFileSync(process.argv[2] ?? '/dev/stdin', 'utf8'));
+// `npm run bench > out.json` puts npm's own banner lines before the JSON: start at the first '{' line
+const text = readFileSync(process.argv[2] ?? '/dev/stdin', 'utf8');
+const start = text.search(/^\{/m);
+if (start < 0) throw new Error(`${process.argv[2] ?? 'stdin'}: no JSON object (the output of scoregpu bench --json)`);
+const r = JSON.parse(text.slice(start));
 const f = (x, d = 2) => (x === undefined || x === null || !Number.isFinite(x) ? '' : x.toFixed(d));
 const ms = (x) => (x === undefined ? '' : x < 1 ? x.toFixed(3) : x < 100 ? x.toFixed(1) : x.toFixed(0));
 const out = [];
