@@ -115,7 +115,7 @@ export const convImplicitMode: { mode: 'auto' | 'always' | 'never' } = { mode: '
 export const convImplicitPack: { entry: 'nhwc4' | 'nhwc4_px' } = { entry: 'nhwc4_px' };
 
 /** Pack src [B, Rc, Hi, Wi] into scratch `slot` as the padded NHWC4 texture [B, Hp, Wp, C4]. */
-export function packPadded(d: Device, src: Tensor, slot: string, g: { B: number; Rc: number; Hi: number; Wi: number; Hp: number; Wp: number; pad: number; dil: number }): GPUTextureView {
+function packPadded(d: Device, src: Tensor, slot: string, g: { B: number; Rc: number; Hi: number; Wi: number; Hp: number; Wp: number; pad: number; dil: number }): GPUTextureView {
   const C4 = Math.ceil(g.Rc / 4);
   const R = g.B * g.Hp * g.Wp;
   return packTexture(d, convImplicitPack.entry, src, slot, {
