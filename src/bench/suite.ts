@@ -27,7 +27,8 @@ import { timeOp, median } from './timing.js';
 import { measureFma, measureCopy, measureOverheads, type Overheads } from './ceilings.js';
 import { loadPeers, useBackend, timePeer, randTf, buildTfUNet, tfUNetTrainStep, type Peers, type PeerName } from './peers.js';
 import { describeDevice } from '../cli/info.js';
-import { tuneMatmul } from './autotune.js';
+import { tuneMatmul, tuneConv } from './autotune.js';
+import { conv2dImplicitForward, defaultImplicitTile, type ImplicitTile } from '../tensor/ops/conv2d_tex.js';
 import { defaultMatmulConfig } from '../tensor/ops/matmul.js';
 
 export const GROUPS = ['ceilings', 'overhead', 'matmul', 'conv', 'memory', 'mlp', 'unet', 'sampling', 'autotune'] as const;
@@ -534,6 +535,26 @@ export async function runBench(device: Device, o: BenchOptions = {}) {
         group: 'autotune', name: `${q.name} tuned`, shape: `${q.batch > 1 ? q.batch + '×' : ''}${q.M}x${q.N}x${q.K}`, ms: tt.medianMs, gflops: flops / tt.medianMs / 1e6,
         defaultMs: td.medianMs, defaultConfig: def, tunedConfig: c, speedup: td.medianMs / tt.medianMs, cached: r.cached, candidates: r.tried,
         note: `${c.variant} ${c.tm}x${c.tn} wg${c.wgx}x${c.wgy} vs default ${def.variant} ${def.tm}x${def.tn} wg${def.wgx}x${def.wgy}: ×${(td.medianMs / tt.medianMs).toFixed(2)}${r.cached ? ' (cached choice)' : ''}`,
+      });
+    }
+    // the implicit-GEMM conv's tile at the U-Net's shapes (CPU adapters; elsewhere the path is off)
+    const cb = quick ? 8 : 64;
+    for (const [C, H] of [[32, 28], [64, 14], [128, 7]]) {
+      const dims = { B: cb, Cin: C, H, W: H, Cout: C, KH: 3, KW: 3, Ho: H, Wo: H, s: 1, p: 1 };
+      const r = await tuneConv(device, dims, 'forward', { reps: quick ? 2 : 3, targetMs: quick ? 15 : 30 });
+      if (!r) continue;
+      const x = rnd(device, [cb, C, H, H]), w = rnd(device, [C, C, 3, 3], 0.1, 1);
+      const q = { B: cb, Rc: C, N: C, Ho: H, Wo: H, KH: 3, KW: 3, stride: 1, dil: 1 };
+      const def = defaultImplicitTile(q);
+      const time = (tile: ImplicitTile) => timeOp(device, () => device.scope(() => void conv2dImplicitForward(device, x, w, Tensor.empty(device, [cb, C, H, H]), dims, {}, tile)), { reps: 5, targetMs: 40 });
+      const td = await time(def), tt = await time(r.tile);
+      x.dispose();
+      w.dispose();
+      const name = (t: ImplicitTile) => ('block' in t ? `block ${t.block}` : `strip ${t.tm}x${t.tn}`);
+      add({
+        group: 'autotune', name: `conv ${H}×${H}·${C} forward tuned`, shape: `B${cb}×${C}×${H}×${H} 3×3 p1`, ms: tt.medianMs,
+        gflops: (2 * cb * C * C * 9 * H * H) / tt.medianMs / 1e6, defaultMs: td.medianMs, speedup: td.medianMs / tt.medianMs, cached: r.cached, candidates: r.tried,
+        note: `${name(r.tile)} vs default ${name(def)}: ×${(td.medianMs / tt.medianMs).toFixed(2)}${r.cached ? ' (cached choice)' : ''}`,
       });
     }
   }

@@ -194,8 +194,7 @@ let lastToken = 0;
  */
 export function implicitForwardGeometry(d: Device, c: ConvDims): PaddedGeometry | null {
   if (!convImplicitWorthwhile(d, c.B * c.Ho * c.Wo, c.Cout, c.Cin * c.KH * c.KW)) return null;
-  const q = { B: c.B, Ho: c.Ho, Wo: c.Wo, N: c.Cout, KH: c.KH, KW: c.KW, stride: c.s, dil: 1 };
-  const tile = defaultImplicitTile(q);
+  const tile = implicitTileFor(d, { B: c.B, Rc: c.Cin, Ho: c.Ho, Wo: c.Wo, N: c.Cout, KH: c.KH, KW: c.KW, stride: c.s, dil: 1 });
   if ('block' in tile) {
     const [BW, BH] = tile.block.split('x').map(Number);
     return { Hp: Math.ceil(c.Ho / BH) * BH + c.KH - 1, Wp: Math.ceil(c.Wo / BW) * BW + c.KW - 1, pad: c.p };
@@ -266,7 +265,28 @@ export function defaultImplicitTile(q: { B: number; Ho: number; Wo: number; N: n
   return implicitTile(q.B * q.Ho * q.Wo, q.N);
 }
 
-function runImplicit(d: Device, src: Tensor, w: Tensor, out: Tensor, q: ImplicitConv, epi: ConvEpilogue, tile: ImplicitTile = defaultImplicitTile(q)): boolean {
+/** The problem an implicit-GEMM tile is chosen for: output [B, N, Ho, Wo] from Rc reduction channels. */
+export interface ImplicitProblem {
+  B: number; Rc: number; N: number; Ho: number; Wo: number; KH: number; KW: number; stride: number; dil: number;
+}
+
+let tileChooser: (d: Device, q: ImplicitProblem) => ImplicitTile = (_d, q) => defaultImplicitTile(q);
+
+/** Install a tile chooser for the implicit-GEMM forward and input gradient (autotuner); returns the previous one. */
+export function setImplicitTileChooser(f: (d: Device, q: ImplicitProblem) => ImplicitTile): (d: Device, q: ImplicitProblem) => ImplicitTile {
+  const prev = tileChooser;
+  tileChooser = f;
+  return prev;
+}
+
+/** The tile the implicit path will use for q on d (the installed chooser's, the measured rule by default). */
+export function implicitTileFor(d: Device, q: ImplicitProblem): ImplicitTile {
+  const t = tileChooser(d, q);
+  // a tuned block choice cannot serve a strided or dilated problem
+  return 'block' in t && (q.stride !== 1 || q.dil !== 1 || q.KH !== 3 || q.KW !== 3) ? implicitTile(q.B * q.Ho * q.Wo, q.N) : t;
+}
+
+function runImplicit(d: Device, src: Tensor, w: Tensor, out: Tensor, q: ImplicitConv, epi: ConvEpilogue, tile: ImplicitTile = implicitTileFor(d, q)): boolean {
   if ('block' in tile) {
     if (q.stride !== 1 || q.dil !== 1 || q.KH !== 3 || q.KW !== 3) return false;
     return runBlock(d, src, w, out, q, epi, tile.block);
