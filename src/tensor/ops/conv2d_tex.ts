@@ -163,9 +163,21 @@ interface ImplicitConv {
   flip: boolean;
 }
 
+/**
+ * The padded input image an implicit-GEMM kernel reads for output Ho × Wo: just the receptive
+ * field for row strips, room for whole blocks for the block kernel (stride 1).
+ */
+function paddedGeometry(q: { Ho: number; Wo: number; KH: number; KW: number; stride: number; pad: number }, tile: ImplicitTile): PaddedGeometry {
+  if ('block' in tile) {
+    const [BW, BH] = tile.block.split('x').map(Number);
+    return { Hp: Math.ceil(q.Ho / BH) * BH + q.KH - 1, Wp: Math.ceil(q.Wo / BW) * BW + q.KW - 1, pad: q.pad };
+  }
+  return { Hp: (q.Ho - 1) * q.stride + q.KH, Wp: (q.Wo - 1) * q.stride + q.KW, pad: q.pad };
+}
+
 function implicitFits(d: Device, q: ImplicitConv, tile: { tm: number; tn: number }) {
   const C4 = Math.ceil(q.Rc / 4);
-  const Hp = (q.Ho - 1) * q.stride + q.KH, Wp = (q.Wo - 1) * q.stride + q.KW;
+  const { Hp, Wp } = paddedGeometry(q, tile);
   const M = q.B * q.Ho * q.Wo;
   const Np = Math.ceil(q.N / (8 * tile.tn)) * 8 * tile.tn;
   const maxWg = d.limits.maxComputeWorkgroupsPerDimension;
@@ -195,11 +207,7 @@ let lastToken = 0;
 export function implicitForwardGeometry(d: Device, c: ConvDims): PaddedGeometry | null {
   if (!convImplicitWorthwhile(d, c.B * c.Ho * c.Wo, c.Cout, c.Cin * c.KH * c.KW)) return null;
   const tile = implicitTileFor(d, { B: c.B, Rc: c.Cin, Ho: c.Ho, Wo: c.Wo, N: c.Cout, KH: c.KH, KW: c.KW, stride: c.s, dil: 1 });
-  if ('block' in tile) {
-    const [BW, BH] = tile.block.split('x').map(Number);
-    return { Hp: Math.ceil(c.Ho / BH) * BH + c.KH - 1, Wp: Math.ceil(c.Wo / BW) * BW + c.KW - 1, pad: c.p };
-  }
-  return { Hp: (c.Ho - 1) * c.s + c.KH, Wp: (c.Wo - 1) * c.s + c.KW, pad: c.p };
+  return paddedGeometry({ Ho: c.Ho, Wo: c.Wo, KH: c.KH, KW: c.KW, stride: c.s, pad: c.p }, tile);
 }
 
 /** The scratch texture a producer writes `texels` texels of x's packed form into; call markPacked after. */
@@ -215,9 +223,9 @@ export function markPacked(x: Tensor, g: PaddedGeometry, t: { view: GPUTextureVi
 }
 
 /** x's producer-packed texture if it is still in the slot and has the wanted geometry. */
-function takePacked(d: Device, x: Tensor, Hp: number, Wp: number, pad: number, dil: number): GPUTextureView | null {
+function takePacked(d: Device, x: Tensor, g: PaddedGeometry, dil: number): GPUTextureView | null {
   const e = producerPacked.get(x);
-  if (!e || dil !== 1 || e.Hp !== Hp || e.Wp !== Wp || e.pad !== pad || slotToken.get(d) !== e.token) return null;
+  if (!e || dil !== 1 || e.Hp !== g.Hp || e.Wp !== g.Wp || e.pad !== g.pad || slotToken.get(d) !== e.token) return null;
   return e.view;
 }
 
@@ -227,13 +235,14 @@ export type ConvBlock = '7x7';
 function runBlock(d: Device, src: Tensor, w: Tensor, out: Tensor, q: ImplicitConv, epi: ConvEpilogue, block: ConvBlock): boolean {
   const [BW, BH] = block.split('x').map(Number);
   const BX = Math.ceil(q.Wo / BW), BY = Math.ceil(q.Ho / BH);
-  const Hp = BY * BH + q.KH - 1, Wp = BX * BW + q.KW - 1;
+  const g = paddedGeometry(q, { block });
+  const { Hp, Wp } = g;
   const C4 = Math.ceil(q.Rc / 4);
   const Np = Math.ceil(q.N / 32) * 32, N4p = Np / 4;
   const maxWg = d.limits.maxComputeWorkgroupsPerDimension;
   const aTexels = q.B * Hp * Wp * C4, bTexels = q.KH * q.KW * C4 * 4 * N4p;
   if (aTexels > maxTexels(d) || bTexels > maxTexels(d) || q.B * BX * BY > maxWg || Math.ceil(Math.max(aTexels, bTexels) / 64) > maxWg * maxWg) return false;
-  const va = takePacked(d, src, Hp, Wp, q.pad, q.dil) ?? packPadded(d, src, 'CA', { B: q.B, Rc: q.Rc, Hi: q.Hi, Wi: q.Wi, Hp, Wp, pad: q.pad, dil: q.dil });
+  const va = takePacked(d, src, g, q.dil) ?? packPadded(d, src, 'CA', { B: q.B, Rc: q.Rc, Hi: q.Hi, Wi: q.Wi, Hp, Wp, pad: q.pad, dil: q.dil });
   const rows = q.KH * q.KW * C4 * 4;
   const vb = packTexture(d, 'wconv', w, 'CB', { R: rows, C: q.N, Rp: rows, C4p: N4p, Cin: q.Rc, KH: q.KH, KW: q.KW, trans: q.flip });
   d.run(
@@ -294,8 +303,9 @@ function runImplicit(d: Device, src: Tensor, w: Tensor, out: Tensor, q: Implicit
   const f = implicitFits(d, q, tile);
   if (!f.ok) return false;
   const { C4, Hp, Wp, M, Np } = f;
+  const g = { Hp, Wp, pad: q.pad };
   const N4p = Np / 4;
-  const va = takePacked(d, src, Hp, Wp, q.pad, q.dil) ?? packPadded(d, src, 'CA', { B: q.B, Rc: q.Rc, Hi: q.Hi, Wi: q.Wi, Hp, Wp, pad: q.pad, dil: q.dil });
+  const va = takePacked(d, src, g, q.dil) ?? packPadded(d, src, 'CA', { B: q.B, Rc: q.Rc, Hi: q.Hi, Wi: q.Wi, Hp, Wp, pad: q.pad, dil: q.dil });
   const rows = q.KH * q.KW * C4 * 4;
   const vb = packTexture(d, 'wconv', w, 'CB', { R: rows, C: q.N, Rp: rows, C4p: N4p, Cin: q.Rc, KH: q.KH, KW: q.KW, trans: q.flip });
   d.run(
@@ -346,7 +356,7 @@ export function conv2dImplicitBackwardWeight(
   // weight gradient, B64 on lavapipe: 32×8 beat 16×8 by 5–20% at the U-Net's shapes; 64×4 lost
   const tile = o.tile ?? (c.Cout >= 32 ? { tm: 32, tn: 8 } : { tm: 16, tn: 8 });
   const C4 = Math.ceil(c.Cin / 4), N4 = taps * C4;
-  const Hp = (c.Ho - 1) * c.s + c.KH, Wp = (c.Wo - 1) * c.s + c.KW;
+  const { Hp, Wp } = paddedGeometry({ Ho: c.Ho, Wo: c.Wo, KH: c.KH, KW: c.KW, stride: c.s, pad: c.p }, tile);
   const N4p = Math.ceil(N4 / (2 * tile.tn)) * (2 * tile.tn); // 8 lanes × tn/4 texels per workgroup
   const Mp = Math.ceil(c.Cout / tile.tm) * tile.tm, K4 = Math.ceil(K / 4);
   const gx = N4p / (2 * tile.tn), gyN = Mp / tile.tm;
