@@ -55,13 +55,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let s4 = p.s4;
   let n4 = p.cpg * s4;
   let base = w * n4;
-  var acc = vec4<f32>(0.0);
-  for (var i = 0u; i < n4; i++) { acc += x[base + i]; }
-  let n = f32(4u * n4);
-  let m = (acc.x + acc.y + acc.z + acc.w) / n;
-  var q = vec4<f32>(0.0);
-  for (var i = 0u; i < n4; i++) { let d = x[base + i] - m; q += d * d; }
-  let r = inverseSqrt((q.x + q.y + q.z + q.w) / n + p.eps);
+  let st = group_stats(base, n4, p.eps);   // norm_stats_vec4.wgsl
+  let m = st.x;
+  let r = st.y;
   mean[w] = m;
   rstd[w] = r;
   let b = w / p.groups;

@@ -1,7 +1,7 @@
 // GroupNorm forward for CPU adapters when the spatial size is a multiple of 4: one invocation per
 // (batch, group), as norm.wgsl with TPR = 1, but reading and writing vec4s (on lavapipe every
 // storage access with a per-lane address is a per-lane loop, so a vec4 moves 4 elements for the
-// price of one). Per channel: γ and β once, then its S/4 vec4s. Mean, then the variance about it,
+// price of one). Per channel: γ and β once, then its S/4 vec4s. Mean and rstd (norm_stats_vec4.wgsl),
 // then silu?(γ·x̂ + β); writes mean and rstd per (batch, group) for the backward.
 
 override WG: u32 = 8;
@@ -34,13 +34,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   if (w >= p.bg) { return; }
   let n4 = p.cpg * p.s4;
   let base = w * n4;
-  var acc = vec4<f32>(0.0);
-  for (var i = 0u; i < n4; i++) { acc += x[base + i]; }
-  let n = f32(4u * n4);
-  let m = (acc.x + acc.y + acc.z + acc.w) / n;
-  var q = vec4<f32>(0.0);
-  for (var i = 0u; i < n4; i++) { let d = x[base + i] - m; q += d * d; }
-  let r = inverseSqrt((q.x + q.y + q.z + q.w) / n + p.eps);
+  let st = group_stats(base, n4, p.eps);   // norm_stats_vec4.wgsl
+  let m = st.x;
+  let r = st.y;
   mean[w] = m;
   rstd[w] = r;
   let c0 = (w % p.groups) * p.cpg;

@@ -5,14 +5,19 @@
 import source from '../../../shaders/norm.wgsl';
 import backwardSource from '../../../shaders/norm_backward.wgsl';
 import paramsSource from '../../../shaders/norm_params.wgsl';
-import vec4Source from '../../../shaders/norm_vec4.wgsl';
-import packSource from '../../../shaders/norm_pack.wgsl';
+import statsVec4 from '../../../shaders/norm_stats_vec4.wgsl';
+import vec4Part from '../../../shaders/norm_vec4.wgsl';
+import packPart from '../../../shaders/norm_pack.wgsl';
 import backwardVec4Source from '../../../shaders/norm_backward_vec4.wgsl';
 import { producerTexture, markPacked, type PaddedGeometry } from './conv2d_tex.js';
 import { Tensor, sameDevice } from '../tensor.js';
 import { grid1d } from '../dispatch.js';
 import { ShapeError, fmtShape } from '../../gpu/errors.js';
 import { rowLaunch, kernelStyle } from './reduce.js';
+
+// the vec4 forward kernels share their statistics pass (WGSL has no includes)
+const vec4Source = statsVec4 + vec4Part;
+const packSource = statsVec4 + packPart;
 
 export interface GroupNormOptions {
   /** Apply SiLU to the output in the same kernel. */
@@ -55,6 +60,7 @@ export function groupNormWithStats(x: Tensor, groups: number, gamma?: Tensor, be
   const bg = k.batch * groups;
   if (x.size === 0) return { y, mean, rstd };
   const consts = { HAS_GAMMA: gamma ? 1 : 0, HAS_BETA: beta ? 1 : 0, SILU: opts.silu ? 1 : 0 };
+  const bind = { x, gamma: gamma ?? d.dummy, beta: beta ?? d.dummy, out: y, mean, rstd };
   if (opts.pack && x.rank === 4 && k.spatial % 4 === 0 && k.cpg % 4 === 0) {
     const [, , H, W] = x.shape;
     const g = opts.pack;
@@ -63,7 +69,7 @@ export function groupNormWithStats(x: Tensor, groups: number, gamma?: Tensor, be
     d.run(
       { file: 'norm_pack.wgsl', source: packSource, entry: 'main', constants: { WG: 8, LOG_TW: 12, ...consts } },
       {
-        x, gamma: gamma ?? d.dummy, beta: beta ?? d.dummy, out: y, mean, rstd, dst: t.view,
+        ...bind, dst: t.view,
         p: { bg, groups, cpg: k.cpg, s4: k.spatial / 4, eps, H, W, Hp: g.Hp, Wp: g.Wp, pad: g.pad, C4, _p0: 0 },
       },
       grid1d(d, Math.ceil(bg / 8) * 8, 8),
@@ -75,15 +81,15 @@ export function groupNormWithStats(x: Tensor, groups: number, gamma?: Tensor, be
     // thread per (batch, group) with vec4 accesses (B64: ×2.7–3.3 over scalar ones on lavapipe)
     d.run(
       { file: 'norm_vec4.wgsl', source: vec4Source, entry: 'main', constants: { WG: 8, ...consts } },
-      { x, gamma: gamma ?? d.dummy, beta: beta ?? d.dummy, out: y, mean, rstd, p: { bg, groups, cpg: k.cpg, s4: k.spatial / 4, eps } },
+      { ...bind, p: { bg, groups, cpg: k.cpg, s4: k.spatial / 4, eps } },
       grid1d(d, Math.ceil(bg / 8) * 8, 8),
     );
     return { y, mean, rstd };
   }
   const [WG, TPR] = rowLaunch(d, k.cpg * k.spatial, 256, bg);
   d.run(
-    { file: 'norm.wgsl', source, entry: 'main', constants: { WG, TPR, HAS_GAMMA: gamma ? 1 : 0, HAS_BETA: beta ? 1 : 0, SILU: opts.silu ? 1 : 0 } },
-    { x, gamma: gamma ?? d.dummy, beta: beta ?? d.dummy, out: y, mean, rstd, p: { bg, groups, cpg: k.cpg, s: k.spatial, eps } },
+    { file: 'norm.wgsl', source, entry: 'main', constants: { WG, TPR, ...consts } },
+    { ...bind, p: { bg, groups, cpg: k.cpg, s: k.spatial, eps } },
     grid1d(d, Math.ceil(bg / (WG / TPR)) * WG, WG),
   );
   return { y, mean, rstd };
