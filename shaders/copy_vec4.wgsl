@@ -13,7 +13,7 @@ struct Params {
   ds: u32,
   sbase: u32,
   dbase: u32,
-  gx: u32,     // workgroups along x covering w
+  _p1: u32,
   _p0: u32,
 }
 
@@ -21,7 +21,7 @@ struct Params {
 @group(0) @binding(1) var<storage, read_write> out: array<vec4<f32>>;
 @group(0) @binding(2) var<uniform> p: Params;
 
-// grid: x covers a row (gx workgroups), y·65535-folded rows in z
+// grid: x covers a row, y the rows (past 65535 folded into z)
 @compute @workgroup_size(WG)
 fn rows(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let c = wg.x * WG + lid;

@@ -139,7 +139,7 @@ function vec4Rows(src: Tensor, dst: Tensor, m: { shape: number[]; s1: number[]; 
   if (gx > maxWg) return false;
   d.run(
     { file: 'copy_vec4.wgsl', source: vec4Source, entry: 'rows', constants: { WG: 64 } },
-    { x: src, out: dst, p: { w: w / 4, rows, ss: ss / 4, ds: ds / 4, sbase: sbase / 4, dbase: dbase / 4, gx, _p0: 0 } },
+    { x: src, out: dst, p: { w: w / 4, rows, ss: ss / 4, ds: ds / 4, sbase: sbase / 4, dbase: dbase / 4, _p0: 0, _p1: 0 } },
     [gx, Math.min(rows, 65535), Math.ceil(rows / 65535)],
   );
   return true;
