@@ -7,6 +7,7 @@
 import { writeFileSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { COORD_FN, STEP4_FN, convChannelLoop } from './wgsl-parts.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 // [block width, block height] in output pixels; width + KW − 1 ≤ 16 (two texel columns per lane).
@@ -62,13 +63,9 @@ struct Params {
 @group(0) @binding(5) var<storage, read_write> out: array<f32>;
 @group(0) @binding(6) var<uniform> p: Params;
 
-fn coord(t: u32) -> vec2<u32> {
-  return vec2<u32>(t & ((1u << LOG_TW) - 1u), t >> LOG_TW);
-}
+${COORD_FN}
 
-fn step4(c: vec4<f32>, a: vec4<f32>, b0: vec4<f32>, b1: vec4<f32>, b2: vec4<f32>, b3: vec4<f32>) -> vec4<f32> {
-  return c + a.x * b0 + a.y * b1 + a.z * b2 + a.w * b3;
-}
+${STEP4_FN}
 
 // Epilogue for output pixel (oy, ox) of image img: channels 4·c4..4·c4+3 from v.
 fn store_px(img: u32, oy: u32, ox: u32, c4: u32, v: vec4<f32>) {
@@ -76,18 +73,7 @@ fn store_px(img: u32, oy: u32, ox: u32, c4: u32, v: vec4<f32>) {
   let N = p.N;
   let hw = p.Ho * p.Wo;
   let pix = oy * p.Wo + ox;
-  for (var e = 0u; e < 4u; e++) {
-    let n = 4u * c4 + e;
-    if (n < N) {
-      var x = v[e];
-      if ((p.flags & 1u) != 0u) { x += bias[n]; }
-      if ((p.flags & 2u) != 0u) { x += cbias[img * N + n]; }
-      if ((p.flags & 4u) != 0u) { x = x / (1.0 + exp(-x)); }
-      let o = (img * N + n) * hw + pix;
-      if ((p.flags & 8u) != 0u) { x += res[o]; }
-      out[o] = x;
-    }
-  }
+${convChannelLoop({ bias: '(p.flags & 1u) != 0u', cbias: '(p.flags & 2u) != 0u', silu: '(p.flags & 4u) != 0u', res: '(p.flags & 8u) != 0u' }, 'hw')}
 }
 `;
 

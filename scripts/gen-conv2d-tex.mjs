@@ -7,6 +7,7 @@
 import { writeFileSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { COORD_FN, STEP4_FN, convChannelLoop } from './wgsl-parts.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const TILES = [[16, 4], [32, 4], [16, 8], [8, 8], [64, 4], [32, 8], [48, 4]];
@@ -58,13 +59,9 @@ struct Params {
 @group(0) @binding(5) var<storage, read_write> out: array<f32>;
 @group(0) @binding(6) var<uniform> p: Params;
 
-fn coord(t: u32) -> vec2<u32> {
-  return vec2<u32>(t & ((1u << LOG_TW) - 1u), t >> LOG_TW);
-}
+${COORD_FN}
 
-fn step4(c: vec4<f32>, a: vec4<f32>, b0: vec4<f32>, b1: vec4<f32>, b2: vec4<f32>, b3: vec4<f32>) -> vec4<f32> {
-  return c + a.x * b0 + a.y * b1 + a.z * b2 + a.w * b3;
-}
+${STEP4_FN}
 
 // Texel of padded pixel (img, oy·STRIDE, ox·STRIDE) for GEMM row m (rows past M clamp to M − 1).
 fn row_base(m: u32) -> u32 {
@@ -82,18 +79,7 @@ fn store_row(m: u32, c4: u32, v: vec4<f32>) {
   let N = p.N;
   let img = m / p.hw;
   let pix = m - img * p.hw;
-  for (var e = 0u; e < 4u; e++) {
-    let n = 4u * c4 + e;
-    if (n < N) {
-      var x = v[e];
-      if (HAS_BIAS) { x += bias[n]; }
-      if (HAS_CBIAS) { x += cbias[img * N + n]; }
-      if (ACT == 1u) { x = x / (1.0 + exp(-x)); }
-      let o = (img * N + n) * p.hw + pix;
-      if (HAS_RES) { x += res[o]; }
-      out[o] = x;
-    }
-  }
+${convChannelLoop({ bias: 'HAS_BIAS', cbias: 'HAS_CBIAS', silu: 'ACT == 1u', res: 'HAS_RES' }, 'p.hw')}
 }
 `;
 
@@ -159,13 +145,9 @@ override KW: u32 = 3;
 override STRIDE: u32 = 1;
 override LOG_TW: u32 = 12;
 
-fn coord(t: u32) -> vec2<u32> {
-  return vec2<u32>(t & ((1u << LOG_TW) - 1u), t >> LOG_TW);
-}
+${COORD_FN}
 
-fn step4(c: vec4<f32>, a: vec4<f32>, b0: vec4<f32>, b1: vec4<f32>, b2: vec4<f32>, b3: vec4<f32>) -> vec4<f32> {
-  return c + a.x * b0 + a.y * b1 + a.z * b2 + a.w * b3;
-}
+${STEP4_FN}
 
 struct WParams {
   M: u32,      // Cout

@@ -8,6 +8,7 @@
 import { writeFileSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { COORD_FN, STEP4_FN } from './wgsl-parts.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const TILES = [[16, 4], [32, 4], [16, 8], [8, 8], [32, 8], [8, 16], [16, 16]];
@@ -57,9 +58,7 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 @group(0) @binding(4) var<uniform> p: Params;
 
-fn coord(t: u32) -> vec2<u32> {
-  return vec2<u32>(t & ((1u << LOG_TW) - 1u), t >> LOG_TW);
-}
+${COORD_FN}
 
 fn activate(x: f32) -> f32 {
   switch ACT {
@@ -70,9 +69,7 @@ fn activate(x: f32) -> f32 {
 }
 
 
-fn step4(c: vec4<f32>, a: vec4<f32>, b0: vec4<f32>, b1: vec4<f32>, b2: vec4<f32>, b3: vec4<f32>) -> vec4<f32> {
-  return c + a.x * b0 + a.y * b1 + a.z * b2 + a.w * b3;
-}
+${STEP4_FN}
 
 // Epilogue for one row m of C: columns 4·c4..4·c4+3 from v (bias, activation, bounds, layout).
 fn store_row(z: u32, m: u32, c4: u32, v: vec4<f32>) {
