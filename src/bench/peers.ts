@@ -93,7 +93,11 @@ async function registerTfGradients(): Promise<void> {
     entryPoints: [req.resolve('@tensorflow/tfjs-core/dist/register_all_gradients.js')],
     bundle: true, format: 'esm', platform: 'node', outfile: out, logLevel: 'silent',
   });
-  await dyn(pathToFileURL(out).href);
+  try {
+    await dyn(pathToFileURL(out).href);
+  } finally {
+    (await dyn('node:fs')).rmSync(out, { force: true });
+  }
 }
 
 export async function useBackend(p: Peers, name: PeerName): Promise<void> {
