@@ -198,9 +198,11 @@ describe(`conv2d implicit-GEMM texture path (seed ${TEST_SEED})`, () => {
 });
 
 describe(`GroupNorm writing the conv's packed input (seed ${TEST_SEED})`, () => {
-  // [B, C, H, W, groups, Cout]: 7×7 blocks (14×14, 7×7), row strips (10×12), cpg 4 and 8
+  // [B, C, H, W, groups, Cout]: 7×7 blocks (14×14, 7×7), row strips (10×12), cpg 4 and 8; planes
+  // of 49 and 45 pixels (not a multiple of 4: the unaligned path)
   const shapes: [number, number, number, number, number, number][] = [
     [3, 16, 14, 14, 4, 24], [2, 32, 28, 7, 8, 40], [2, 16, 10, 12, 2, 20], [1, 8, 12, 8, 2, 32],
+    [3, 16, 7, 7, 4, 20], [2, 24, 5, 9, 3, 16],
   ];
   it('the conv reading the norm-packed texture matches the reference; a later norm invalidates it', async (ctx) => {
     if (!usable) return ctx.skip();
@@ -233,6 +235,33 @@ describe(`GroupNorm writing the conv's packed input (seed ${TEST_SEED})`, () => 
       expect(relErr(await y2.toArray(), yRef), `conv after another norm ${[B, C, H, W]}`).toBeLessThan(1e-4);
       [x, x2, gamma, beta, w, bias, h, y, h2, y2].forEach((t) => t.dispose());
     }
+  });
+});
+
+describe(`GroupNorm writing only the packed texture (packOnly, seed ${TEST_SEED})`, () => {
+  it('the conv reads it; an overwritten slot or a conv off the implicit path is an error, not garbage', async (ctx) => {
+    if (!usable) return ctx.skip();
+    convImplicitMode.mode = 'always';
+    const r = rng(TEST_SEED + 700);
+    const [B, C, H, W, groups, Cout] = [2, 16, 7, 7, 4, 12];
+    const xs = r.normal(B * C * H * W), ga = r.uniform(C, 0.5, 1.5), be = r.normal(C), wv = r.normal(Cout * C * 9);
+    poisonPool(d, B * C * (H + 9) * (W + 9) * 4 * 4 + 4096, 3);
+    const x = Tensor.fromArray(d, xs, [B, C, H, W]), gamma = Tensor.fromArray(d, ga, [C]), beta = Tensor.fromArray(d, be, [C]);
+    const w = Tensor.fromArray(d, wv, [Cout, C, 3, 3]);
+    const pack = implicitForwardGeometry(d, { B, Cin: C, H, W, Cout, KH: 3, KW: 3, Ho: H, Wo: W, s: 1, p: 1 });
+    const hRef = groupNormRef(xs, [B, C, H, W], groups, ga, be, 1e-5, true).y;
+    const yRef = reference([B, C, H, W, Cout, 3, 1, 1], Float32Array.from(hRef), wv, { silu: false });
+    const h = groupNorm(x, groups, gamma, beta, 1e-5, { silu: true, pack, packOnly: true });
+    expect(relErr(await h.toArray(), hRef), 'packOnly does not write the output tensor').not.toBeLessThan(1e-3);
+    const y = conv2d(h, w, { padding: 1 });
+    expect(relErr(await y.toArray(), yRef), 'conv of the texture-only norm output').toBeLessThan(1e-4);
+    const h2 = groupNorm(x, groups, gamma, beta, 1e-5, { silu: true, pack });
+    expect(() => conv2d(h, w, { padding: 1 })).toThrow(/exists only as a producer-packed texture.*overwritten/);
+    const h3 = groupNorm(x, groups, gamma, beta, 1e-5, { silu: true, pack, packOnly: true });
+    convImplicitMode.mode = 'never';
+    expect(() => conv2d(h3, w, { padding: 1 })).toThrow(/exists only as a packed texture.*implicit-GEMM/);
+    convImplicitMode.mode = 'always';
+    [x, gamma, beta, w, h, y, h2, h3].forEach((t) => t.dispose());
   });
 });
 

@@ -2,20 +2,23 @@
 // implicit-GEMM convolution reads (tex_pack.wgsl 'nhwc4' layout: texel ((b·Hp + py)·Wp + px)·C4 + c4
 // holds channels 4·c4..4·c4+3 of pixel (py − pad, px − pad), zero outside the image), so that conv
 // skips its packing pass. As norm_vec4.wgsl: one invocation per (batch, group), vec4 accesses along
-// each channel (S % 4 == 0), here with cpg % 4 == 0 so that an invocation owns whole texels: it
-// reads 4 pixels of 4 channels as 4 vec4s and stores them as 4 texels (a 4×4 transpose in registers).
+// each channel, here with cpg % 4 == 0 so that an invocation owns whole texels: it reads 4 pixels of
+// 4 channels as 4 vec4s and stores them as 4 texels (a 4×4 transpose in registers). When S % 4 != 0
+// (the 7×7 levels) channel planes are not vec4-aligned, but a group (cpg·S elements) still is: the
+// statistics stay vec4, the output pass reads and writes one pixel of 4 channels at a time.
 
 override WG: u32 = 8;
 override HAS_GAMMA: u32 = 0;
 override HAS_BETA: u32 = 0;
 override SILU: u32 = 0;
 override LOG_TW: u32 = 12;
+override WRITE_OUT: u32 = 1;   // 0: only the texture (no-grad: the conv is the output's one reader)
 
 struct Params {
   bg: u32,       // batch · groups
   groups: u32,
   cpg: u32,      // channels per group (a multiple of 4)
-  s4: u32,       // spatial size / 4
+  s4: u32,       // spatial size / 4 (rounded down)
   eps: f32,
   H: u32,
   W: u32,
@@ -23,7 +26,7 @@ struct Params {
   Wp: u32,
   pad: u32,
   C4: u32,       // texels per pixel: channels / 4
-  _p0: u32,
+  S: u32,        // spatial size H·W
 }
 
 @group(0) @binding(0) var<storage, read> x: array<vec4<f32>>;
@@ -48,12 +51,26 @@ fn texel_at(b: u32, iy: u32, ix: u32, c4: u32) -> u32 {
   return ((b * p.Hp + iy + p.pad) * p.Wp + ix + p.pad) * p.C4 + c4;
 }
 
+// The zero border of texel column c4 of image b (rows above and below, columns left and right).
+fn zero_border(b: u32, c4: u32) {
+  for (var py = 0u; py < p.Hp; py++) {
+    let row = ((b * p.Hp + py) * p.Wp) * p.C4 + c4;
+    if (py < p.pad || py >= p.pad + p.H) {
+      for (var px = 0u; px < p.Wp; px++) { textureStore(dst, coord(row + px * p.C4), vec4<f32>(0.0)); }
+    } else {
+      for (var px = 0u; px < p.pad; px++) { textureStore(dst, coord(row + px * p.C4), vec4<f32>(0.0)); }
+      for (var px = p.pad + p.W; px < p.Wp; px++) { textureStore(dst, coord(row + px * p.C4), vec4<f32>(0.0)); }
+    }
+  }
+}
+
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let w = gid.x + gid.y * nwg.x * WG;   // (batch, group) item
   if (w >= p.bg) { return; }
   let s4 = p.s4;
-  let n4 = p.cpg * s4;
+  let S = p.S;
+  let n4 = p.cpg * S / 4u;   // cpg % 4 == 0
   let base = w * n4;
   let st = group_stats(base, n4, p.eps);   // norm_stats_vec4.wgsl
   let m = st.x;
@@ -69,6 +86,29 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     if (HAS_GAMMA != 0u) { let gm = vec4<f32>(gamma[ch], gamma[ch + 1u], gamma[ch + 2u], gamma[ch + 3u]); a *= gm; sh *= gm; }
     if (HAS_BETA != 0u) { sh += vec4<f32>(beta[ch], beta[ch + 1u], beta[ch + 2u], beta[ch + 3u]); }
     let c4 = ch / 4u;
+    if (4u * s4 != S) {
+      // unaligned planes: element e of the group's channel ch is x[e / 4][e % 4]
+      let e0 = 4u * base + 4u * t * S;
+      var jy = 0u;
+      var jx = 0u;
+      for (var k = 0u; k < S; k++) {
+        let e = e0 + k;
+        let e1 = e + S;
+        let e2 = e1 + S;
+        let e3 = e2 + S;
+        let v = act(vec4<f32>(x[e >> 2u][e & 3u], x[e1 >> 2u][e1 & 3u], x[e2 >> 2u][e2 & 3u], x[e3 >> 2u][e3 & 3u]) * a + sh);
+        if (WRITE_OUT != 0u) {
+          out[e >> 2u][e & 3u] = v.x;
+          out[e1 >> 2u][e1 & 3u] = v.y;
+          out[e2 >> 2u][e2 & 3u] = v.z;
+          out[e3 >> 2u][e3 & 3u] = v.w;
+        }
+        textureStore(dst, coord(texel_at(b, jy, jx, c4)), v);
+        jx++; if (jx == p.W) { jx = 0u; jy++; }
+      }
+      zero_border(b, c4);
+      continue;
+    }
     let b0 = base + 4u * t * s4;   // vec4 index of channel ch's first 4 pixels
     var iy = 0u;
     var ix = 0u;
@@ -77,10 +117,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
       let y1 = act(x[b0 + s4 + k] * a.y + sh.y);
       let y2 = act(x[b0 + 2u * s4 + k] * a.z + sh.z);
       let y3 = act(x[b0 + 3u * s4 + k] * a.w + sh.w);
-      out[b0 + k] = y0;
-      out[b0 + s4 + k] = y1;
-      out[b0 + 2u * s4 + k] = y2;
-      out[b0 + 3u * s4 + k] = y3;
+      if (WRITE_OUT != 0u) {
+        out[b0 + k] = y0;
+        out[b0 + s4 + k] = y1;
+        out[b0 + 2u * s4 + k] = y2;
+        out[b0 + 3u * s4 + k] = y3;
+      }
       // pixels 4k..4k+3 (they may wrap onto the next row)
       textureStore(dst, coord(texel_at(b, iy, ix, c4)), vec4<f32>(y0.x, y1.x, y2.x, y3.x));
       ix++; if (ix == p.W) { ix = 0u; iy++; }
@@ -91,15 +133,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
       textureStore(dst, coord(texel_at(b, iy, ix, c4)), vec4<f32>(y0.w, y1.w, y2.w, y3.w));
       ix++; if (ix == p.W) { ix = 0u; iy++; }
     }
-    // the zero border of this texel column (rows above and below, columns left and right)
-    for (var py = 0u; py < p.Hp; py++) {
-      let row = ((b * p.Hp + py) * p.Wp) * p.C4 + c4;
-      if (py < p.pad || py >= p.pad + p.H) {
-        for (var px = 0u; px < p.Wp; px++) { textureStore(dst, coord(row + px * p.C4), vec4<f32>(0.0)); }
-      } else {
-        for (var px = 0u; px < p.pad; px++) { textureStore(dst, coord(row + px * p.C4), vec4<f32>(0.0)); }
-        for (var px = p.pad + p.W; px < p.Wp; px++) { textureStore(dst, coord(row + px * p.C4), vec4<f32>(0.0)); }
-      }
-    }
+    zero_border(b, c4);
   }
 }

@@ -154,10 +154,13 @@ export class GroupNorm extends Module {
     this.gamma = this.param('gamma', [numChannels], ones(numChannels));
     this.beta = this.param('beta', [numChannels], zeros(numChannels));
   }
-  /** `feeds`: the conv the output goes to next; the norm then also writes that conv's packed input. */
+  /**
+   * `feeds`: the conv the output goes to next, and its only reader; the norm then also writes that
+   * conv's packed input (and, without gradients, only that: the output tensor is left unwritten).
+   */
   forward(x: Tensor, silu = false, feeds?: Conv2d): Tensor {
     const pack = feeds && x.rank === 4 ? feeds.inputGeometry(x) : null;
-    return op.groupNorm(x, this.groups, this.gamma.value, this.beta.value, { eps: this.eps, silu, pack });
+    return op.groupNorm(x, this.groups, this.gamma.value, this.beta.value, { eps: this.eps, silu, pack, packOnly: !!pack });
   }
 }
 

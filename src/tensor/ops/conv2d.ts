@@ -6,9 +6,9 @@ import source from '../../../shaders/conv2d.wgsl';
 import { Tensor, sameDevice } from '../tensor.js';
 import type { Device } from '../../gpu/device.js';
 import { grid1d } from '../dispatch.js';
-import { ShapeError, fmtShape } from '../../gpu/errors.js';
+import { ShapeError, KernelError, fmtShape } from '../../gpu/errors.js';
 import { isCpuAdapter } from './matmul.js';
-import { conv2dTexForward, conv2dTexBackwardInput, conv2dTexBackwardWeight, conv2dImplicitForward, conv2dImplicitBackwardInput, conv2dImplicitBackwardWeight } from './conv2d_tex.js';
+import { conv2dTexForward, conv2dTexBackwardInput, conv2dTexBackwardWeight, conv2dImplicitForward, conv2dImplicitBackwardInput, conv2dImplicitBackwardWeight, isPackOnly } from './conv2d_tex.js';
 import { binary, unary } from './elementwise.js';
 
 const FILE = 'conv2d.wgsl';
@@ -139,6 +139,7 @@ export function conv2d(x: Tensor, w: Tensor, opts: Conv2dOptions = {}): Tensor {
     if (o !== out) o.dispose();
     return out;
   }
+  if (isPackOnly(x)) throw new KernelError(`conv2d: input ${fmtShape(x.shape)} exists only as a packed texture (GroupNorm packOnly), but this conv (${both}) does not take the implicit-GEMM path that reads it`);
   // Other paths: act goes after cbias, so it runs separately when there is one. Elementwise
   // kernels cannot write in place (a buffer may not be bound for reading and writing at once).
   const late = !!opts.cbias && silu;

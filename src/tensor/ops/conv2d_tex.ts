@@ -11,6 +11,7 @@ import blkSource from '../../../shaders/conv2d_blk.wgsl';
 import { Tensor } from '../tensor.js';
 import * as red from './reduce.js';
 import type { Device } from '../../gpu/device.js';
+import { KernelError, fmtShape } from '../../gpu/errors.js';
 import { gemmTex, packTexture, texGemmFits, texGeometry, maxTexels, scratchView, type TexTile } from './matmul_tex.js';
 import { isCpuAdapter, subgroupsUsable } from './matmul.js';
 
@@ -196,7 +197,7 @@ function implicitFits(d: Device, q: ImplicitConv, tile: { tm: number; tn: number
 /** Padded input image of the implicit-GEMM forward: Hp × Wp pixels, the image at (pad, pad). */
 export interface PaddedGeometry { Hp: number; Wp: number; pad: number }
 
-const producerPacked = new WeakMap<Tensor, PaddedGeometry & { view: GPUTextureView; token: number }>();
+const producerPacked = new WeakMap<Tensor, PaddedGeometry & { view: GPUTextureView; token: number; only: boolean }>();
 const slotToken = new WeakMap<Device, number>();
 let lastToken = 0;
 
@@ -217,15 +218,31 @@ export function producerTexture(d: Device, texels: number): { view: GPUTextureVi
   return { view: scratchView(d, 'GN', texels), token };
 }
 
-/** Record that x's padded NHWC4 form (geometry g) is in the producer texture written under `token`. */
-export function markPacked(x: Tensor, g: PaddedGeometry, t: { view: GPUTextureView; token: number }): void {
-  producerPacked.set(x, { ...g, ...t });
+/**
+ * Record that x's padded NHWC4 form (geometry g) is in the producer texture written under `token`;
+ * `only`: the producer wrote nothing else (x's buffer holds no values).
+ */
+export function markPacked(x: Tensor, g: PaddedGeometry, t: { view: GPUTextureView; token: number }, only = false): void {
+  producerPacked.set(x, { ...g, ...t, only });
+}
+
+/** x holds no values of its own: only a producer-packed texture (GroupNorm packOnly). */
+export function isPackOnly(x: Tensor): boolean {
+  return producerPacked.get(x)?.only ?? false;
 }
 
 /** x's producer-packed texture if it is still in the slot and has the wanted geometry. */
 function takePacked(d: Device, x: Tensor, g: PaddedGeometry, dil: number): GPUTextureView | null {
   const e = producerPacked.get(x);
-  if (!e || dil !== 1 || e.Hp !== g.Hp || e.Wp !== g.Wp || e.pad !== g.pad || slotToken.get(d) !== e.token) return null;
+  if (!e) return null;
+  if (dil !== 1 || e.Hp !== g.Hp || e.Wp !== g.Wp || e.pad !== g.pad || slotToken.get(d) !== e.token) {
+    if (e.only) {
+      throw new KernelError(
+        `conv2d: input ${fmtShape(x.shape)} exists only as a producer-packed texture (GroupNorm packOnly) that ${slotToken.get(d) !== e.token ? 'a later producer has overwritten' : 'has another geometry than this conv reads'}; pack without packOnly`,
+      );
+    }
+    return null;
+  }
   return e.view;
 }
 

@@ -28,6 +28,12 @@ export interface GroupNormOptions {
    * the conv skips its packing pass. The output tensor is written either way.
    */
   pack?: PaddedGeometry | null;
+  /**
+   * With `pack`: write only the texture, not the output tensor (no-grad inference, where that conv
+   * is the output's only reader). The tensor returned is then a placeholder the conv resolves to
+   * the texture; anything else reading it gets an error from the conv, or garbage elsewhere.
+   */
+  packOnly?: boolean;
 }
 
 interface Dims {
@@ -61,20 +67,20 @@ export function groupNormWithStats(x: Tensor, groups: number, gamma?: Tensor, be
   if (x.size === 0) return { y, mean, rstd };
   const consts = { HAS_GAMMA: gamma ? 1 : 0, HAS_BETA: beta ? 1 : 0, SILU: opts.silu ? 1 : 0 };
   const bind = { x, gamma: gamma ?? d.dummy, beta: beta ?? d.dummy, out: y, mean, rstd };
-  if (opts.pack && x.rank === 4 && k.spatial % 4 === 0 && k.cpg % 4 === 0) {
+  if (opts.pack && x.rank === 4 && k.cpg % 4 === 0) {
     const [, , H, W] = x.shape;
     const g = opts.pack;
     const C4 = k.channels / 4;
     const t = producerTexture(d, k.batch * g.Hp * g.Wp * C4);
     d.run(
-      { file: 'norm_pack.wgsl', source: packSource, entry: 'main', constants: { WG: 8, LOG_TW: 12, ...consts } },
+      { file: 'norm_pack.wgsl', source: packSource, entry: 'main', constants: { WG: 8, LOG_TW: 12, WRITE_OUT: opts.packOnly ? 0 : 1, ...consts } },
       {
         ...bind, dst: t.view,
-        p: { bg, groups, cpg: k.cpg, s4: k.spatial / 4, eps, H, W, Hp: g.Hp, Wp: g.Wp, pad: g.pad, C4, _p0: 0 },
+        p: { bg, groups, cpg: k.cpg, s4: Math.floor(k.spatial / 4), eps, H, W, Hp: g.Hp, Wp: g.Wp, pad: g.pad, C4, S: k.spatial },
       },
       grid1d(d, Math.ceil(bg / 8) * 8, 8),
     );
-    markPacked(y, g, t);
+    markPacked(y, g, t, !!opts.packOnly);
     return { y, mean, rstd };
   }
   if (kernelStyle(d) === 'cpu' && k.spatial % 4 === 0) {
