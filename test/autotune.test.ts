@@ -78,5 +78,21 @@ describe(`autotuners (seed ${TEST_SEED})`, () => {
       uninstall();
     }
     expect(implicitTileFor(d, q)).toEqual(defaultImplicitTile(q));
+    // the input gradient is its own problem: tuning it leaves the forward's entry alone
+    const inp = await tuneConv(d, { ...dims, Cin: Cout, Cout: Cin }, 'input', { reps: 1, targetMs: 1 });
+    expect(inp!.cached, 'an input-gradient problem with the forward\'s numbers is not the forward').toBe(false);
+  });
+
+  it('the default rule: 7×7 blocks for forwards of any 7-divisible size, input gradients up to 14×14; strips where a block cannot run', () => {
+    const q = (Ho: number, o: Partial<{ input: boolean; stride: number; B: number }> = {}) =>
+      ({ B: o.B ?? 64, Rc: 32, N: 32, Ho, Wo: Ho, KH: 3, KW: 3, stride: o.stride ?? 1, dil: 1, input: o.input });
+    expect(defaultImplicitTile(q(28))).toEqual({ block: '7x7' });
+    expect(defaultImplicitTile(q(14, { input: true }))).toEqual({ block: '7x7' });
+    expect('block' in defaultImplicitTile(q(28, { input: true }))).toBe(false);
+    expect('block' in defaultImplicitTile(q(30))).toBe(false);
+    expect('block' in defaultImplicitTile(q(28, { stride: 2 }))).toBe(false);
+    // a grid of B·16 blocks past the adapter's workgroup limit falls back to strips
+    const tooMany = Math.floor(d.limits.maxComputeWorkgroupsPerDimension / 16) + 1;
+    expect('block' in implicitTileFor(d, q(28, { B: tooMany }))).toBe(false);
   });
 });

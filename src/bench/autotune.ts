@@ -150,7 +150,7 @@ interface ConvEntry {
 const convCache = new TuneCache<ConvEntry>('conv-autotune.json');
 
 function convKey(q: ImplicitProblem): string {
-  return `${q.B}x${q.Rc}x${q.Ho}x${q.Wo}->${q.N} k${q.KH}x${q.KW} s${q.stride} d${q.dil}`;
+  return `${q.input ? 'input ' : ''}${q.B}x${q.Rc}x${q.Ho}x${q.Wo}->${q.N} k${q.KH}x${q.KW} s${q.stride} d${q.dil}`;
 }
 
 /** Candidate tiles (the default first): row strips of 64/48/32 rows × 4 columns or 16 × 8, and the 7×7 output block for 3×3 stride-1 problems. */
@@ -173,7 +173,7 @@ export async function tuneConv(
 ): Promise<(ConvEntry & { cached: boolean; tried: number }) | null> {
   const q: ImplicitProblem = kind === 'forward'
     ? { B: c.B, Rc: c.Cin, N: c.Cout, Ho: c.Ho, Wo: c.Wo, KH: c.KH, KW: c.KW, stride: c.s, dil: 1 }
-    : { B: c.B, Rc: c.Cout, N: c.Cin, Ho: c.H, Wo: c.W, KH: c.KH, KW: c.KW, stride: 1, dil: c.s };
+    : { B: c.B, Rc: c.Cout, N: c.Cin, Ho: c.H, Wo: c.W, KH: c.KH, KW: c.KW, stride: 1, dil: c.s, input: true };
   const key = `${adapterKey(device)}|${convKey(q)}`;
   const hit = convCache.get(key);
   if (hit) return { ...hit, cached: true, tried: 0 };

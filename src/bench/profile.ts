@@ -177,9 +177,13 @@ export interface ProfileOptions {
   wall?: boolean;
 }
 
-export async function profileUNet(device: Device, o: ProfileOptions = {}): Promise<ProfileResult> {
-  const B = o.batch ?? 8;
-  const reps = o.reps ?? 3;
+/**
+ * The reference U-Net's forward (no-grad) or its training step as src/bench/suite.ts times it (DSM
+ * loss, backward, gradient copy into the optimizer's arena, AdamW), on fixed pseudo-random inputs:
+ * `body` runs it once in a scope; `dispose` frees the inputs.
+ */
+export function unetWorkload(device: Device, o: { batch: number; train?: boolean; preset?: UNetPreset }): { body: () => void; dispose: () => void } {
+  const B = o.batch;
   const net = createUNet(o.preset ?? 'reference');
   const arena = materialize(device, net);
   const params = arena.params.map(([, p]) => p.value);
@@ -193,8 +197,6 @@ export async function profileUNet(device: Device, o: ProfileOptions = {}): Promi
   const z = rnd([B, C, S, S]);
   const sigma = Tensor.fromArray(device, Float32Array.from({ length: B }, (_, i) => Math.exp(Math.sin(i * 3.1) * 2)), [B, 1]).keep();
   const sig4 = sigma.reshape([B, 1, 1, 1]).keep();
-  // the training step as src/bench/suite.ts times it: DSM loss, backward, gradient copy into the
-  // optimizer's arena, AdamW
   const opt = o.train ? new AdamW(device, arena, defaultAdam({ lr: 1e-4 })) : null;
   const gradViews = opt ? arena.viewsOf(opt.grads) : [];
   const body = opt
@@ -211,6 +213,13 @@ export async function profileUNet(device: Device, o: ProfileOptions = {}): Promi
         })
     : () => device.scope(() => void noGrad(() => net.forward(x, sigma)));
   opt?.prepare(1);
+  return { body, dispose: () => [x, z, sigma, sig4].forEach((t) => t.dispose()) };
+}
+
+export async function profileUNet(device: Device, o: ProfileOptions = {}): Promise<ProfileResult> {
+  const B = o.batch ?? 8;
+  const reps = o.reps ?? 3;
+  const { body, dispose } = unetWorkload(device, { batch: B, train: o.train, preset: o.preset });
   // warm-up (pipelines, scratch textures), then record with tags
   device.scope(() => void body());
   await device.sync();
@@ -232,7 +241,7 @@ export async function profileUNet(device: Device, o: ProfileOptions = {}): Promi
     return { layer, op: o2, kernel: t.kernel, shape: t.shape, workgroups: recording.dispatches[i].workgroups, ms: median(runs.map((r) => r[i])) };
   });
   recording.dispose();
-  for (const t of [x, z, sigma, sig4]) t.dispose();
+  dispose();
   return {
     batch: B, mode: o.train ? 'train' : 'forward', timer: useTs ? 'timestamp' : 'wall', dispatches,
     sumMs: dispatches.reduce((s, d) => s + d.ms, 0), replayMs: median(replays),

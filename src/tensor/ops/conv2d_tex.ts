@@ -249,16 +249,24 @@ function takePacked(d: Device, x: Tensor, g: PaddedGeometry, dil: number): GPUTe
 /** Output blocks of shaders/conv2d_blk.wgsl (scripts/gen-conv2d-blk.mjs): width × height. */
 export type ConvBlock = '7x7';
 
-function runBlock(d: Device, src: Tensor, w: Tensor, out: Tensor, q: ImplicitConv, epi: ConvEpilogue, block: ConvBlock): boolean {
+/** Whether the block kernel's textures and grid fit the adapter for q (and its geometry). */
+function blockFits(d: Device, q: { B: number; Rc: number; N: number; Ho: number; Wo: number; KH: number; KW: number; stride: number; pad?: number }, block: ConvBlock) {
   const [BW, BH] = block.split('x').map(Number);
   const BX = Math.ceil(q.Wo / BW), BY = Math.ceil(q.Ho / BH);
-  const g = paddedGeometry(q, { block });
-  const { Hp, Wp } = g;
+  const { Hp, Wp } = paddedGeometry({ ...q, pad: q.pad ?? 0 }, { block });
   const C4 = Math.ceil(q.Rc / 4);
   const Np = Math.ceil(q.N / 32) * 32, N4p = Np / 4;
   const maxWg = d.limits.maxComputeWorkgroupsPerDimension;
   const aTexels = q.B * Hp * Wp * C4, bTexels = q.KH * q.KW * C4 * 4 * N4p;
-  if (aTexels > maxTexels(d) || bTexels > maxTexels(d) || q.B * BX * BY > maxWg || Math.ceil(Math.max(aTexels, bTexels) / 64) > maxWg * maxWg) return false;
+  const ok = aTexels <= maxTexels(d) && bTexels <= maxTexels(d) && q.B * BX * BY <= maxWg && Math.ceil(Math.max(aTexels, bTexels) / 64) <= maxWg * maxWg;
+  return { ok, BX, BY, Hp, Wp, C4, Np, N4p };
+}
+
+function runBlock(d: Device, src: Tensor, w: Tensor, out: Tensor, q: ImplicitConv, epi: ConvEpilogue, block: ConvBlock): boolean {
+  const f = blockFits(d, q, block);
+  if (!f.ok) return false;
+  const { BX, BY, Hp, Wp, C4, Np, N4p } = f;
+  const g = { Hp, Wp, pad: q.pad };
   const va = takePacked(d, src, g, q.dil) ?? packPadded(d, src, 'CA', { B: q.B, Rc: q.Rc, Hi: q.Hi, Wi: q.Wi, Hp, Wp, pad: q.pad, dil: q.dil });
   const rows = q.KH * q.KW * C4 * 4;
   const vb = packTexture(d, 'wconv', w, 'CB', { R: rows, C: q.N, Rp: rows, C4p: N4p, Cin: q.Rc, KH: q.KH, KW: q.KW, trans: q.flip });
@@ -279,14 +287,16 @@ function runBlock(d: Device, src: Tensor, w: Tensor, out: Tensor, q: ImplicitCon
 export type ImplicitTile = { tm: number; tn: number } | { block: ConvBlock };
 
 /**
- * 3×3 stride-1 convs whose output tiles exactly into 7×7 blocks, up to 14×14, take
- * conv2d_blk.wgsl (each input texel fetched once per block, not once per tap: ×1.05–1.17 at the
- * U-Net's 14×14 and 7×7 shapes on lavapipe, no gain at 28×28; scripts/gen-conv2d-blk.mjs); other
- * shapes the row strips of implicitTile.
+ * 3×3 stride-1 convs whose output tiles exactly into 7×7 blocks take conv2d_blk.wgsl (each input
+ * texel fetched once per block, not once per tap; scripts/gen-conv2d-blk.mjs): forwards at any such
+ * size, input gradients up to 14×14; other shapes the row strips of implicitTile. Measured on
+ * lavapipe at B64 (interleaved A/B): ×1.05–1.17 at the U-Net's 14×14 and 7×7 shapes; at 28×28 the
+ * whole reference U-Net forward ×1.07 (7 of 7 rounds faster), but its training step, where the
+ * 28×28 input gradients would take blocks too, was slower (0.96×).
  */
-export function defaultImplicitTile(q: { B: number; Ho: number; Wo: number; N: number; KH: number; KW: number; stride: number; dil: number }): ImplicitTile {
+export function defaultImplicitTile(q: { B: number; Ho: number; Wo: number; N: number; KH: number; KW: number; stride: number; dil: number; input?: boolean }): ImplicitTile {
   if (q.KH === 3 && q.KW === 3 && q.stride === 1 && q.dil === 1) {
-    if (q.Ho % 7 === 0 && q.Wo % 7 === 0 && q.Ho * q.Wo <= 196) return { block: '7x7' };
+    if (q.Ho % 7 === 0 && q.Wo % 7 === 0 && (!q.input || q.Ho * q.Wo <= 196)) return { block: '7x7' };
   }
   return implicitTile(q.B * q.Ho * q.Wo, q.N);
 }
@@ -294,6 +304,8 @@ export function defaultImplicitTile(q: { B: number; Ho: number; Wo: number; N: n
 /** The problem an implicit-GEMM tile is chosen for: output [B, N, Ho, Wo] from Rc reduction channels. */
 export interface ImplicitProblem {
   B: number; Rc: number; N: number; Ho: number; Wo: number; KH: number; KW: number; stride: number; dil: number;
+  /** The input gradient (flipped weights over gy), not the forward. */
+  input?: boolean;
 }
 
 let tileChooser: (d: Device, q: ImplicitProblem) => ImplicitTile = (_d, q) => defaultImplicitTile(q);
@@ -308,11 +320,12 @@ export function setImplicitTileChooser(f: (d: Device, q: ImplicitProblem) => Imp
 /** The tile the implicit path will use for q on d (the installed chooser's, the measured rule by default). */
 export function implicitTileFor(d: Device, q: ImplicitProblem): ImplicitTile {
   const t = tileChooser(d, q);
-  // a tuned block choice cannot serve a strided or dilated problem
-  return 'block' in t && (q.stride !== 1 || q.dil !== 1 || q.KH !== 3 || q.KW !== 3) ? implicitTile(q.B * q.Ho * q.Wo, q.N) : t;
+  // a block cannot serve a strided or dilated problem, nor one whose grid or textures outgrow the adapter
+  const bad = 'block' in t && (q.stride !== 1 || q.dil !== 1 || q.KH !== 3 || q.KW !== 3 || !blockFits(d, q, t.block).ok);
+  return bad ? implicitTile(q.B * q.Ho * q.Wo, q.N) : t;
 }
 
-function runImplicit(d: Device, src: Tensor, w: Tensor, out: Tensor, q: ImplicitConv, epi: ConvEpilogue, tile: ImplicitTile = implicitTileFor(d, q)): boolean {
+function runImplicit(d: Device, src: Tensor, w: Tensor, out: Tensor, q: ImplicitConv, epi: ConvEpilogue, tile: ImplicitTile = implicitTileFor(d, { ...q, input: q.flip })): boolean {
   if ('block' in tile) {
     if (q.stride !== 1 || q.dil !== 1 || q.KH !== 3 || q.KW !== 3) return false;
     return runBlock(d, src, w, out, q, epi, tile.block);

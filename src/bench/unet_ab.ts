@@ -1,0 +1,67 @@
+// Interleaved A/B of whole reference U-Net steps under different implicit-GEMM tile rules: each
+// rule's step is recorded once (its pipelines and choices fixed), then the recordings are replayed
+// in rotating order, so that load on the machine (large and bursty on a shared 2-core VM) falls on
+// every rule alike. Per-kernel timings (scripts/profile-conv.mjs) miss what a rule does to its
+// neighbours (cache state, which producer packs for which conv); this measures the step itself.
+//
+// Run: node scripts/ab-unet.mjs [--batch 64] [--rounds 7] [--train] [--rules default,strips,blocks14]
+import type { Device } from '../gpu/device.js';
+import { median } from './timing.js';
+import { unetWorkload } from './profile.js';
+import { setImplicitTileChooser, defaultImplicitTile, implicitTile, type ImplicitProblem, type ImplicitTile } from '../tensor/ops/conv2d_tex.js';
+
+const is3x3s1 = (q: ImplicitProblem) => q.KH === 3 && q.KW === 3 && q.stride === 1 && q.dil === 1;
+
+/** Tile rules by name: the default, row strips only, and blocks only up to 14×14 (the rule before blocks at 28×28). */
+export const tileRules: Record<string, (q: ImplicitProblem) => ImplicitTile> = {
+  default: (q) => defaultImplicitTile(q),
+  strips: (q) => implicitTile(q.B * q.Ho * q.Wo, q.N),
+  blocks14: (q) => (is3x3s1(q) && q.Ho % 7 === 0 && q.Wo % 7 === 0 && q.Ho * q.Wo <= 196 ? { block: '7x7' } : implicitTile(q.B * q.Ho * q.Wo, q.N)),
+};
+
+export interface RuleTiming {
+  rule: string;
+  medianMs: number;
+  /** Median over rounds of this rule's time ÷ the first rule's time in the same round. */
+  ratioToFirst: number;
+  ms: number[];
+}
+
+export async function abUNet(d: Device, o: { batch?: number; rounds?: number; train?: boolean; rules?: string[] } = {}): Promise<RuleTiming[]> {
+  const names = o.rules ?? ['default', 'strips', 'blocks14'];
+  for (const n of names) if (!tileRules[n]) throw new Error(`ab-unet: unknown rule '${n}' (have ${Object.keys(tileRules).join(', ')})`);
+  const { body, dispose } = unetWorkload(d, { batch: o.batch ?? 64, train: o.train });
+  const recs = [];
+  try {
+    for (const n of names) {
+      const prev = setImplicitTileChooser((_d, q) => tileRules[n](q));
+      try {
+        body(); // warm-up: pipelines, scratch textures
+        await d.sync();
+        recs.push(d.record(body).recording);
+      } finally {
+        setImplicitTileChooser(prev);
+      }
+    }
+    const ms: number[][] = names.map(() => []);
+    for (const r of recs) {
+      r.replay();
+      await d.sync();
+    }
+    for (let round = 0; round < (o.rounds ?? 7); round++) {
+      for (let k = 0; k < names.length; k++) {
+        const i = (k + round) % names.length;
+        const t0 = performance.now();
+        recs[i].replay();
+        await d.sync();
+        ms[i].push(performance.now() - t0);
+      }
+    }
+    return names.map((rule, i) => ({
+      rule, medianMs: median(ms[i]), ratioToFirst: median(ms[i].map((t, r) => t / ms[0][r])), ms: ms[i].map((t) => Math.round(t)),
+    }));
+  } finally {
+    recs.forEach((r) => r.dispose());
+    dispose();
+  }
+}
