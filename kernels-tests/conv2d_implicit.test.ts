@@ -238,6 +238,43 @@ describe(`GroupNorm writing the conv's packed input (seed ${TEST_SEED})`, () => 
   });
 });
 
+describe(`GroupNorm packing its input for a 1×1 conv (packInput, seed ${TEST_SEED})`, () => {
+  it('the 1×1 conv of the norm input reads the texture the norm wrote, and repacks once it is overwritten', async (ctx) => {
+    if (!usable) return ctx.skip();
+    convImplicitMode.mode = 'always';
+    let seed = TEST_SEED + 800;
+    // aligned planes (28×7) and unaligned (7×7)
+    for (const [B, C, H, W, groups, Cout] of [[2, 16, 28, 7, 4, 24], [3, 24, 7, 7, 6, 8]]) {
+      const r = rng(seed++);
+      const xs = r.normal(B * C * H * W), x2s = r.normal(B * C * H * W), ga = r.uniform(C, 0.5, 1.5), be = r.normal(C);
+      const w3 = r.normal(Cout * C * 9), w1 = r.normal(Cout * C), b1 = r.normal(Cout);
+      poisonPool(d, B * Math.max(C, Cout) * (H + 9) * (W + 9) * 4 * 4 + 4096, 2);
+      const x = Tensor.fromArray(d, xs, [B, C, H, W]), x2 = Tensor.fromArray(d, x2s, [B, C, H, W]);
+      const gamma = Tensor.fromArray(d, ga, [C]), beta = Tensor.fromArray(d, be, [C]);
+      const wk = Tensor.fromArray(d, w1, [Cout, C, 1, 1]), bk = Tensor.fromArray(d, b1, [Cout]);
+      const pack = implicitForwardGeometry(d, { B, Cin: C, H, W, Cout, KH: 3, KW: 3, Ho: H, Wo: W, s: 1, p: 1 });
+      const packInput = implicitForwardGeometry(d, { B, Cin: C, H, W, Cout, KH: 1, KW: 1, Ho: H, Wo: W, s: 1, p: 0 });
+      expect(packInput, '1×1 conv geometry').toEqual({ Hp: H, Wp: W, pad: 0 });
+      const ref = (v: Float32Array) => conv2dRef(v, [B, C, H, W], w1, [Cout, C, 1, 1], { bias: b1 }).data;
+      const h = groupNorm(x, groups, gamma, beta, 1e-5, { silu: true, pack, packInput });
+      expect(relErr(await h.toArray(), groupNormRef(xs, [B, C, H, W], groups, ga, be, 1e-5, true).y), 'norm output').toBeLessThan(1e-5);
+      let n0 = d.dispatches;
+      const y = conv2d(x, wk, { bias: bk });
+      const fromNorm = d.dispatches - n0;
+      expect(relErr(await y.toArray(), ref(xs)), `1×1 conv of the norm-packed input ${[B, C, H, W]}`).toBeLessThan(1e-4);
+      // another norm packing its own input overwrites the slot: x is packed again, not read stale
+      const h2 = groupNorm(x2, groups, gamma, beta, 1e-5, { silu: true, pack, packInput });
+      n0 = d.dispatches;
+      const y2 = conv2d(x, wk, { bias: bk });
+      expect(d.dispatches - n0, 'the conv of a norm-packed input skips its packing pass').toBe(fromNorm + 1);
+      expect(relErr(await y2.toArray(), ref(xs)), `1×1 conv after the slot was overwritten ${[B, C, H, W]}`).toBeLessThan(1e-4);
+      const y3 = conv2d(x2, wk, { bias: bk });
+      expect(relErr(await y3.toArray(), ref(x2s)), 'the second norm\'s input').toBeLessThan(1e-4);
+      [x, x2, gamma, beta, wk, bk, h, h2, y, y2, y3].forEach((t) => t.dispose());
+    }
+  });
+});
+
 describe(`GroupNorm writing only the packed texture (packOnly, seed ${TEST_SEED})`, () => {
   it('the conv reads it; an overwritten slot or a conv off the implicit path is an error, not garbage', async (ctx) => {
     if (!usable) return ctx.skip();

@@ -6,6 +6,8 @@
 // 4 channels as 4 vec4s and stores them as 4 texels (a 4×4 transpose in registers). When S % 4 != 0
 // (the 7×7 levels) channel planes are not vec4-aligned, but a group (cpg·S elements) still is: the
 // statistics stay vec4, the output pass reads and writes one pixel of 4 channels at a time.
+// With RAW the input x itself is also stored, unpadded NHWC4, for a 1×1 conv that reads the norm's
+// input (a ResBlock's skip projection), which then skips its own packing pass.
 
 override WG: u32 = 8;
 override HAS_GAMMA: u32 = 0;
@@ -13,6 +15,7 @@ override HAS_BETA: u32 = 0;
 override SILU: u32 = 0;
 override LOG_TW: u32 = 12;
 override WRITE_OUT: u32 = 1;   // 0: only the texture (no-grad: the conv is the output's one reader)
+override RAW: u32 = 0;         // 1: also write the input x, unpadded NHWC4, to `raw` (a 1×1 conv's input)
 
 struct Params {
   bg: u32,       // batch · groups
@@ -37,6 +40,7 @@ struct Params {
 @group(0) @binding(5) var<storage, read_write> rstd: array<f32>;
 @group(0) @binding(6) var dst: texture_storage_2d<rgba32float, write>;
 @group(0) @binding(7) var<uniform> p: Params;
+@group(0) @binding(8) var raw: texture_storage_2d<rgba32float, write>;
 
 fn coord(t: u32) -> vec2<u32> {
   return vec2<u32>(t & ((1u << LOG_TW) - 1u), t >> LOG_TW);
@@ -49,6 +53,11 @@ fn act(v: vec4<f32>) -> vec4<f32> {
 
 fn texel_at(b: u32, iy: u32, ix: u32, c4: u32) -> u32 {
   return ((b * p.Hp + iy + p.pad) * p.Wp + ix + p.pad) * p.C4 + c4;
+}
+
+// The input's own texel (channels 4·c4.. of pixel (iy, ix)) in the unpadded NHWC4 layout.
+fn store_raw(b: u32, iy: u32, ix: u32, c4: u32, v: vec4<f32>) {
+  if (RAW != 0u) { textureStore(raw, coord(((b * p.H + iy) * p.W + ix) * p.C4 + c4), v); }
 }
 
 // The zero border of texel column c4 of image b (rows above and below, columns left and right).
@@ -96,7 +105,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         let e1 = e + S;
         let e2 = e1 + S;
         let e3 = e2 + S;
-        let v = act(vec4<f32>(x[e >> 2u][e & 3u], x[e1 >> 2u][e1 & 3u], x[e2 >> 2u][e2 & 3u], x[e3 >> 2u][e3 & 3u]) * a + sh);
+        let xv = vec4<f32>(x[e >> 2u][e & 3u], x[e1 >> 2u][e1 & 3u], x[e2 >> 2u][e2 & 3u], x[e3 >> 2u][e3 & 3u]);
+        let v = act(xv * a + sh);
         if (WRITE_OUT != 0u) {
           out[e >> 2u][e & 3u] = v.x;
           out[e1 >> 2u][e1 & 3u] = v.y;
@@ -104,6 +114,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
           out[e3 >> 2u][e3 & 3u] = v.w;
         }
         textureStore(dst, coord(texel_at(b, jy, jx, c4)), v);
+        store_raw(b, jy, jx, c4, xv);
         jx++; if (jx == p.W) { jx = 0u; jy++; }
       }
       zero_border(b, c4);
@@ -113,10 +124,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     var iy = 0u;
     var ix = 0u;
     for (var k = 0u; k < s4; k++) {
-      let y0 = act(x[b0 + k] * a.x + sh.x);
-      let y1 = act(x[b0 + s4 + k] * a.y + sh.y);
-      let y2 = act(x[b0 + 2u * s4 + k] * a.z + sh.z);
-      let y3 = act(x[b0 + 3u * s4 + k] * a.w + sh.w);
+      let x0 = x[b0 + k];
+      let x1 = x[b0 + s4 + k];
+      let x2 = x[b0 + 2u * s4 + k];
+      let x3 = x[b0 + 3u * s4 + k];
+      let y0 = act(x0 * a.x + sh.x);
+      let y1 = act(x1 * a.y + sh.y);
+      let y2 = act(x2 * a.z + sh.z);
+      let y3 = act(x3 * a.w + sh.w);
       if (WRITE_OUT != 0u) {
         out[b0 + k] = y0;
         out[b0 + s4 + k] = y1;
@@ -125,12 +140,16 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
       }
       // pixels 4k..4k+3 (they may wrap onto the next row)
       textureStore(dst, coord(texel_at(b, iy, ix, c4)), vec4<f32>(y0.x, y1.x, y2.x, y3.x));
+      store_raw(b, iy, ix, c4, vec4<f32>(x0.x, x1.x, x2.x, x3.x));
       ix++; if (ix == p.W) { ix = 0u; iy++; }
       textureStore(dst, coord(texel_at(b, iy, ix, c4)), vec4<f32>(y0.y, y1.y, y2.y, y3.y));
+      store_raw(b, iy, ix, c4, vec4<f32>(x0.y, x1.y, x2.y, x3.y));
       ix++; if (ix == p.W) { ix = 0u; iy++; }
       textureStore(dst, coord(texel_at(b, iy, ix, c4)), vec4<f32>(y0.z, y1.z, y2.z, y3.z));
+      store_raw(b, iy, ix, c4, vec4<f32>(x0.z, x1.z, x2.z, x3.z));
       ix++; if (ix == p.W) { ix = 0u; iy++; }
       textureStore(dst, coord(texel_at(b, iy, ix, c4)), vec4<f32>(y0.w, y1.w, y2.w, y3.w));
+      store_raw(b, iy, ix, c4, vec4<f32>(x0.w, x1.w, x2.w, x3.w));
       ix++; if (ix == p.W) { ix = 0u; iy++; }
     }
     zero_border(b, c4);

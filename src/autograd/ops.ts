@@ -349,12 +349,12 @@ export function upsampleNearest2d(x: T, k: number): T {
  * with createGraph the composite form (reductions and elementwise ops) is used instead, so the
  * objectives that need second derivatives also work through GroupNorm.
  */
-export function groupNorm(x: T, groups: number, gamma?: T, beta?: T, opts: { eps?: number; silu?: boolean; pack?: nrm.GroupNormOptions['pack']; packOnly?: boolean } = {}): T {
+export function groupNorm(x: T, groups: number, gamma?: T, beta?: T, opts: { eps?: number; silu?: boolean; pack?: nrm.GroupNormOptions['pack']; packOnly?: boolean; packInput?: nrm.GroupNormOptions['packInput'] } = {}): T {
   const eps = opts.eps ?? 1e-5;
   const silu_ = !!opts.silu;
   // packOnly leaves y without values: only where no backward (which would read y) can follow
   const packOnly = !!opts.packOnly && !!opts.pack && !isGradEnabled();
-  const { y, mean: mu, rstd } = nrm.groupNormWithStats(x, groups, gamma, beta, eps, { silu: silu_, pack: opts.pack, packOnly });
+  const { y, mean: mu, rstd } = nrm.groupNormWithStats(x, groups, gamma, beta, eps, { silu: silu_, pack: opts.pack, packOnly, packInput: opts.packInput });
   const ins = [x, ...(gamma ? [gamma] : []), ...(beta ? [beta] : [])];
   return record(y, 'groupNorm', ins, (g) => {
     if (isGradEnabled()) {

@@ -12,10 +12,11 @@ import { setImplicitTileChooser, defaultImplicitTile, implicitTile, type Implici
 
 const is3x3s1 = (q: ImplicitProblem) => q.KH === 3 && q.KW === 3 && q.stride === 1 && q.dil === 1;
 
-/** Tile rules by name: the default, row strips only, and blocks only up to 14×14 (the rule before blocks at 28×28). */
+/** Tile rules by name: the default, row strips only, blocks wherever they tile (input gradients too), blocks only up to 14×14 (the rule before). */
 export const tileRules: Record<string, (q: ImplicitProblem) => ImplicitTile> = {
   default: (q) => defaultImplicitTile(q),
   strips: (q) => implicitTile(q.B * q.Ho * q.Wo, q.N),
+  blocksAll: (q) => (is3x3s1(q) && q.Ho % 7 === 0 && q.Wo % 7 === 0 ? { block: '7x7' } : implicitTile(q.B * q.Ho * q.Wo, q.N)),
   blocks14: (q) => (is3x3s1(q) && q.Ho % 7 === 0 && q.Wo % 7 === 0 && q.Ho * q.Wo <= 196 ? { block: '7x7' } : implicitTile(q.B * q.Ho * q.Wo, q.N)),
 };
 

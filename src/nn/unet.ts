@@ -157,10 +157,12 @@ export class GroupNorm extends Module {
   /**
    * `feeds`: the conv the output goes to next, and its only reader; the norm then also writes that
    * conv's packed input (and, without gradients, only that: the output tensor is left unwritten).
+   * `inputFeeds`: a 1×1 conv that reads x itself (a skip projection), packed by the norm in passing.
    */
-  forward(x: Tensor, silu = false, feeds?: Conv2d): Tensor {
+  forward(x: Tensor, silu = false, feeds?: Conv2d, inputFeeds?: Conv2d | null): Tensor {
     const pack = feeds && x.rank === 4 ? feeds.inputGeometry(x) : null;
-    return op.groupNorm(x, this.groups, this.gamma.value, this.beta.value, { eps: this.eps, silu, pack, packOnly: !!pack });
+    const packInput = pack && inputFeeds ? inputFeeds.inputGeometry(x) : null;
+    return op.groupNorm(x, this.groups, this.gamma.value, this.beta.value, { eps: this.eps, silu, pack, packOnly: !!pack, packInput });
   }
 }
 
@@ -188,7 +190,8 @@ export class ResBlock extends Module {
   forward(x: Tensor, tembAct: Tensor): Tensor {
     // the embedding add and the residual add ride in the convs' epilogues
     // each norm also writes its conv's packed input texture (the conv packs for itself otherwise)
-    const h = this.conv1.forward(this.norm1.forward(x, true, this.conv1), { cbias: this.temb.forward(tembAct) });
+    // (norm1 packs x for the skip projection too, which reads it after conv2's norm)
+    const h = this.conv1.forward(this.norm1.forward(x, true, this.conv1, this.skip), { cbias: this.temb.forward(tembAct) });
     return this.conv2.forward(this.norm2.forward(h, true, this.conv2), { residual: this.skip ? this.skip.forward(x) : x });
   }
 }

@@ -197,8 +197,9 @@ function implicitFits(d: Device, q: ImplicitConv, tile: { tm: number; tn: number
 /** Padded input image of the implicit-GEMM forward: Hp × Wp pixels, the image at (pad, pad). */
 export interface PaddedGeometry { Hp: number; Wp: number; pad: number }
 
-const producerPacked = new WeakMap<Tensor, PaddedGeometry & { view: GPUTextureView; token: number; only: boolean }>();
-const slotToken = new WeakMap<Device, number>();
+const producerPacked = new WeakMap<Tensor, PaddedGeometry & { view: GPUTextureView; slot: string; token: number; only: boolean }>();
+/** The token of the latest write to each producer slot, per device. */
+const slotTokens = new WeakMap<Device, Map<string, number>>();
 let lastToken = 0;
 
 /**
@@ -211,18 +212,23 @@ export function implicitForwardGeometry(d: Device, c: ConvDims): PaddedGeometry 
   return paddedGeometry({ Ho: c.Ho, Wo: c.Wo, KH: c.KH, KW: c.KW, stride: c.s, pad: c.p }, tile);
 }
 
-/** The scratch texture a producer writes `texels` texels of x's packed form into; call markPacked after. */
-export function producerTexture(d: Device, texels: number): { view: GPUTextureView; token: number } {
+/**
+ * The scratch texture a producer writes `texels` texels of a tensor's packed form into (slot 'GN'
+ * for a norm's output, 'GNX' for its input); call markPacked after.
+ */
+export function producerTexture(d: Device, texels: number, slot: 'GN' | 'GNX' = 'GN'): { view: GPUTextureView; slot: string; token: number } {
   const token = ++lastToken;
-  slotToken.set(d, token);
-  return { view: scratchView(d, 'GN', texels), token };
+  let m = slotTokens.get(d);
+  if (!m) slotTokens.set(d, (m = new Map()));
+  m.set(slot, token);
+  return { view: scratchView(d, slot, texels), slot, token };
 }
 
 /**
  * Record that x's padded NHWC4 form (geometry g) is in the producer texture written under `token`;
  * `only`: the producer wrote nothing else (x's buffer holds no values).
  */
-export function markPacked(x: Tensor, g: PaddedGeometry, t: { view: GPUTextureView; token: number }, only = false): void {
+export function markPacked(x: Tensor, g: PaddedGeometry, t: { view: GPUTextureView; slot: string; token: number }, only = false): void {
   producerPacked.set(x, { ...g, ...t, only });
 }
 
@@ -235,10 +241,11 @@ export function isPackOnly(x: Tensor): boolean {
 function takePacked(d: Device, x: Tensor, g: PaddedGeometry, dil: number): GPUTextureView | null {
   const e = producerPacked.get(x);
   if (!e) return null;
-  if (dil !== 1 || e.Hp !== g.Hp || e.Wp !== g.Wp || e.pad !== g.pad || slotToken.get(d) !== e.token) {
+  const current = slotTokens.get(d)?.get(e.slot) === e.token;
+  if (dil !== 1 || e.Hp !== g.Hp || e.Wp !== g.Wp || e.pad !== g.pad || !current) {
     if (e.only) {
       throw new KernelError(
-        `conv2d: input ${fmtShape(x.shape)} exists only as a producer-packed texture (GroupNorm packOnly) that ${slotToken.get(d) !== e.token ? 'a later producer has overwritten' : 'has another geometry than this conv reads'}; pack without packOnly`,
+        `conv2d: input ${fmtShape(x.shape)} exists only as a producer-packed texture (GroupNorm packOnly) that ${!current ? 'a later producer has overwritten' : 'has another geometry than this conv reads'}; pack without packOnly`,
       );
     }
     return null;

@@ -10,6 +10,7 @@ import vec4Part from '../../../shaders/norm_vec4.wgsl';
 import packPart from '../../../shaders/norm_pack.wgsl';
 import backwardVec4Source from '../../../shaders/norm_backward_vec4.wgsl';
 import { producerTexture, markPacked, type PaddedGeometry } from './conv2d_tex.js';
+import { scratchView } from './matmul_tex.js';
 import { Tensor, sameDevice } from '../tensor.js';
 import { grid1d } from '../dispatch.js';
 import { ShapeError, fmtShape } from '../../gpu/errors.js';
@@ -34,6 +35,12 @@ export interface GroupNormOptions {
    * the texture; anything else reading it gets an error from the conv, or garbage elsewhere.
    */
   packOnly?: boolean;
+  /**
+   * With `pack`: the geometry a 1×1 conv reading the norm's input x packs x in; when it is the
+   * unpadded one (a ResBlock's skip projection), the kernel stores x's texels there too (slot
+   * 'GNX') and that conv skips its packing pass.
+   */
+  packInput?: PaddedGeometry | null;
 }
 
 interface Dims {
@@ -72,15 +79,18 @@ export function groupNormWithStats(x: Tensor, groups: number, gamma?: Tensor, be
     const g = opts.pack;
     const C4 = k.channels / 4;
     const t = producerTexture(d, k.batch * g.Hp * g.Wp * C4);
+    const gi = opts.packInput;
+    const raw = gi && gi.pad === 0 && gi.Hp === H && gi.Wp === W ? producerTexture(d, k.batch * H * W * C4, 'GNX') : null;
     d.run(
-      { file: 'norm_pack.wgsl', source: packSource, entry: 'main', constants: { WG: 8, LOG_TW: 12, WRITE_OUT: opts.packOnly ? 0 : 1, ...consts } },
+      { file: 'norm_pack.wgsl', source: packSource, entry: 'main', constants: { WG: 8, LOG_TW: 12, WRITE_OUT: opts.packOnly ? 0 : 1, RAW: raw ? 1 : 0, ...consts } },
       {
-        ...bind, dst: t.view,
+        ...bind, dst: t.view, raw: raw?.view ?? scratchView(d, 'GNX', 1),
         p: { bg, groups, cpg: k.cpg, s4: Math.floor(k.spatial / 4), eps, H, W, Hp: g.Hp, Wp: g.Wp, pad: g.pad, C4, S: k.spatial },
       },
       grid1d(d, Math.ceil(bg / 8) * 8, 8),
     );
     markPacked(y, g, t, !!opts.packOnly);
+    if (raw) markPacked(x, gi!, raw);
     return { y, mean, rstd };
   }
   if (kernelStyle(d) === 'cpu' && k.spatial % 4 === 0) {
