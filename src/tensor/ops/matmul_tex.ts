@@ -5,6 +5,7 @@
 // (matmul.ts subgroupsUsable) and fall back to the buffer kernels when `texGemmFits` says no.
 import source from '../../../shaders/matmul_tex.wgsl';
 import packSource from '../../../shaders/tex_pack.wgsl';
+import pack4Source from '../../../shaders/tex_pack_vec4.wgsl';
 import type { Tensor } from '../tensor.js';
 import type { Device } from '../../gpu/device.js';
 import { grid1d } from '../dispatch.js';
@@ -124,6 +125,15 @@ export function packTexture(d: Device, entry: PackEntry, src: Tensor, slot: stri
   const nb = a.nb ?? 1;
   const texels = nb * a.Rp * a.C4p;
   const view = scratchView(d, slot, texels);
+  if (entry === 'pack' && !a.trans && a.C % 4 === 0 && (a.sstride ?? 0) % 4 === 0) {
+    // whole-texel rows: one vec4 load an invocation (tex_pack_vec4.wgsl)
+    d.run(
+      { file: 'tex_pack_vec4.wgsl', source: pack4Source, entry: 'pack4', constants: { LOG_TW, WG: PACK_WG } },
+      { src, dst: view, p: { R: a.R, C4: a.C / 4, Rp: a.Rp, C4p: a.C4p, sstride4: (a.sstride ?? 0) / 4, nb, _p0: 0, _p1: 0 } },
+      grid1d(d, texels, PACK_WG),
+    );
+    return view;
+  }
   // nhwc4_px: one invocation per padded pixel, grid (px, py, img); 8-wide rows on CPU adapters
   const pxWg = isCpuAdapter(d) ? 8 : 64;
   const constants: Record<string, number> = { LOG_TW, WG: entry === 'nhwc4_px' ? pxWg : PACK_WG };
