@@ -5,7 +5,7 @@ import { Tensor } from '../src/tensor/tensor.js';
 import { conv2d, conv2dBackwardInput, conv2dBackwardWeight, conv2dOutSize } from '../src/tensor/ops/conv2d.js';
 import { type ImplicitTile, convImplicitMode, convImplicitPack, convTexMode, conv2dImplicitForward, conv2dImplicitBackwardInput, conv2dImplicitBackwardWeight } from '../src/tensor/ops/conv2d_tex.js';
 import { subgroupsUsable } from '../src/tensor/ops/matmul.js';
-import { groupNorm } from '../src/tensor/ops/norm.js';
+import { groupNorm, groupNormPackedParts } from '../src/tensor/ops/norm.js';
 import { implicitForwardGeometry } from '../src/tensor/ops/conv2d_tex.js';
 import { groupNormRef } from '../src/tensor/cpu/norm.js';
 import { conv2dRef, conv2dBackwardInputRef, conv2dBackwardWeightRef } from '../src/tensor/cpu/conv2d.js';
@@ -271,6 +271,48 @@ describe(`GroupNorm packing its input for a 1×1 conv (packInput, seed ${TEST_SE
       const y3 = conv2d(x2, wk, { bias: bk });
       expect(relErr(await y3.toArray(), ref(x2s)), 'the second norm\'s input').toBeLessThan(1e-4);
       [x, x2, gamma, beta, wk, bk, h, h2, y, y2, y3].forEach((t) => t.dispose());
+    }
+  });
+});
+
+describe(`GroupNorm of a concatenation read in place (groupNormPackedParts, seed ${TEST_SEED})`, () => {
+  it('both packed textures match the norm and the input of the concatenation; layouts it cannot read return null', async (ctx) => {
+    if (!usable) return ctx.skip();
+    convImplicitMode.mode = 'always';
+    let seed = TEST_SEED + 900;
+    // [B, part channels, H, W, groups, Cout]: two and three parts, aligned (28×7) and unaligned (7×7) planes
+    const cases: [number, number[], number, number, number, number][] = [[2, [16, 8], 28, 7, 6, 12], [3, [8, 16, 8], 7, 7, 4, 20]];
+    for (const [B, cs, H, W, groups, Cout] of cases) {
+      const r = rng(seed++);
+      const C = cs.reduce((a, b) => a + b, 0);
+      const xs = cs.map((c) => r.normal(B * c * H * W));
+      const ga = r.uniform(C, 0.5, 1.5), be = r.normal(C), w3 = r.normal(Cout * C * 9), w1 = r.normal(Cout * C);
+      // the concatenation, on the CPU
+      const cat = new Float32Array(B * C * H * W);
+      for (let b = 0; b < B; b++) {
+        let c0 = 0;
+        cs.forEach((c, i) => {
+          cat.set(xs[i].subarray(b * c * H * W, (b + 1) * c * H * W), (b * C + c0) * H * W);
+          c0 += c;
+        });
+      }
+      poisonPool(d, B * Math.max(C, Cout) * (H + 9) * (W + 9) * 4 * 4 + 4096, 2);
+      const parts = xs.map((v, i) => Tensor.fromArray(d, v, [B, cs[i], H, W]));
+      const gamma = Tensor.fromArray(d, ga, [C]), beta = Tensor.fromArray(d, be, [C]);
+      const wk3 = Tensor.fromArray(d, w3, [Cout, C, 3, 3]), wk1 = Tensor.fromArray(d, w1, [Cout, C, 1, 1]);
+      const pack = implicitForwardGeometry(d, { B, Cin: C, H, W, Cout, KH: 3, KW: 3, Ho: H, Wo: W, s: 1, p: 1 })!;
+      const packInput = implicitForwardGeometry(d, { B, Cin: C, H, W, Cout, KH: 1, KW: 1, Ho: H, Wo: W, s: 1, p: 0 })!;
+      const out = groupNormPackedParts(parts, groups, gamma, beta, 1e-5, { silu: true, pack, packInput });
+      expect(out, `parts ${cs} of ${groups} groups`).not.toBeNull();
+      const hRef = Float32Array.from(groupNormRef(cat, [B, C, H, W], groups, ga, be, 1e-5, true).y);
+      const y3 = conv2d(out!.y, wk3, { padding: 1 });
+      const y1 = conv2d(out!.x, wk1);
+      expect(relErr(await y3.toArray(), reference([B, C, H, W, Cout, 3, 1, 1], hRef, w3, { silu: false })), `conv of the norm ${cs}`).toBeLessThan(1e-4);
+      expect(relErr(await y1.toArray(), conv2dRef(cat, [B, C, H, W], w1, [Cout, C, 1, 1], {}).data), `1×1 conv of the concatenation ${cs}`).toBeLessThan(1e-4);
+      // groups of 2 channels (not whole texels), or a padded input geometry: not this path
+      expect(groupNormPackedParts(parts, C / 2, gamma, beta, 1e-5, { silu: true, pack, packInput })).toBeNull();
+      expect(groupNormPackedParts(parts, groups, gamma, beta, 1e-5, { silu: true, pack, packInput: pack })).toBeNull();
+      [...parts, gamma, beta, wk3, wk1, out!.x, out!.y, y3, y1].forEach((t) => t.dispose());
     }
   });
 });

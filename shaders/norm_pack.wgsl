@@ -7,7 +7,9 @@
 // (the 7×7 levels) channel planes are not vec4-aligned, but a group (cpg·S elements) still is: the
 // statistics stay vec4, the output pass reads and writes one pixel of 4 channels at a time.
 // With RAW the input x itself is also stored, unpadded NHWC4, for a 1×1 conv that reads the norm's
-// input (a ResBlock's skip projection), which then skips its own packing pass.
+// input (a ResBlock's skip projection), which then skips its own packing pass. The input may be
+// one part of a channel concatenation (g0, gp): one dispatch per part writes the whole tensor's
+// texture, so a no-grad U-Net never materialises the concatenation of its skip connections.
 
 override WG: u32 = 8;
 override HAS_GAMMA: u32 = 0;
@@ -18,7 +20,7 @@ override WRITE_OUT: u32 = 1;   // 0: only the texture (no-grad: the conv is the 
 override RAW: u32 = 0;         // 1: also write the input x, unpadded NHWC4, to `raw` (a 1×1 conv's input)
 
 struct Params {
-  bg: u32,       // batch · groups
+  bg: u32,       // batch · gp items of this dispatch
   groups: u32,
   cpg: u32,      // channels per group (a multiple of 4)
   s4: u32,       // spatial size / 4 (rounded down)
@@ -30,6 +32,8 @@ struct Params {
   pad: u32,
   C4: u32,       // texels per pixel: channels / 4
   S: u32,        // spatial size H·W
+  g0: u32,       // first group this dispatch covers: x holds groups g0..g0+gp of each image (a
+  gp: u32,       // part of a channel concatenation the norm reads in place; 0 and groups otherwise)
 }
 
 @group(0) @binding(0) var<storage, read> x: array<vec4<f32>>;
@@ -75,19 +79,22 @@ fn zero_border(b: u32, c4: u32) {
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let w = gid.x + gid.y * nwg.x * WG;   // (batch, group) item
+  let w = gid.x + gid.y * nwg.x * WG;   // (batch, group) item of x
   if (w >= p.bg) { return; }
   let s4 = p.s4;
   let S = p.S;
   let n4 = p.cpg * S / 4u;   // cpg % 4 == 0
   let base = w * n4;
+  let b = w / p.gp;
+  let g = p.g0 + w % p.gp;
+  let gw = b * p.groups + g;  // the item in the whole (concatenated) tensor: out, mean, rstd
+  let obase = gw * n4;
   let st = group_stats(base, n4, p.eps);   // norm_stats_vec4.wgsl
   let m = st.x;
   let r = st.y;
-  mean[w] = m;
-  rstd[w] = r;
-  let b = w / p.groups;
-  let c0 = (w % p.groups) * p.cpg;
+  mean[gw] = m;
+  rstd[gw] = r;
+  let c0 = g * p.cpg;
   for (var t = 0u; t < p.cpg / 4u; t++) {
     let ch = c0 + 4u * t;
     var a = vec4<f32>(r);
@@ -98,6 +105,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     if (4u * s4 != S) {
       // unaligned planes: element e of the group's channel ch is x[e / 4][e % 4]
       let e0 = 4u * base + 4u * t * S;
+      let o0 = 4u * obase + 4u * t * S;
       var jy = 0u;
       var jx = 0u;
       for (var k = 0u; k < S; k++) {
@@ -108,10 +116,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         let xv = vec4<f32>(x[e >> 2u][e & 3u], x[e1 >> 2u][e1 & 3u], x[e2 >> 2u][e2 & 3u], x[e3 >> 2u][e3 & 3u]);
         let v = act(xv * a + sh);
         if (WRITE_OUT != 0u) {
-          out[e >> 2u][e & 3u] = v.x;
-          out[e1 >> 2u][e1 & 3u] = v.y;
-          out[e2 >> 2u][e2 & 3u] = v.z;
-          out[e3 >> 2u][e3 & 3u] = v.w;
+          let f = o0 + k;
+          out[f >> 2u][f & 3u] = v.x;
+          out[(f + S) >> 2u][(f + S) & 3u] = v.y;
+          out[(f + 2u * S) >> 2u][(f + 2u * S) & 3u] = v.z;
+          out[(f + 3u * S) >> 2u][(f + 3u * S) & 3u] = v.w;
         }
         textureStore(dst, coord(texel_at(b, jy, jx, c4)), v);
         store_raw(b, jy, jx, c4, xv);
@@ -121,6 +130,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
       continue;
     }
     let b0 = base + 4u * t * s4;   // vec4 index of channel ch's first 4 pixels
+    let ob0 = obase + 4u * t * s4;
     var iy = 0u;
     var ix = 0u;
     for (var k = 0u; k < s4; k++) {
@@ -133,10 +143,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
       let y2 = act(x2 * a.z + sh.z);
       let y3 = act(x3 * a.w + sh.w);
       if (WRITE_OUT != 0u) {
-        out[b0 + k] = y0;
-        out[b0 + s4 + k] = y1;
-        out[b0 + 2u * s4 + k] = y2;
-        out[b0 + 3u * s4 + k] = y3;
+        out[ob0 + k] = y0;
+        out[ob0 + s4 + k] = y1;
+        out[ob0 + 2u * s4 + k] = y2;
+        out[ob0 + 3u * s4 + k] = y3;
       }
       // pixels 4k..4k+3 (they may wrap onto the next row)
       textureStore(dst, coord(texel_at(b, iy, ix, c4)), vec4<f32>(y0.x, y1.x, y2.x, y3.x));

@@ -14,6 +14,8 @@ import * as op from '../autograd/ops.js';
 import { Tensor } from '../tensor/tensor.js';
 import { conv2dOutSize } from '../tensor/ops/conv2d.js';
 import { implicitForwardGeometry, type PaddedGeometry } from '../tensor/ops/conv2d_tex.js';
+import { groupNormPackedParts } from '../tensor/ops/norm.js';
+import { isGradEnabled } from '../autograd/engine.js';
 import { ShapeError, fmtShape } from '../gpu/errors.js';
 
 // ------------------------------------------------------------------ configuration
@@ -118,7 +120,7 @@ export class Conv2d extends Module {
     this.bias = this.param('bias', [cout], zeros(cout));
   }
   /** The padded layout this conv's forward reads x [B, cin, H, W] in, if it packs it (see GroupNorm.forward). */
-  inputGeometry(x: Tensor): PaddedGeometry | null {
+  inputGeometry(x: Pick<Tensor, 'shape' | 'device'>): PaddedGeometry | null {
     const [B, , H, W] = x.shape;
     const Ho = conv2dOutSize(H, this.k, this.stride, this.padding), Wo = conv2dOutSize(W, this.k, this.stride, this.padding);
     return implicitForwardGeometry(x.device, { B, Cin: this.cin, H, W, Cout: this.cout, KH: this.k, KW: this.k, Ho, Wo, s: this.stride, p: this.padding });
@@ -186,12 +188,34 @@ export class ResBlock extends Module {
     this.conv2 = this.child('conv2', new Conv2d(rng, cout, cout, 3, { initScale: cfg.zeroInitLast ? 0 : 1 }));
     this.skip = cin !== cout ? this.child('skip', new Conv2d(rng, cin, cout, 1)) : null;
   }
+  /**
+   * forward(concat(parts, axis 1)). Without gradients, where the layout allows, the concatenation
+   * is never written: norm1 reads the parts in place and packs both its output (for conv1) and its
+   * input (for the skip projection), the only readers of either (GroupNorm packOnly).
+   */
+  forwardConcat(parts: Tensor[], tembAct: Tensor): Tensor {
+    if (!isGradEnabled() && this.skip && parts.length > 1 && parts.every((t) => t.rank === 4)) {
+      const [B, , H, W] = parts[0].shape;
+      const probe = { shape: [B, this.cin, H, W], device: parts[0].device };
+      const pack = this.conv1.inputGeometry(probe), packInput = this.skip.inputGeometry(probe);
+      const n = this.norm1;
+      const r = pack && packInput ? groupNormPackedParts(parts, n.groups, n.gamma.value, n.beta.value, n.eps, { silu: true, pack, packInput }) : null;
+      if (r) return this.finish(this.conv1.forward(r.y, { cbias: this.temb.forward(tembAct) }), r.x);
+    }
+    return this.forward(op.concat(parts, 1), tembAct);
+  }
+
   /** x [B, Cin, H, W]; tembAct = silu(temb) [B, T]. */
   forward(x: Tensor, tembAct: Tensor): Tensor {
     // the embedding add and the residual add ride in the convs' epilogues
     // each norm also writes its conv's packed input texture (the conv packs for itself otherwise)
     // (norm1 packs x for the skip projection too, which reads it after conv2's norm)
     const h = this.conv1.forward(this.norm1.forward(x, true, this.conv1, this.skip), { cbias: this.temb.forward(tembAct) });
+    return this.finish(h, x);
+  }
+
+  /** out = conv2(silu(gn2(h))) + skip(x). */
+  private finish(h: Tensor, x: Tensor): Tensor {
     return this.conv2.forward(this.norm2.forward(h, true, this.conv2), { residual: this.skip ? this.skip.forward(x) : x });
   }
 }
@@ -353,8 +377,8 @@ export class UNet extends Module {
     }
     if (sigmaOrT.shape[0] !== x.shape[0]) throw new ShapeError(`U-Net: noise level ${fmtShape(sigmaOrT.shape)} does not match batch ${fmtShape(x.shape)}`);
     const temb = op.silu(this.embedding(sigmaOrT)); // every block applies Dense(silu(temb))
-    const stage = (s: UNetStage, h: Tensor) => {
-      const r = s.res.forward(h, temb);
+    const stage = (s: UNetStage, h: Tensor | Tensor[]) => {
+      const r = Array.isArray(h) ? s.res.forwardConcat(h, temb) : s.res.forward(h, temb);
       return s.attn ? s.attn.forward(r) : r;
     };
 
@@ -368,7 +392,7 @@ export class UNet extends Module {
     if (this.mid.attn) h = this.mid.attn.forward(h);
     h = this.mid.res2.forward(h, temb);
     for (const lvl of this.up) {
-      for (const s of lvl.stages) h = stage(s, op.concat([h, hs.pop()!], 1));
+      for (const s of lvl.stages) h = stage(s, [h, hs.pop()!]);
       if (lvl.up) h = lvl.up.forward(h);
     }
     h = this.convOut.forward(this.normOut.forward(h, true));

@@ -12,6 +12,7 @@ import backwardVec4Source from '../../../shaders/norm_backward_vec4.wgsl';
 import { producerTexture, markPacked, type PaddedGeometry } from './conv2d_tex.js';
 import { scratchView } from './matmul_tex.js';
 import { Tensor, sameDevice } from '../tensor.js';
+import type { Device } from '../../gpu/device.js';
 import { grid1d } from '../dispatch.js';
 import { ShapeError, fmtShape } from '../../gpu/errors.js';
 import { rowLaunch, kernelStyle } from './reduce.js';
@@ -76,21 +77,9 @@ export function groupNormWithStats(x: Tensor, groups: number, gamma?: Tensor, be
   const bind = { x, gamma: gamma ?? d.dummy, beta: beta ?? d.dummy, out: y, mean, rstd };
   if (opts.pack && x.rank === 4 && k.cpg % 4 === 0) {
     const [, , H, W] = x.shape;
-    const g = opts.pack;
-    const C4 = k.channels / 4;
-    const t = producerTexture(d, k.batch * g.Hp * g.Wp * C4);
-    const gi = opts.packInput;
-    const raw = gi && gi.pad === 0 && gi.Hp === H && gi.Wp === W ? producerTexture(d, k.batch * H * W * C4, 'GNX') : null;
-    d.run(
-      { file: 'norm_pack.wgsl', source: packSource, entry: 'main', constants: { WG: 8, LOG_TW: 12, WRITE_OUT: opts.packOnly ? 0 : 1, RAW: raw ? 1 : 0, ...consts } },
-      {
-        ...bind, dst: t.view, raw: raw?.view ?? scratchView(d, 'GNX', 1),
-        p: { bg, groups, cpg: k.cpg, s4: Math.floor(k.spatial / 4), eps, H, W, Hp: g.Hp, Wp: g.Wp, pad: g.pad, C4, S: k.spatial },
-      },
-      grid1d(d, Math.ceil(bg / 8) * 8, 8),
-    );
-    markPacked(y, g, t, !!opts.packOnly);
-    if (raw) markPacked(x, gi!, raw);
+    const raw = packDispatch(d, [x], { y, mean, rstd, gamma, beta }, groups, k.cpg, eps, { ...opts, pack: opts.pack }, [H, W]);
+    markPacked(y, opts.pack, raw.norm, !!opts.packOnly);
+    if (raw.input) markPacked(x, opts.packInput!, raw.input);
     return { y, mean, rstd };
   }
   if (kernelStyle(d) === 'cpu' && k.spatial % 4 === 0) {
@@ -109,6 +98,75 @@ export function groupNormWithStats(x: Tensor, groups: number, gamma?: Tensor, be
     grid1d(d, Math.ceil(bg / (WG / TPR)) * WG, WG),
   );
   return { y, mean, rstd };
+}
+
+type Producer = ReturnType<typeof producerTexture>;
+
+/**
+ * norm_pack.wgsl over `parts` (one tensor, or the parts of a channel concatenation, one dispatch
+ * each): the norm's output texture in opts.pack's geometry, the output tensor unless packOnly, and
+ * the input's own unpadded texture when opts.packInput asks for that geometry.
+ */
+function packDispatch(
+  d: Device, parts: Tensor[], t: { y: Tensor; mean: Tensor; rstd: Tensor; gamma?: Tensor; beta?: Tensor }, groups: number, cpg: number, eps: number,
+  opts: GroupNormOptions & { pack: PaddedGeometry }, [H, W]: number[],
+): { norm: Producer; input: Producer | null } {
+  const B = parts[0].shape[0], S = H * W;
+  const C = parts.reduce((n, x) => n + x.shape[1], 0), C4 = C / 4;
+  const g = opts.pack, gi = opts.packInput;
+  const norm = producerTexture(d, B * g.Hp * g.Wp * C4);
+  const input = gi && gi.pad === 0 && gi.Hp === H && gi.Wp === W ? producerTexture(d, B * H * W * C4, 'GNX') : null;
+  const constants = {
+    WG: 8, LOG_TW: 12, WRITE_OUT: opts.packOnly ? 0 : 1, RAW: input ? 1 : 0,
+    HAS_GAMMA: t.gamma ? 1 : 0, HAS_BETA: t.beta ? 1 : 0, SILU: opts.silu ? 1 : 0,
+  };
+  let g0 = 0;
+  for (const x of parts) {
+    const gp = x.shape[1] / cpg, bg = B * gp;
+    d.run(
+      { file: 'norm_pack.wgsl', source: packSource, entry: 'main', constants },
+      {
+        x, gamma: t.gamma ?? d.dummy, beta: t.beta ?? d.dummy, out: t.y, mean: t.mean, rstd: t.rstd,
+        dst: norm.view, raw: input?.view ?? scratchView(d, 'GNX', 1),
+        p: { bg, groups, cpg, s4: Math.floor(S / 4), eps, H, W, Hp: g.Hp, Wp: g.Wp, pad: g.pad, C4, S, g0, gp },
+      },
+      grid1d(d, Math.ceil(bg / 8) * 8, 8),
+    );
+    g0 += gp;
+  }
+  return { norm, input };
+}
+
+/**
+ * No-grad GroupNorm(+SiLU) of concat(parts, axis 1) feeding an implicit-GEMM conv, read from the
+ * parts in place (one dispatch a part) so the concatenation is never written: returns placeholder
+ * tensors for the norm's output and for the concatenated input, which exist only as the packed
+ * textures (opts.pack for the norm's conv, opts.packInput for a 1×1 conv of the input; the latter
+ * must be the unpadded geometry). Null where the layout does not allow it (each part's channels
+ * whole groups of a multiple of 4 channels), and the caller concatenates instead.
+ */
+export function groupNormPackedParts(
+  parts: Tensor[], groups: number, gamma: Tensor | undefined, beta: Tensor | undefined, eps: number,
+  opts: { silu?: boolean; pack: PaddedGeometry; packInput: PaddedGeometry },
+): { y: Tensor; x: Tensor } | null {
+  const d = sameDevice('groupNorm', ...parts, ...[gamma, beta].filter((t): t is Tensor => !!t));
+  if (parts.some((x) => x.rank !== 4)) return null;
+  const [B, , H, W] = parts[0].shape;
+  if (parts.some((x) => x.shape[0] !== B || x.shape[2] !== H || x.shape[3] !== W)) return null;
+  const C = parts.reduce((n, x) => n + x.shape[1], 0);
+  if (C % groups !== 0) return null;
+  const cpg = C / groups;
+  const gi = opts.packInput;
+  if (cpg % 4 !== 0 || parts.some((x) => x.shape[1] % cpg !== 0) || gi.pad !== 0 || gi.Hp !== H || gi.Wp !== W) return null;
+  const shape = [B, C, H, W];
+  const y = Tensor.empty(d, shape), x = Tensor.empty(d, shape);
+  const mean = Tensor.empty(d, [B, groups]), rstd = Tensor.empty(d, [B, groups]);
+  const raw = packDispatch(d, parts, { y, mean, rstd, gamma, beta }, groups, cpg, eps, { ...opts, packOnly: true }, [H, W]);
+  mean.dispose();
+  rstd.dispose();
+  markPacked(y, opts.pack, raw.norm, true);
+  markPacked(x, gi, raw.input!, true);
+  return { y, x };
 }
 
 /** GroupNorm (optionally fused with SiLU: silu(γ·x̂ + β)). */
