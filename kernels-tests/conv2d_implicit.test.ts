@@ -6,6 +6,8 @@ import { conv2d, conv2dBackwardInput, conv2dBackwardWeight, conv2dOutSize } from
 import { type ImplicitTile, convImplicitMode, convImplicitPack, convTexMode, conv2dImplicitForward, conv2dImplicitBackwardInput, conv2dImplicitBackwardWeight } from '../src/tensor/ops/conv2d_tex.js';
 import { subgroupsUsable } from '../src/tensor/ops/matmul.js';
 import { groupNorm, groupNormPackedParts } from '../src/tensor/ops/norm.js';
+import { upsample2Packed } from '../src/tensor/ops/pool.js';
+import { packTexture } from '../src/tensor/ops/matmul_tex.js';
 import { implicitForwardGeometry } from '../src/tensor/ops/conv2d_tex.js';
 import { groupNormRef } from '../src/tensor/cpu/norm.js';
 import { conv2dRef, conv2dBackwardInputRef, conv2dBackwardWeightRef } from '../src/tensor/cpu/conv2d.js';
@@ -313,6 +315,31 @@ describe(`GroupNorm of a concatenation read in place (groupNormPackedParts, seed
       expect(groupNormPackedParts(parts, C / 2, gamma, beta, 1e-5, { silu: true, pack, packInput })).toBeNull();
       expect(groupNormPackedParts(parts, groups, gamma, beta, 1e-5, { silu: true, pack, packInput: pack })).toBeNull();
       [...parts, gamma, beta, wk3, wk1, out!.x, out!.y, y3, y1].forEach((t) => t.dispose());
+    }
+  });
+});
+
+describe(`×2 up-sampling straight into the conv's packed input (upsample2Packed, seed ${TEST_SEED})`, () => {
+  it('the conv of the texture matches conv(upsample(x)) even when the slot held NaNs', async (ctx) => {
+    if (!usable) return ctx.skip();
+    convImplicitMode.mode = 'always';
+    let seed = TEST_SEED + 1000;
+    // 7×7 → 14×14 (block geometry), 5×6 → 10×12 (row strips), channels not a multiple of 4
+    for (const [B, C, H, W, Cout] of [[2, 16, 7, 7, 8], [3, 6, 5, 6, 12]]) {
+      const r = rng(seed++);
+      const xs = r.normal(B * C * H * W), wv = r.normal(Cout * C * 9);
+      const H2 = 2 * H, W2 = 2 * W;
+      const g = implicitForwardGeometry(d, { B, Cin: C, H: H2, W: W2, Cout, KH: 3, KW: 3, Ho: H2, Wo: W2, s: 1, p: 1 })!;
+      // fill the producer slot with NaNs: every texel the kernel leaves unwritten would show
+      const texels = B * g.Hp * g.Wp * Math.ceil(C / 4);
+      const nan = Tensor.fromArray(d, new Float32Array(texels * 4).fill(NaN), [texels, 4]);
+      packTexture(d, 'pack', nan, 'GN', { R: texels, C: 4, Rp: texels, C4p: 1 });
+      const x = Tensor.fromArray(d, xs, [B, C, H, W]), w = Tensor.fromArray(d, wv, [Cout, C, 3, 3]);
+      const up = new Float32Array(B * C * H2 * W2);
+      for (let p = 0; p < B * C; p++) for (let i = 0; i < H2; i++) for (let j = 0; j < W2; j++) up[(p * H2 + i) * W2 + j] = xs[(p * H + (i >> 1)) * W + (j >> 1)];
+      const y = conv2d(upsample2Packed(x, g), w, { padding: 1 });
+      expect(relErr(await y.toArray(), reference([B, C, H2, W2, Cout, 3, 1, 1], up, wv, { silu: false })), `${[B, C, H, W]}`).toBeLessThan(1e-4);
+      [nan, x, w, y].forEach((t) => t.dispose());
     }
   });
 });

@@ -15,6 +15,7 @@ import { Tensor } from '../tensor/tensor.js';
 import { conv2dOutSize } from '../tensor/ops/conv2d.js';
 import { implicitForwardGeometry, type PaddedGeometry } from '../tensor/ops/conv2d_tex.js';
 import { groupNormPackedParts } from '../tensor/ops/norm.js';
+import { upsample2Packed } from '../tensor/ops/pool.js';
 import { isGradEnabled } from '../autograd/engine.js';
 import { ShapeError, fmtShape } from '../gpu/errors.js';
 
@@ -268,6 +269,12 @@ export class Upsample extends Module {
     this.conv = this.child('conv', new Conv2d(rng, c, c, 3));
   }
   forward(x: Tensor): Tensor {
+    if (!isGradEnabled() && x.rank === 4) {
+      // without gradients the up-sampled tensor is written only as the conv's packed input
+      const [B, C, H, W] = x.shape;
+      const g = this.conv.inputGeometry({ shape: [B, C, 2 * H, 2 * W], device: x.device });
+      if (g) return this.conv.forward(upsample2Packed(x, g));
+    }
     return this.conv.forward(op.upsampleNearest2d(x, 2));
   }
 }
