@@ -205,6 +205,8 @@ describe(`GroupNorm writing the conv's packed input (seed ${TEST_SEED})`, () => 
   const shapes: [number, number, number, number, number, number][] = [
     [3, 16, 14, 14, 4, 24], [2, 32, 28, 7, 8, 40], [2, 16, 10, 12, 2, 20], [1, 8, 12, 8, 2, 32],
     [3, 16, 7, 7, 4, 20], [2, 24, 5, 9, 3, 16],
+    // groups of 6 and 3 channels: an invocation owns 2 or 4 groups (aligned and unaligned planes)
+    [2, 12, 6, 6, 2, 16], [1, 12, 4, 5, 4, 8], [2, 12, 5, 6, 2, 8],
   ];
   it('the conv reading the norm-packed texture matches the reference; a later norm invalidates it', async (ctx) => {
     if (!usable) return ctx.skip();
@@ -283,7 +285,7 @@ describe(`GroupNorm of a concatenation read in place (groupNormPackedParts, seed
     convImplicitMode.mode = 'always';
     let seed = TEST_SEED + 900;
     // [B, part channels, H, W, groups, Cout]: two and three parts, aligned (28×7) and unaligned (7×7) planes
-    const cases: [number, number[], number, number, number, number][] = [[2, [16, 8], 28, 7, 6, 12], [3, [8, 16, 8], 7, 7, 4, 20]];
+    const cases: [number, number[], number, number, number, number][] = [[2, [16, 8], 28, 7, 6, 12], [3, [8, 16, 8], 7, 7, 4, 20], [2, [12, 12], 6, 6, 4, 8]];
     for (const [B, cs, H, W, groups, Cout] of cases) {
       const r = rng(seed++);
       const C = cs.reduce((a, b) => a + b, 0);
@@ -311,8 +313,8 @@ describe(`GroupNorm of a concatenation read in place (groupNormPackedParts, seed
       const y1 = conv2d(out!.x, wk1);
       expect(relErr(await y3.toArray(), reference([B, C, H, W, Cout, 3, 1, 1], hRef, w3, { silu: false })), `conv of the norm ${cs}`).toBeLessThan(1e-4);
       expect(relErr(await y1.toArray(), conv2dRef(cat, [B, C, H, W], w1, [Cout, C, 1, 1], {}).data), `1×1 conv of the concatenation ${cs}`).toBeLessThan(1e-4);
-      // groups of 2 channels (not whole texels), or a padded input geometry: not this path
-      expect(groupNormPackedParts(parts, C / 2, gamma, beta, 1e-5, { silu: true, pack, packInput })).toBeNull();
+      // one group over all channels (each part splits it), or a padded input geometry: not this path
+      expect(groupNormPackedParts(parts, 1, gamma, beta, 1e-5, { silu: true, pack, packInput })).toBeNull();
       expect(groupNormPackedParts(parts, groups, gamma, beta, 1e-5, { silu: true, pack, packInput: pack })).toBeNull();
       [...parts, gamma, beta, wk3, wk1, out!.x, out!.y, y3, y1].forEach((t) => t.dispose());
     }

@@ -2,8 +2,9 @@
 // implicit-GEMM convolution reads (tex_pack.wgsl 'nhwc4' layout: texel ((b·Hp + py)·Wp + px)·C4 + c4
 // holds channels 4·c4..4·c4+3 of pixel (py − pad, px − pad), zero outside the image), so that conv
 // skips its packing pass. As norm_vec4.wgsl: one invocation per (batch, group), vec4 accesses along
-// each channel, here with cpg % 4 == 0 so that an invocation owns whole texels: it reads 4 pixels of
-// 4 channels as 4 vec4s and stores them as 4 texels (a 4×4 transpose in registers). When S % 4 != 0
+// each channel, here owning whole texels (G groups of cpg channels, G·cpg % 4 == 0): it reads 4 pixels of
+// 4 channels as 4 vec4s and stores them as 4 texels (a 4×4 transpose in registers); where cpg is not
+// a multiple of 4 (192 channels in 32 groups) an invocation owns G = 2 or 4 groups. When S % 4 != 0
 // (the 7×7 levels) channel planes are not vec4-aligned, but a group (cpg·S elements) still is: the
 // statistics stay vec4, the output pass reads and writes one pixel of 4 channels at a time.
 // With RAW the input x itself is also stored, unpadded NHWC4, for a 1×1 conv that reads the norm's
@@ -17,7 +18,8 @@ override HAS_BETA: u32 = 0;
 override SILU: u32 = 0;
 override LOG_TW: u32 = 12;
 override WRITE_OUT: u32 = 1;   // 0: only the texture (no-grad: the conv is the output's one reader)
-override RAW: u32 = 0;         // 1: also write the input x, unpadded NHWC4, to `raw` (a 1×1 conv's input)
+override RAW: u32 = 0;
+override G: u32 = 1;           // groups an invocation owns: 4 / gcd(cpg, 4), so that it owns whole texels         // 1: also write the input x, unpadded NHWC4, to `raw` (a 1×1 conv's input)
 
 struct Params {
   bg: u32,       // batch · gp items of this dispatch
@@ -79,26 +81,34 @@ fn zero_border(b: u32, c4: u32) {
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let w = gid.x + gid.y * nwg.x * WG;   // (batch, group) item of x
+  let w = gid.x + gid.y * nwg.x * WG;   // item of x: G consecutive groups of one image
   if (w >= p.bg) { return; }
   let s4 = p.s4;
   let S = p.S;
-  let n4 = p.cpg * S / 4u;   // cpg % 4 == 0
-  let base = w * n4;
-  let b = w / p.gp;
-  let g = p.g0 + w % p.gp;
-  let gw = b * p.groups + g;  // the item in the whole (concatenated) tensor: out, mean, rstd
+  let n4 = p.cpg * S / 4u;   // vec4s a group: cpg·S % 4 == 0
+  let base = w * G * n4;
+  let ipi = p.gp / G;        // items per image of x
+  let b = w / ipi;
+  let g = p.g0 + (w % ipi) * G;
+  let gw = b * p.groups + g;  // the first group in the whole (concatenated) tensor: out, mean, rstd
   let obase = gw * n4;
-  let st = group_stats(base, n4, p.eps);   // norm_stats_vec4.wgsl
-  let m = st.x;
-  let r = st.y;
-  mean[gw] = m;
-  rstd[gw] = r;
+  var stats: array<vec2<f32>, 4>;
+  for (var j = 0u; j < G; j++) {
+    stats[j] = group_stats(base + j * n4, n4, p.eps);   // norm_stats_vec4.wgsl
+    mean[gw + j] = stats[j].x;
+    rstd[gw + j] = stats[j].y;
+  }
   let c0 = g * p.cpg;
-  for (var t = 0u; t < p.cpg / 4u; t++) {
+  for (var t = 0u; t < G * p.cpg / 4u; t++) {
     let ch = c0 + 4u * t;
-    var a = vec4<f32>(r);
-    var sh = vec4<f32>(-m * r);
+    // channel ch + e belongs to group (4t + e) / cpg of the item
+    var a = vec4<f32>(0.0);
+    var sh = vec4<f32>(0.0);
+    for (var e = 0u; e < 4u; e++) {
+      let st = stats[(4u * t + e) / p.cpg];
+      a[e] = st.y;
+      sh[e] = -st.x * st.y;
+    }
     if (HAS_GAMMA != 0u) { let gm = vec4<f32>(gamma[ch], gamma[ch + 1u], gamma[ch + 2u], gamma[ch + 3u]); a *= gm; sh *= gm; }
     if (HAS_BETA != 0u) { sh += vec4<f32>(beta[ch], beta[ch + 1u], beta[ch + 2u], beta[ch + 3u]); }
     let c4 = ch / 4u;

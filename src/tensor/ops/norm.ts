@@ -75,7 +75,7 @@ export function groupNormWithStats(x: Tensor, groups: number, gamma?: Tensor, be
   if (x.size === 0) return { y, mean, rstd };
   const consts = { HAS_GAMMA: gamma ? 1 : 0, HAS_BETA: beta ? 1 : 0, SILU: opts.silu ? 1 : 0 };
   const bind = { x, gamma: gamma ?? d.dummy, beta: beta ?? d.dummy, out: y, mean, rstd };
-  if (opts.pack && x.rank === 4 && k.cpg % 4 === 0) {
+  if (opts.pack && x.rank === 4 && packable(k.cpg, k.spatial, [groups])) {
     const [, , H, W] = x.shape;
     const raw = packDispatch(d, [x], { y, mean, rstd, gamma, beta }, groups, k.cpg, eps, { ...opts, pack: opts.pack }, [H, W]);
     markPacked(y, opts.pack, raw.norm, !!opts.packOnly);
@@ -102,6 +102,15 @@ export function groupNormWithStats(x: Tensor, groups: number, gamma?: Tensor, be
 
 type Producer = ReturnType<typeof producerTexture>;
 
+/** Groups a norm_pack invocation owns so that it owns whole texels: 4 / gcd(cpg, 4). */
+const groupsPerItem = (cpg: number) => 4 / (cpg % 4 === 0 ? 4 : cpg % 2 === 0 ? 2 : 1);
+
+/** Whether norm_pack can run: each group vec4-aligned (cpg·S % 4 == 0), every part's groups whole items. */
+function packable(cpg: number, S: number, partGroups: number[]): boolean {
+  const G = groupsPerItem(cpg);
+  return (cpg * S) % 4 === 0 && partGroups.every((n) => Number.isInteger(n) && n % G === 0);
+}
+
 /**
  * norm_pack.wgsl over `parts` (one tensor, or the parts of a channel concatenation, one dispatch
  * each): the norm's output texture in opts.pack's geometry, the output tensor unless packOnly, and
@@ -116,13 +125,14 @@ function packDispatch(
   const g = opts.pack, gi = opts.packInput;
   const norm = producerTexture(d, B * g.Hp * g.Wp * C4);
   const input = gi && gi.pad === 0 && gi.Hp === H && gi.Wp === W ? producerTexture(d, B * H * W * C4, 'GNX') : null;
+  const G = groupsPerItem(cpg);
   const constants = {
-    WG: 8, LOG_TW: 12, WRITE_OUT: opts.packOnly ? 0 : 1, RAW: input ? 1 : 0,
+    WG: 8, LOG_TW: 12, WRITE_OUT: opts.packOnly ? 0 : 1, RAW: input ? 1 : 0, G,
     HAS_GAMMA: t.gamma ? 1 : 0, HAS_BETA: t.beta ? 1 : 0, SILU: opts.silu ? 1 : 0,
   };
   let g0 = 0;
   for (const x of parts) {
-    const gp = x.shape[1] / cpg, bg = B * gp;
+    const gp = x.shape[1] / cpg, bg = (B * gp) / G;
     d.run(
       { file: 'norm_pack.wgsl', source: packSource, entry: 'main', constants },
       {
@@ -142,8 +152,8 @@ function packDispatch(
  * parts in place (one dispatch a part) so the concatenation is never written: returns placeholder
  * tensors for the norm's output and for the concatenated input, which exist only as the packed
  * textures (opts.pack for the norm's conv, opts.packInput for a 1×1 conv of the input; the latter
- * must be the unpadded geometry). Null where the layout does not allow it (each part's channels
- * whole groups of a multiple of 4 channels), and the caller concatenates instead.
+ * must be the unpadded geometry). Null where the layout does not allow it (each part whole items
+ * of norm_pack, every group vec4-aligned), and the caller concatenates instead.
  */
 export function groupNormPackedParts(
   parts: Tensor[], groups: number, gamma: Tensor | undefined, beta: Tensor | undefined, eps: number,
@@ -157,7 +167,7 @@ export function groupNormPackedParts(
   if (C % groups !== 0) return null;
   const cpg = C / groups;
   const gi = opts.packInput;
-  if (cpg % 4 !== 0 || parts.some((x) => x.shape[1] % cpg !== 0) || gi.pad !== 0 || gi.Hp !== H || gi.Wp !== W) return null;
+  if (!packable(cpg, H * W, parts.map((x) => x.shape[1] / cpg)) || gi.pad !== 0 || gi.Hp !== H || gi.Wp !== W) return null;
   const shape = [B, C, H, W];
   const y = Tensor.empty(d, shape), x = Tensor.empty(d, shape);
   const mean = Tensor.empty(d, [B, groups]), rstd = Tensor.empty(d, [B, groups]);
