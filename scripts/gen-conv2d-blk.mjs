@@ -12,12 +12,13 @@ import { COORD_FN, STEP4_FN, convChannelLoop } from './wgsl-parts.mjs';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 // [block width, block height] in output pixels; width + KW − 1 ≤ 16 (two texel columns per lane).
 // Measured on lavapipe at B64 (scripts/profile-conv.mjs, interleaved, vs the 64×4 row strips, two
-// runs): 7×7 gained ×1.05–1.17 at the U-Net's 14×14 and 7×7 convs and −10…+6 % at 28×28 (noise);
+// runs): 7×7 gained ×1.05–1.17 at the U-Net's 14×14 and 7×7 convs and −10…+6 % at 28×28 per conv
+// (noise), but ×1.07 on the whole no-grad U-Net forward with blocks at 28×28 too (scripts/ab-unet.mjs);
 // 8×8 ×1.06–1.09 at 32×32·64 but ×0.83–1.11 elsewhere; 7×14, 14×7 and 14×4 were no better where
 // they fit; a runtime loop over ky (smaller body, 3× the fetches) lost 10–40 %, one over kx with
 // subgroupShuffle from a computed lane was no better than 7×7. Compile time matters: lavapipe's
 // LLVM took 50–100 s for these bodies while the epilogue was inlined per pixel, 2–4 s with it in
-// a loop over an array.
+// a loop over an array. Two images a workgroup (each weight fetch serving 98 pixels): ×1.00–1.05.
 const BLOCKS = [[7, 7]];
 const KH = 3, KW = 3;
 

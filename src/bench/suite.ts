@@ -419,7 +419,8 @@ export async function runBench(device: Device, o: BenchOptions = {}) {
     await device.sync();
     Conv2d.prototype.forward = proto;
     const fwdDispatches = device.dispatches - d0;
-    const reps = o.full ? 2 : quick ? 2 : 3;
+    // ~2 s a forward at B64 on lavapipe: 5 in a full run, for a median that a burst of VM load does not move
+    const reps = o.full ? 5 : quick ? 2 : 3;
     const tf = await timeOp(device, () => void noGrad(() => net.forward(x, sigma)), { reps, targetMs: 0 });
     const per = 64 / B;
     const fe: BenchEntry = {
