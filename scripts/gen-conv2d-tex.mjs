@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { COORD_FN, STEP4_FN, convChannelLoop } from './wgsl-parts.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const TILES = [[16, 4], [32, 4], [16, 8], [8, 8], [64, 4], [32, 8], [48, 4], [64, 8]];
+const TILES = [[16, 4], [32, 4], [16, 8], [8, 8], [64, 4], [32, 8], [48, 4]];
 const WTILES = [[16, 8], [32, 4], [8, 8], [64, 4], [32, 8]];
 
 const header = `enable subgroups;

@@ -4,24 +4,10 @@
 // (src/bench/convpaths.ts). Ratios are against the first path named.
 //   node scripts/profile-conv.mjs [--batch 8] [--paths row,im2col,implicit] [--kinds forward,input,weight]
 //        [--shapes 32:28:32,64:14:64,...  (Cin:H:Cout[:k[:s]])] [--rounds 5]
-import * as esbuild from 'esbuild';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { importBundled, cliArgs } from './run-bundled.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-process.env.XDG_RUNTIME_DIR ??= '/tmp';
-const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(`--${name}`);
-  return i < 0 ? dflt : args[i + 1];
-};
-const out = join(root, 'dist/profile/convpaths.mjs');
-await esbuild.build({
-  stdin: { contents: `export { createDevice } from './src/gpu/device.ts'; export * from './src/bench/convpaths.ts';`, resolveDir: root, sourcefile: 'conv-entry.ts', loader: 'ts' },
-  bundle: true, format: 'esm', platform: 'node', target: 'node20', packages: 'external',
-  loader: { '.wgsl': 'text' }, outfile: out, absWorkingDir: root, logLevel: 'warning',
-});
-const m = await import(pathToFileURL(out).href);
+const { opt } = cliArgs();
+const m = await importBundled('convpaths', ['src/bench/convpaths.ts']);
 const device = await m.createDevice();
 const B = Number(opt('batch', 8));
 const shapes = opt('shapes', '32:28:32,64:28:32,64:14:64,128:14:64,128:7:128,256:7:128,32:28:32:3:2').split(',').map((s) => {

@@ -3,32 +3,12 @@
 // dispatch) grouped by op, kernel, output shape and layer. src/bench/profile.ts does the work; this
 // bundles it with esbuild (WGSL inlined, source maps on so call stacks name src/ files) and runs it.
 //   node scripts/profile-unet.mjs [--batch 8] [--train] [--reps 3] [--wall] [--json out.json] [--top 40]
-import * as esbuild from 'esbuild';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { writeFileSync } from 'node:fs';
+import { importBundled, cliArgs } from './run-bundled.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-process.env.XDG_RUNTIME_DIR ??= '/tmp';
-process.setSourceMapsEnabled(true);
-
-const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(`--${name}`);
-  return i < 0 ? dflt : args[i + 1];
-};
-const flag = (name) => args.includes(`--${name}`);
-
-const out = join(root, 'dist/profile/profile.mjs'); // inside the repo so node_modules resolve
-await esbuild.build({
-  stdin: {
-    contents: `export { createDevice } from './src/gpu/device.ts'; export * from './src/bench/profile.ts';`,
-    resolveDir: root, sourcefile: 'profile-entry.ts', loader: 'ts',
-  },
-  bundle: true, format: 'esm', platform: 'node', target: 'node20', packages: 'external',
-  loader: { '.wgsl': 'text' }, sourcemap: 'inline', outfile: out, absWorkingDir: root, logLevel: 'warning',
-});
-const m = await import(pathToFileURL(out).href);
+const { opt, flag } = cliArgs();
+// source maps on, so that the call stacks that label each dispatch name src/ files
+const m = await importBundled('profile', ['src/bench/profile.ts'], { sourcemap: true });
 const device = await m.createDevice();
 const p = await m.profileUNet(device, {
   batch: Number(opt('batch', 8)), train: flag('train'), reps: Number(opt('reps', 3)), wall: flag('wall'),
