@@ -7,7 +7,7 @@
 import { writeFileSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { COORD_FN, STEP4_FN, convChannelLoop } from './wgsl-parts.mjs';
+import { COORD_FN, STEP4_FN, CONV_BINDINGS, convChannelLoop } from './wgsl-parts.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 // [block width, block height] in output pixels; width + KW − 1 ≤ 16 (two texel columns per lane).
@@ -56,13 +56,7 @@ struct Params {
   flags: u32,
 }
 
-@group(0) @binding(0) var ta: texture_2d<f32>;
-@group(0) @binding(1) var tb: texture_2d<f32>;
-@group(0) @binding(2) var<storage, read> bias: array<f32>;
-@group(0) @binding(3) var<storage, read> cbias: array<f32>;
-@group(0) @binding(4) var<storage, read> res: array<f32>;
-@group(0) @binding(5) var<storage, read_write> out: array<f32>;
-@group(0) @binding(6) var<uniform> p: Params;
+${CONV_BINDINGS}
 
 ${COORD_FN}
 

@@ -7,7 +7,7 @@
 import { writeFileSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { COORD_FN, STEP4_FN, convChannelLoop } from './wgsl-parts.mjs';
+import { COORD_FN, STEP4_FN, CONV_BINDINGS, convChannelLoop } from './wgsl-parts.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const TILES = [[16, 4], [32, 4], [16, 8], [8, 8], [64, 4], [32, 8], [48, 4]];
@@ -51,13 +51,7 @@ struct Params {
   Wp: u32,
 }
 
-@group(0) @binding(0) var ta: texture_2d<f32>;
-@group(0) @binding(1) var tb: texture_2d<f32>;
-@group(0) @binding(2) var<storage, read> bias: array<f32>;
-@group(0) @binding(3) var<storage, read> cbias: array<f32>;
-@group(0) @binding(4) var<storage, read> res: array<f32>;
-@group(0) @binding(5) var<storage, read_write> out: array<f32>;
-@group(0) @binding(6) var<uniform> p: Params;
+${CONV_BINDINGS}
 
 ${COORD_FN}
 

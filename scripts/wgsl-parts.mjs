@@ -11,6 +11,15 @@ export const STEP4_FN = `fn step4(c: vec4<f32>, a: vec4<f32>, b0: vec4<f32>, b1:
   return c + a.x * b0 + a.y * b1 + a.z * b2 + a.w * b3;
 }`;
 
+/** The bindings of the implicit-GEMM convs (conv2d_tex.wgsl, conv2d_blk.wgsl): the packed input and weight textures, what convChannelLoop reads and writes, and `p`. */
+export const CONV_BINDINGS = `@group(0) @binding(0) var ta: texture_2d<f32>;
+@group(0) @binding(1) var tb: texture_2d<f32>;
+@group(0) @binding(2) var<storage, read> bias: array<f32>;
+@group(0) @binding(3) var<storage, read> cbias: array<f32>;
+@group(0) @binding(4) var<storage, read> res: array<f32>;
+@group(0) @binding(5) var<storage, read_write> out: array<f32>;
+@group(0) @binding(6) var<uniform> p: Params;`;
+
 /**
  * The conv epilogue over the 4 output channels 4·c4..4·c4+3 of v for pixel `pix` of image `img`
  * (NCHW, `hw` pixels a plane): y = act(v + bias[n] + cbias[img, n]) + res. `on` gives the WGSL

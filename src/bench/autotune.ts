@@ -8,7 +8,7 @@ import type { Device } from '../gpu/device.js';
 import { Tensor } from '../tensor/tensor.js';
 import { matmul, defaultMatmulConfig, setMatmulConfigChooser, vec4Aligned, subgroupsUsable, type MatmulConfig, type MatmulProblem } from '../tensor/ops/matmul.js';
 import {
-  conv2dImplicitForward, conv2dImplicitBackwardInput, defaultImplicitTile, setImplicitTileChooser,
+  conv2dImplicitForward, conv2dImplicitBackwardInput, defaultImplicitTile, setImplicitTileChooser, blockKernelServes,
   type ConvDims, type ImplicitProblem, type ImplicitTile,
 } from '../tensor/ops/conv2d_tex.js';
 import { timeOp } from './timing.js';
@@ -160,7 +160,7 @@ export function convCandidates(q: ImplicitProblem): ImplicitTile[] {
     if (!out.some((o) => JSON.stringify(o) === JSON.stringify(t))) out.push(t);
   };
   for (const t of [{ tm: 64, tn: 4 }, { tm: 48, tn: 4 }, { tm: 32, tn: 4 }, { tm: 16, tn: 8 }]) push(t);
-  if (q.KH === 3 && q.KW === 3 && q.stride === 1 && q.dil === 1) push({ block: '7x7' });
+  if (blockKernelServes(q)) push({ block: '7x7' });
   return out;
 }
 

@@ -295,6 +295,11 @@ function runBlock(d: Device, src: Tensor, w: Tensor, out: Tensor, q: ImplicitCon
 /** A row-strip shape of conv2d_tex.wgsl, or an output block of conv2d_blk.wgsl. */
 export type ImplicitTile = { tm: number; tn: number } | { block: ConvBlock };
 
+/** The problems conv2d_blk.wgsl computes: 3×3 kernels, stride 1, no dilation. */
+export function blockKernelServes(q: { KH: number; KW: number; stride: number; dil: number }): boolean {
+  return q.KH === 3 && q.KW === 3 && q.stride === 1 && q.dil === 1;
+}
+
 /**
  * 3×3 stride-1 convs whose output tiles exactly into 7×7 blocks take conv2d_blk.wgsl (each input
  * texel fetched once per block, not once per tap; scripts/gen-conv2d-blk.mjs): forwards at any such
@@ -304,9 +309,7 @@ export type ImplicitTile = { tm: number; tn: number } | { block: ConvBlock };
  * 28×28 input gradients would take blocks too, was slower (0.96×).
  */
 export function defaultImplicitTile(q: { B: number; Ho: number; Wo: number; N: number; KH: number; KW: number; stride: number; dil: number; input?: boolean }): ImplicitTile {
-  if (q.KH === 3 && q.KW === 3 && q.stride === 1 && q.dil === 1) {
-    if (q.Ho % 7 === 0 && q.Wo % 7 === 0 && (!q.input || q.Ho * q.Wo <= 196)) return { block: '7x7' };
-  }
+  if (blockKernelServes(q) && q.Ho % 7 === 0 && q.Wo % 7 === 0 && (!q.input || q.Ho * q.Wo <= 196)) return { block: '7x7' };
   return implicitTile(q.B * q.Ho * q.Wo, q.N);
 }
 
@@ -330,14 +333,13 @@ export function setImplicitTileChooser(f: (d: Device, q: ImplicitProblem) => Imp
 export function implicitTileFor(d: Device, q: ImplicitProblem): ImplicitTile {
   const t = tileChooser(d, q);
   // a block cannot serve a strided or dilated problem, nor one whose grid or textures outgrow the adapter
-  const bad = 'block' in t && (q.stride !== 1 || q.dil !== 1 || q.KH !== 3 || q.KW !== 3 || !blockFits(d, q, t.block).ok);
+  const bad = 'block' in t && (!blockKernelServes(q) || !blockFits(d, q, t.block).ok);
   return bad ? implicitTile(q.B * q.Ho * q.Wo, q.N) : t;
 }
 
 function runImplicit(d: Device, src: Tensor, w: Tensor, out: Tensor, q: ImplicitConv, epi: ConvEpilogue, tile: ImplicitTile = implicitTileFor(d, { ...q, input: q.flip })): boolean {
   if ('block' in tile) {
-    if (q.stride !== 1 || q.dil !== 1 || q.KH !== 3 || q.KW !== 3) return false;
-    return runBlock(d, src, w, out, q, epi, tile.block);
+    return blockKernelServes(q) && runBlock(d, src, w, out, q, epi, tile.block);
   }
   const f = implicitFits(d, q, tile);
   if (!f.ok) return false;

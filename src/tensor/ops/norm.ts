@@ -44,6 +44,14 @@ export interface GroupNormOptions {
   packInput?: PaddedGeometry | null;
 }
 
+/** The override constants every GroupNorm kernel takes. */
+function affineConsts(gamma: Tensor | undefined, beta: Tensor | undefined, silu: boolean | undefined) {
+  return { HAS_GAMMA: gamma ? 1 : 0, HAS_BETA: beta ? 1 : 0, SILU: silu ? 1 : 0 };
+}
+
+/** g is the unpadded H × W layout (what a 1×1 conv reads its input in). */
+const isUnpadded = (g: PaddedGeometry | null | undefined, H: number, W: number) => !!g && g.pad === 0 && g.Hp === H && g.Wp === W;
+
 interface Dims {
   batch: number;
   channels: number;
@@ -73,7 +81,7 @@ export function groupNormWithStats(x: Tensor, groups: number, gamma?: Tensor, be
   const rstd = Tensor.empty(d, [k.batch, groups]);
   const bg = k.batch * groups;
   if (x.size === 0) return { y, mean, rstd };
-  const consts = { HAS_GAMMA: gamma ? 1 : 0, HAS_BETA: beta ? 1 : 0, SILU: opts.silu ? 1 : 0 };
+  const consts = affineConsts(gamma, beta, opts.silu);
   const bind = { x, gamma: gamma ?? d.dummy, beta: beta ?? d.dummy, out: y, mean, rstd };
   if (opts.pack && x.rank === 4 && packable(k.cpg, k.spatial, [groups])) {
     const [, , H, W] = x.shape;
@@ -124,11 +132,10 @@ function packDispatch(
   const C = parts.reduce((n, x) => n + x.shape[1], 0), C4 = C / 4;
   const g = opts.pack, gi = opts.packInput;
   const norm = producerTexture(d, B * g.Hp * g.Wp * C4);
-  const input = gi && gi.pad === 0 && gi.Hp === H && gi.Wp === W ? producerTexture(d, B * H * W * C4, 'GNX') : null;
+  const input = isUnpadded(gi, H, W) ? producerTexture(d, B * H * W * C4, 'GNX') : null;
   const G = groupsPerItem(cpg);
   const constants = {
-    WG: 8, LOG_TW: 12, WRITE_OUT: opts.packOnly ? 0 : 1, RAW: input ? 1 : 0, G,
-    HAS_GAMMA: t.gamma ? 1 : 0, HAS_BETA: t.beta ? 1 : 0, SILU: opts.silu ? 1 : 0,
+    WG: 8, LOG_TW: 12, WRITE_OUT: opts.packOnly ? 0 : 1, RAW: input ? 1 : 0, G, ...affineConsts(t.gamma, t.beta, opts.silu),
   };
   let g0 = 0;
   for (const x of parts) {
@@ -167,7 +174,7 @@ export function groupNormPackedParts(
   if (C % groups !== 0) return null;
   const cpg = C / groups;
   const gi = opts.packInput;
-  if (!packable(cpg, H * W, parts.map((x) => x.shape[1] / cpg)) || gi.pad !== 0 || gi.Hp !== H || gi.Wp !== W) return null;
+  if (!packable(cpg, H * W, parts.map((x) => x.shape[1] / cpg)) || !isUnpadded(gi, H, W)) return null;
   const shape = [B, C, H, W];
   const y = Tensor.empty(d, shape), x = Tensor.empty(d, shape);
   const mean = Tensor.empty(d, [B, groups]), rstd = Tensor.empty(d, [B, groups]);
@@ -214,7 +221,7 @@ export function groupNormBackward(x: Tensor, gy: Tensor, mean: Tensor, rstd: Ten
   const gbeta = Tensor.empty(d, [k.channels]);
   if (k.channels === 0) return { gx, ggamma, gbeta };
   const part = Tensor.empty(d, [k.batch, 2, k.channels], 'groupNorm param partials');
-  const consts = { HAS_GAMMA: gamma ? 1 : 0, HAS_BETA: beta ? 1 : 0, SILU: opts.silu ? 1 : 0 };
+  const consts = affineConsts(gamma, beta, opts.silu);
   const bind = { x, gy, gamma: gamma ?? d.dummy, beta: beta ?? d.dummy, mean, rstd, gx, part };
   if (kernelStyle(d) === 'cpu' && k.spatial % 4 === 0) {
     // thread per (batch, group) with vec4 accesses (norm_backward_vec4.wgsl)
