@@ -41,6 +41,26 @@ export function relErr(out: ArrayLike<number>, ref: ArrayLike<number>): number {
 }
 
 /**
+ * Error of sums of signed terms, measured against each sum's natural size rather than its value:
+ * ‖out − ref‖ / ‖max(|ref|, scale)‖, where scale[i] = sqrt(Σ terms²) of sum i. A sum of random-sign
+ * terms can land arbitrarily close to zero, where f32 rounding (≈ u·scale) is huge relative to the
+ * result but not to the terms; dropping or doubling one term still moves the sum by ≈ scale/√n,
+ * far above any tolerance used with this.
+ */
+export function sumErr(out: ArrayLike<number>, ref: ArrayLike<number>, scale: ArrayLike<number>): number {
+  if (out.length !== ref.length || scale.length !== ref.length)
+    throw new Error(`lengths ${out.length} / ${ref.length} / ${scale.length}`);
+  let num = 0, den = 0;
+  for (let i = 0; i < ref.length; i++) {
+    if (!Number.isFinite(out[i]) && out[i] !== ref[i]) return Infinity;
+    const d = out[i] - ref[i], m = Math.max(Math.abs(ref[i]), scale[i]);
+    num += d * d;
+    den += m * m;
+  }
+  return den === 0 ? Math.sqrt(num) : Math.sqrt(num / den);
+}
+
+/**
  * Fill the pool with NaN-poisoned buffers of every size class up to `maxBytes`, so kernel outputs
  * (which come from the pool) start as NaN and any element a kernel forgets to write shows up.
  */
