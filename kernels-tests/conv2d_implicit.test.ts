@@ -157,6 +157,9 @@ describe(`conv2d implicit-GEMM texture path (seed ${TEST_SEED})`, () => {
     let seed = TEST_SEED + 400;
     const WT = [undefined, { tm: 16, tn: 8 }, { tm: 32, tn: 4 }, { tm: 8, tn: 8 }, { tm: 64, tn: 4 }, { tm: 32, tn: 8 }];
     for (const tile of WT) {
+      // tiles of 32·k rows read gy as a padded NHWC4 image by default; also force the transposed one
+      const layouts = tile && tile.tm % 32 === 0 ? (['nhwc4', 'nchw_t'] as const) : ([undefined] as const);
+      for (const gyLayout of layouts)
       for (const splits of tile ? [1, 3] : [undefined, 1, 7]) {
         for (const c of cases) {
           const [B, Cin, H, W, Cout, k, stride, padding] = c;
@@ -169,9 +172,9 @@ describe(`conv2d implicit-GEMM texture path (seed ${TEST_SEED})`, () => {
           poisonPool(d, Math.max(ref.length, xv.length, gv.length) * 4 * 8 + 4096, 2);
           const x = Tensor.fromArray(d, xv, xs), gy = Tensor.fromArray(d, gv, gs);
           const gw = tile || splits !== undefined
-            ? conv2dImplicitBackwardWeight(d, x, gy, { B, Cin, H, W, Cout, KH: k, KW: k, Ho, Wo, s: stride, p: padding }, { tile, splits })
+            ? conv2dImplicitBackwardWeight(d, x, gy, { B, Cin, H, W, Cout, KH: k, KW: k, Ho, Wo, s: stride, p: padding }, { tile, splits, gyLayout })
             : conv2dBackwardWeight(x, gy, ws, { stride, padding });
-          const what = `dw ${name(c)}${tile ? ` tile ${tile.tm}x${tile.tn}` : ''} splits ${splits ?? 'auto'}`;
+          const what = `dw ${name(c)}${tile ? ` tile ${tile.tm}x${tile.tn}` : ''} splits ${splits ?? 'auto'}${gyLayout ? ` gy ${gyLayout}` : ''}`;
           expect(gw, what).not.toBeNull();
           expect(gw!.shape, what).toEqual(ws);
           expect(relErr(await gw!.toArray(), ref), what).toBeLessThan(1e-4);
@@ -179,6 +182,37 @@ describe(`conv2d implicit-GEMM texture path (seed ${TEST_SEED})`, () => {
         }
       }
     }
+  });
+  it('the weight gradient reads gy from the texture the input gradient just packed, and only while it is there', async (ctx) => {
+    if (!usable) return ctx.skip();
+    convImplicitMode.mode = 'always';
+    let seed = TEST_SEED + 500;
+    // strips (28×28-like, odd sizes), blocks (7-divisible), a 1×1 conv; Cout ≥ 32 takes the NHWC4 gy
+    const shareCases: Case[] = [[2, 7, 9, 11, 40, 3, 1, 1], [2, 10, 14, 7, 33, 3, 1, 1], [3, 6, 5, 7, 64, 1, 1, 0]];
+    for (const c of shareCases) {
+      const [B, Cin, H, W, Cout, k, stride, padding] = c;
+      const r = rng(seed++);
+      const Ho = conv2dOutSize(H, k, stride, padding), Wo = conv2dOutSize(W, k, stride, padding);
+      const xs = [B, Cin, H, W], ws = [Cout, Cin, k, k], gs = [B, Cout, Ho, Wo];
+      const xv = r.normal(B * Cin * H * W), wv = r.normal(Cout * Cin * k * k), gv = r.normal(B * Cout * Ho * Wo), gv2 = r.normal(gv.length);
+      const refW = (g: Float32Array) => conv2dBackwardWeightRef(xv, xs, g, gs, ws, { stride, padding });
+      poisonPool(d, Math.max(xv.length, gv.length) * 4 * 8 + 4096, 2);
+      const x = Tensor.fromArray(d, xv, xs), w = Tensor.fromArray(d, wv, ws), gy = Tensor.fromArray(d, gv, gs);
+      const gx = conv2dBackwardInput(gy, w, xs, { stride, padding });
+      expect(relErr(await gx.toArray(), conv2dBackwardInputRef(gv, gs, wv, ws, xs, { stride, padding })), `dx ${name(c)}`).toBeLessThan(1e-4);
+      // gy's buffer changes behind the texture's back: a gradient from the shared texture still sees
+      // the old values (which is how this test knows the texture was shared, not packed again)
+      gy.write(gv2);
+      const gw = conv2dBackwardWeight(x, gy, ws, { stride, padding });
+      expect(relErr(await gw.toArray(), refW(gv)), `dw shared ${name(c)}`).toBeLessThan(1e-4);
+      // another input gradient overwrites the slot: the next weight gradient packs gy itself
+      const other = Tensor.fromArray(d, r.normal(gv.length), gs);
+      const gx2 = conv2dBackwardInput(other, w, xs, { stride, padding });
+      const gw2 = conv2dBackwardWeight(x, gy, ws, { stride, padding });
+      expect(relErr(await gw2.toArray(), refW(gv2)), `dw after the slot moved on ${name(c)}`).toBeLessThan(1e-4);
+      [x, w, gy, gx, gw, other, gx2, gw2].forEach((t) => t.dispose());
+    }
+    convImplicitMode.mode = 'auto';
   });
   it('the same epilogue on the row-conv and im2col paths (cbias and residual added after)', async () => {
     let seed = TEST_SEED + 300;

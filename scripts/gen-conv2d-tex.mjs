@@ -12,6 +12,8 @@ import { COORD_FN, STEP4_FN, CONV_BINDINGS, convChannelLoop } from './wgsl-parts
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const TILES = [[16, 4], [32, 4], [16, 8], [8, 8], [64, 4], [32, 8], [48, 4]];
 const WTILES = [[16, 8], [32, 4], [8, 8], [64, 4], [32, 8]];
+// weight-gradient tiles reading gy as a padded NHWC4 texture (rows come 4 to a texel: TM % 32 == 0)
+const WNTILES = [[32, 4], [64, 4], [32, 8]];
 
 const header = `enable subgroups;
 
@@ -128,11 +130,16 @@ const wgradHeader = `enable subgroups;
 //
 // Weight gradient of the implicit-GEMM convolution (shaders/conv2d_tex.wgsl describes the padded
 // NHWC4 input texture): gw[co, (ky, kx, ci)] = Σ_m gy[m, co] · x4[pixel(m)·STRIDE + (ky, kx), ci]
-// over the B·Ho·Wo output pixels m. A = gyᵀ [Cout, K4 texels] (tex_pack.wgsl 'nchw_t'); B is read
-// straight from the padded input: lane column texel n4 = tap·C4 + c4 has the fixed offset
-// (ky·Wp + kx)·C4 + c4, and each reduction row m a base texel, advanced pixel by pixel. Grid z
-// splits the reduction (kchunk texels of it per z); split z writes its partial gw at z·Cout·Cin·KH·KW.
-// A workgroup is one 8-lane subgroup: TM output channels × 8·TN columns, A shared by broadcast.
+// over the B·Ho·Wo output pixels m. B is read straight from the padded input: lane column texel
+// n4 = tap·C4 + c4 has the fixed offset (ky·Wp + kx)·C4 + c4, and each reduction row m a base
+// texel, advanced pixel by pixel. Grid z splits the reduction (kchunk texels of it per z); split z
+// writes its partial gw at z·Cout·Cin·KH·KW. A workgroup is one 8-lane subgroup: TM output channels
+// × 8·TN columns, A shared by broadcast. A, the output gradient, comes in one of two layouts:
+//   wgradTMxTN   gyᵀ [Cout, K4 texels] (tex_pack.wgsl 'nchw_t'): a texel is 4 pixels of a channel
+//   wgradnTMxTN  gy as a padded NHWC4 image [B, Hg, Wg, M4] (pixel (oy, ox) at (oy + gpad, ox + gpad)),
+//                the texture the input gradient packed gy into (so the pair packs gy once): a texel
+//                is 4 channels of a pixel; lane l loads channels 4l.. of each of the step's 4
+//                pixels, and row 4l + e is component e of those 4 texels broadcast from lane l.
 
 override KH: u32 = 3;
 override KW: u32 = 3;
@@ -156,6 +163,10 @@ struct WParams {
   Wp: u32,
   B: u32,
   kchunk: u32, // reduction texels per grid z
+  Hg: u32,     // wgradn: gy's padded image, its padding and texels per pixel
+  Wg: u32,
+  gpad: u32,
+  M4: u32,
 }
 
 @group(0) @binding(0) var wa: texture_2d<f32>;
@@ -167,6 +178,11 @@ struct WParams {
 // reduction meet zero A texels, so any in-range texel will do).
 fn pix_base(s: vec3<u32>) -> u32 {
   return ((min(s.x, q.B - 1u) * q.Hp + s.y * STRIDE) * q.Wp + s.z * STRIDE) * q.C4;
+}
+
+// wgradn: texel 0 of output pixel s in gy's padded NHWC4 image, or none past the last image.
+fn gy_base(s: vec3<u32>) -> u32 {
+  return ((min(s.x, q.B - 1u) * q.Hg + s.y + q.gpad) * q.Wg + s.z + q.gpad) * q.M4;
 }
 
 fn next_pix(s: vec3<u32>) -> vec3<u32> {
@@ -243,9 +259,65 @@ function wgradEntry(TM, TN) {
   return L.join('\n');
 }
 
+// A from gy's padded NHWC4 texture: per step, lane l loads texel m0/4 + 32·g/4 + l (channels
+// m0 + 32g + 4l ..) at each of the 4 pixels; row i = 32g + 4l + e gathers component e of the four
+// texels lane l loaded (4 broadcasts per lane l, shared by its 4 rows).
+function wgradnEntry(TM, TN) {
+  const G = TM / 32, J = TN / 4, comp = 'xyzw';
+  const L = [];
+  L.push(`@compute @workgroup_size(8)`);
+  L.push(`fn wgradn${TM}x${TN}(@builtin(workgroup_id) wg: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {`);
+  L.push(`  let K4 = q.K4;`);
+  L.push(`  let m0 = wg.y * ${TM}u;`);
+  L.push(`  let col4 = (wg.x * 8u + lane) * ${J}u;`);
+  L.push(`  let at = m0 / 4u + lane;`);
+  for (let j = 0; j < J; j++) L.push(`  let off${j} = col_off(col4 + ${j}u);`);
+  for (let i = 0; i < TM; i++) L.push('  ' + Array.from({ length: J }, (_, j) => `var c${i}_${j} = vec4<f32>(0.0);`).join(' '));
+  L.push(`  let k0 = wg.z * q.kchunk;`);
+  L.push(`  let k1 = min(K4, k0 + q.kchunk);`);
+  L.push(`  // pixel of reduction row 4·k0: (img, oy, ox)`);
+  L.push(`  let m = 4u * k0;`);
+  L.push(`  let hw = q.Ho * q.Wo;`);
+  L.push(`  let img = m / hw;`);
+  L.push(`  let oy = (m - img * hw) / q.Wo;`);
+  L.push(`  var s = vec3<u32>(img, oy, m - img * hw - oy * q.Wo);`);
+  L.push(`  let zero = vec4<f32>(0.0);`);
+  L.push(`  for (var k4 = k0; k4 < k1; k4++) {`);
+  for (let kk = 0; kk < 4; kk++) {
+    L.push(`    let p${kk} = pix_base(s);`);
+    L.push(`    let g${kk} = gy_base(s);`);
+    L.push(`    let ok${kk} = s.x < q.B;`);
+    L.push(`    s = next_pix(s);`);
+  }
+  for (let j = 0; j < J; j++) for (let kk = 0; kk < 4; kk++) L.push(`    let b${kk}_${j} = textureLoad(wb, coord(p${kk} + off${j}), 0);`);
+  for (let g = 0; g < G; g++) {
+    for (let kk = 0; kk < 4; kk++) {
+      L.push(`    let u${g}_${kk} = select(zero, textureLoad(wa, coord(g${kk} + at${g ? ` + ${8 * g}u` : ''}), 0), ok${kk});`);
+    }
+  }
+  for (let g = 0; g < G; g++) {
+    for (let l = 0; l < 8; l++) {
+      for (let kk = 0; kk < 4; kk++) L.push(`    let w${g}_${l}_${kk} = subgroupBroadcast(u${g}_${kk}, ${l}u);`);
+      for (let e = 0; e < 4; e++) {
+        const i = 32 * g + 4 * l + e;
+        L.push(`    let a${i} = vec4<f32>(${[0, 1, 2, 3].map((kk) => `w${g}_${l}_${kk}.${comp[e]}`).join(', ')});`);
+        for (let j = 0; j < J; j++) L.push(`    c${i}_${j} = step4(c${i}_${j}, a${i}, b0_${j}, b1_${j}, b2_${j}, b3_${j});`);
+      }
+    }
+  }
+  L.push(`  }`);
+  L.push(`  var acc: array<vec4<f32>, ${TM * J}>;`);
+  for (let i = 0; i < TM; i++) L.push('  ' + Array.from({ length: J }, (_, j) => `acc[${i * J + j}] = c${i}_${j};`).join(' '));
+  L.push(`  for (var i = 0u; i < ${TM * J}u; i++) {`);
+  L.push(`    wstore(wg.z, m0 + i / ${J}u, col4 + i % ${J}u, acc[i]);`);
+  L.push(`  }`);
+  L.push(`}`);
+  return L.join('\n');
+}
+
 const files = {
   'shaders/conv2d_tex.wgsl': header + '\n' + TILES.map(([tm, tn]) => entry(tm, tn)).join('\n\n') + '\n',
-  'shaders/conv2d_tex_wgrad.wgsl': wgradHeader + '\n' + WTILES.map(([tm, tn]) => wgradEntry(tm, tn)).join('\n\n') + '\n',
+  'shaders/conv2d_tex_wgrad.wgsl': wgradHeader + '\n' + [...WTILES.map(([tm, tn]) => wgradEntry(tm, tn)), ...WNTILES.map(([tm, tn]) => wgradnEntry(tm, tn))].join('\n\n') + '\n',
 };
 if (process.argv.includes('--check')) {
   const stale = Object.keys(files).filter((f) => readFileSync(join(root, f), 'utf8') !== files[f]);
@@ -255,5 +327,5 @@ if (process.argv.includes('--check')) {
   }
 } else {
   for (const [f, text] of Object.entries(files)) writeFileSync(join(root, f), text);
-  console.log(`wrote shaders/conv2d_tex.wgsl and conv2d_tex_wgrad.wgsl (${TILES.map(([a, b]) => `main${a}x${b}`).join(', ')}, ${WTILES.map(([a, b]) => `wgrad${a}x${b}`).join(', ')})`);
+  console.log(`wrote shaders/conv2d_tex.wgsl and conv2d_tex_wgrad.wgsl (${TILES.map(([a, b]) => `main${a}x${b}`).join(', ')}, ${WTILES.map(([a, b]) => `wgrad${a}x${b}`).join(', ')}, ${WNTILES.map(([a, b]) => `wgradn${a}x${b}`).join(', ')})`);
 }

@@ -48,8 +48,9 @@ export async function compareConvPaths(
     const dims = { B: q.B, Cin: q.Cin, H: q.H, W: q.H, Cout: q.Cout, KH: q.k, KW: q.k, Ho, Wo: Ho, s: q.s, p: q.p };
     for (const kind of o.kinds ?? ['forward']) {
       const run = (path: ConvPath) => {
-        // implicitRxC: force that row strip (blk7x7: that block; 'implicit': the default choice)
-        const tile = /^implicit(\d+)x(\d+)(?:s(\d+))?$/.exec(path);
+        // implicitRxC: force that row strip (blk7x7: that block; 'implicit': the default choice);
+        // weight gradients: implicitRxC[sS][t], S reduction splits, t gy transposed (nchw_t) not NHWC4
+        const tile = /^implicit(\d+)x(\d+)(?:s(\d+))?(t?)$/.exec(path);
         const blk = /^blk(7x7)$/.exec(path);
         withPath(path, () =>
           d.scope(() => {
@@ -59,7 +60,7 @@ export async function compareConvPaths(
               const ok = kind === 'forward' ? conv2dImplicitForward(d, x, w, y, dims, {}, t) : conv2dImplicitBackwardInput(d, gy, w, y, dims, t);
               if (!ok) throw new Error(`${path} cannot run ${kind} at this shape`);
             } else if (tile && kind === 'weight') {
-              conv2dImplicitBackwardWeight(d, x, gy, dims, { tile: { tm: Number(tile[1]), tn: Number(tile[2]) }, splits: tile[3] ? Number(tile[3]) : undefined });
+              conv2dImplicitBackwardWeight(d, x, gy, dims, { tile: { tm: Number(tile[1]), tn: Number(tile[2]) }, splits: tile[3] ? Number(tile[3]) : undefined, gyLayout: tile[4] ? 'nchw_t' : 'nhwc4' });
             } else if (tile) {
               const t = { tm: Number(tile[1]), tn: Number(tile[2]) };
               const y = Tensor.empty(d, kind === 'forward' ? [q.B, q.Cout, Ho, Ho] : [q.B, q.Cin, q.H, q.H]);

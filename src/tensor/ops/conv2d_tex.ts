@@ -218,7 +218,7 @@ export function implicitForwardGeometry(d: Device, c: ConvDims): PaddedGeometry 
  * The scratch texture a producer writes `texels` texels of a tensor's packed form into (slot 'GN'
  * for a norm's output, 'GNX' for its input); call markPacked after.
  */
-export function producerTexture(d: Device, texels: number, slot: 'GN' | 'GNX' = 'GN'): { view: GPUTextureView; slot: string; token: number } {
+export function producerTexture(d: Device, texels: number, slot: 'GN' | 'GNX' | 'GY' = 'GN'): { view: GPUTextureView; slot: string; token: number } {
   const token = ++lastToken;
   let m = slotTokens.get(d);
   if (!m) slotTokens.set(d, (m = new Map()));
@@ -255,6 +255,29 @@ function takePacked(d: Device, x: Tensor, g: PaddedGeometry, dil: number): GPUTe
   return e.view;
 }
 
+/**
+ * The padded NHWC4 texture an implicit-GEMM kernel reads its source in: a producer's if it holds
+ * one, else packed here. The input gradient packs gy into the producer slot 'GY' and says so, so
+ * that the weight gradient of the same conv, which runs next, reads gy from it instead of packing
+ * gy again (conv2dImplicitBackwardWeight).
+ */
+function sourceTexture(d: Device, src: Tensor, q: ImplicitConv, g: PaddedGeometry): GPUTextureView {
+  const have = takePacked(d, src, g, q.dil);
+  if (have) return have;
+  const pack = { B: q.B, Rc: q.Rc, Hi: q.Hi, Wi: q.Wi, Hp: g.Hp, Wp: g.Wp, pad: g.pad, dil: q.dil };
+  if (!q.flip || q.dil !== 1) return packPadded(d, src, 'CA', pack);
+  const t = producerTexture(d, q.B * g.Hp * g.Wp * Math.ceil(q.Rc / 4), 'GY');
+  packPadded(d, src, 'GY', pack);
+  markPacked(src, g, t);
+  return t.view;
+}
+
+/** x's producer-packed texture and its geometry, whatever the geometry, if the slot still holds it. */
+function currentPacked(d: Device, x: Tensor): (PaddedGeometry & { view: GPUTextureView }) | null {
+  const e = producerPacked.get(x);
+  return e && !e.only && slotTokens.get(d)?.get(e.slot) === e.token ? e : null;
+}
+
 /** Output blocks of shaders/conv2d_blk.wgsl (scripts/gen-conv2d-blk.mjs): width × height. */
 export type ConvBlock = '7x7';
 
@@ -275,8 +298,7 @@ function runBlock(d: Device, src: Tensor, w: Tensor, out: Tensor, q: ImplicitCon
   const f = blockFits(d, q, block);
   if (!f.ok) return false;
   const { BX, BY, Hp, Wp, C4, Np, N4p } = f;
-  const g = { Hp, Wp, pad: q.pad };
-  const va = takePacked(d, src, g, q.dil) ?? packPadded(d, src, 'CA', { B: q.B, Rc: q.Rc, Hi: q.Hi, Wi: q.Wi, Hp, Wp, pad: q.pad, dil: q.dil });
+  const va = sourceTexture(d, src, q, { Hp, Wp, pad: q.pad });
   const rows = q.KH * q.KW * C4 * 4;
   const vb = packTexture(d, 'wconv', w, 'CB', { R: rows, C: q.N, Rp: rows, C4p: N4p, Cin: q.Rc, KH: q.KH, KW: q.KW, trans: q.flip });
   d.run(
@@ -344,9 +366,8 @@ function runImplicit(d: Device, src: Tensor, w: Tensor, out: Tensor, q: Implicit
   const f = implicitFits(d, q, tile);
   if (!f.ok) return false;
   const { C4, Hp, Wp, M, Np } = f;
-  const g = { Hp, Wp, pad: q.pad };
   const N4p = Np / 4;
-  const va = takePacked(d, src, g, q.dil) ?? packPadded(d, src, 'CA', { B: q.B, Rc: q.Rc, Hi: q.Hi, Wi: q.Wi, Hp, Wp, pad: q.pad, dil: q.dil });
+  const va = sourceTexture(d, src, q, { Hp, Wp, pad: q.pad });
   const rows = q.KH * q.KW * C4 * 4;
   const vb = packTexture(d, 'wconv', w, 'CB', { R: rows, C: q.N, Rp: rows, C4p: N4p, Cin: q.Rc, KH: q.KH, KW: q.KW, trans: q.flip });
   d.run(
@@ -385,24 +406,30 @@ export function conv2dImplicitBackwardInput(d: Device, gy: Tensor, w: Tensor, gx
 
 /**
  * Weight gradient on the implicit GEMM (shaders/conv2d_tex_wgrad.wgsl): gw [Cout, Cin, KH, KW]
- * from x [B, Cin, H, W] (packed as the forward's padded NHWC4 texture) and gy [B, Cout, Ho, Wo]
- * (transposed into a [Cout, B·Ho·Wo] texture). `splits` > 1 splits the reduction over grid z
- * into partial gradients summed afterwards (for adapters that need more workgroups in flight).
+ * from x [B, Cin, H, W] (packed as the forward's padded NHWC4 texture) and gy [B, Cout, Ho, Wo]:
+ * with tiles of 32·k rows, gy as a padded NHWC4 image — the one the input gradient of the same conv
+ * just packed when it did (sourceTexture), else packed here — otherwise (or gyLayout 'nchw_t')
+ * transposed into a [Cout, B·Ho·Wo] texture. `splits` > 1 splits the reduction over grid z into
+ * partial gradients summed afterwards (for adapters that need more workgroups in flight).
  */
 export function conv2dImplicitBackwardWeight(
-  d: Device, x: Tensor, gy: Tensor, c: ConvDims, o: { tile?: { tm: number; tn: number }; splits?: number } = {},
+  d: Device, x: Tensor, gy: Tensor, c: ConvDims, o: { tile?: { tm: number; tn: number }; splits?: number; gyLayout?: 'nhwc4' | 'nchw_t' } = {},
 ): Tensor | null {
   const K = c.B * c.Ho * c.Wo, taps = c.KH * c.KW;
   if (c.Cout < 8 || !convImplicitWorthwhile(d, c.Cout, c.Cin * taps, K)) return null;
   // weight gradient, B64 on lavapipe: 32×8 beat 16×8 by 5–20% at the U-Net's shapes; 64×4 lost
   const tile = o.tile ?? (c.Cout >= 32 ? { tm: 32, tn: 8 } : { tm: 16, tn: 8 });
-  const C4 = Math.ceil(c.Cin / 4), N4 = taps * C4;
+  // gy as a padded NHWC4 image (wgradn…), shared with the input gradient, wherever the tile takes it
+  const nhwc = (o.gyLayout ?? 'nhwc4') === 'nhwc4' && tile.tm % 32 === 0;
+  const shared = nhwc ? currentPacked(d, gy) : null;
+  const gGeom = shared ?? { Hp: c.Ho, Wp: c.Wo, pad: 0 };
+  const C4 = Math.ceil(c.Cin / 4), N4 = taps * C4, M4 = Math.ceil(c.Cout / 4);
   const { Hp, Wp } = paddedGeometry({ Ho: c.Ho, Wo: c.Wo, KH: c.KH, KW: c.KW, stride: c.s, pad: c.p }, tile);
   const N4p = Math.ceil(N4 / (2 * tile.tn)) * (2 * tile.tn); // 8 lanes × tn/4 texels per workgroup
   const Mp = Math.ceil(c.Cout / tile.tm) * tile.tm, K4 = Math.ceil(K / 4);
   const gx = N4p / (2 * tile.tn), gyN = Mp / tile.tm;
   const maxWg = d.limits.maxComputeWorkgroupsPerDimension;
-  const aTexels = Mp * K4, bTexels = c.B * Hp * Wp * C4;
+  const aTexels = nhwc ? c.B * gGeom.Hp * gGeom.Wp * M4 : Mp * K4, bTexels = c.B * Hp * Wp * C4;
   if (aTexels > maxTexels(d) || bTexels > maxTexels(d) || gx > maxWg || gyN > maxWg || Math.ceil(Math.max(aTexels, bTexels) / 64) > maxWg * maxWg) return null;
   // GPUs want hundreds of workgroups in flight. On lavapipe short reductions keep each chunk's
   // slice of the input in cache while all workgroups of that chunk run: at B64 (interleaved A/B)
@@ -410,16 +437,18 @@ export function conv2dImplicitBackwardWeight(
   const auto = isCpuAdapter(d) ? Math.ceil(K4 / 128) : Math.ceil(512 / (gx * gyN));
   const splits = Math.max(1, Math.min(o.splits ?? auto, 64, Math.floor(K4 / 16) || 1));
   const kchunk = Math.ceil(K4 / splits);
-  const va = packTexture(d, 'nchw_t', gy, 'CA', { R: c.Cout, C: K, Rp: Mp, C4p: K4, Wo: c.Ho * c.Wo });
+  const va = !nhwc
+    ? packTexture(d, 'nchw_t', gy, 'CA', { R: c.Cout, C: K, Rp: Mp, C4p: K4, Wo: c.Ho * c.Wo })
+    : shared?.view ?? packPadded(d, gy, 'CA', { B: c.B, Rc: c.Cout, Hi: c.Ho, Wi: c.Wo, Hp: c.Ho, Wp: c.Wo, pad: 0, dil: 1 });
   const vb = packPadded(d, x, 'CB', { B: c.B, Rc: c.Cin, Hi: c.H, Wi: c.W, Hp, Wp, pad: c.p, dil: 1 });
   const nz = Math.ceil(K4 / kchunk);
   const wShape = [c.Cout, c.Cin, c.KH, c.KW];
   const part = Tensor.empty(d, nz > 1 ? [nz, ...wShape] : wShape, nz > 1 ? 'conv2d weight-gradient partials' : 'conv2d weight gradient');
   d.run(
-    { file: 'conv2d_tex_wgrad.wgsl', source: wgradSource, entry: `wgrad${tile.tm}x${tile.tn}`, constants: { KH: c.KH, KW: c.KW, STRIDE: c.s, LOG_TW: 12 } },
+    { file: 'conv2d_tex_wgrad.wgsl', source: wgradSource, entry: `wgrad${nhwc ? 'n' : ''}${tile.tm}x${tile.tn}`, constants: { KH: c.KH, KW: c.KW, STRIDE: c.s, LOG_TW: 12 } },
     {
       wa: va, wb: vb, wout: part,
-      q: { M: c.Cout, N4, C4, N4p, K4, Cin: c.Cin, Ho: c.Ho, Wo: c.Wo, Hp, Wp, B: c.B, kchunk },
+      q: { M: c.Cout, N4, C4, N4p, K4, Cin: c.Cin, Ho: c.Ho, Wo: c.Wo, Hp, Wp, B: c.B, kchunk, Hg: gGeom.Hp, Wg: gGeom.Wp, gpad: gGeom.pad, M4 },
     },
     [gx, gyN, nz],
   );
