@@ -1,3 +1,4 @@
+import { texStaging } from '../src/tensor/ops/texel_out.js';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { device, rng, relErr, poisonPool, TEST_SEED } from './helpers.js';
@@ -98,6 +99,16 @@ async function checkForward(c: Case, seed: number, epi: number, how: 'implicit' 
   [x, w, y, bias, cbias, residual].forEach((t) => t?.dispose());
 }
 
+// Packing passes stage their texels in a buffer on CPU adapters and store them to the texture on
+// GPUs (src/tensor/ops/texel_out.ts): every test that packs runs both ways on every adapter.
+for (const staging of ['always', 'never'] as const)
+describe(`texel outputs ${staging === 'always' ? 'staged through a buffer' : 'stored to the texture'}`, () => {
+  beforeAll(() => {
+    texStaging.mode = staging;
+  });
+  afterAll(() => {
+    texStaging.mode = 'auto';
+  });
 describe(`conv2d implicit-GEMM texture path (seed ${TEST_SEED})`, () => {
   it('forward with every epilogue combination against the reference (every input packing)', async (ctx) => {
     if (!usable) return ctx.skip();
@@ -405,6 +416,7 @@ describe(`GroupNorm writing only the packed texture (packOnly, seed ${TEST_SEED}
     convImplicitMode.mode = 'always';
     [x, gamma, beta, w, h, y, h2, h3].forEach((t) => t.dispose());
   });
+});
 });
 
 describe('generated implicit-GEMM shaders', () => {

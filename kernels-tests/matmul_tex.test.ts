@@ -1,4 +1,5 @@
-import { describe, it, expect, beforeAll } from 'vitest';
+import { texStaging } from '../src/tensor/ops/texel_out.js';
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { device, rng, relErr, poisonPool, TEST_SEED } from './helpers.js';
 import { Tensor } from '../src/tensor/tensor.js';
@@ -49,6 +50,16 @@ async function check(c: Case, seed: number) {
 const name = (c: Case) =>
   `${c.batchA.join('x') || '-'}|${c.batchB.join('x') || '-'} ${c.M}x${c.N}x${c.K}${c.transA ? ' tA' : ''}${c.transB ? ' tB' : ''}${c.bias ? ' +bias' : ''}${c.act ? ' ' + c.act : ''}`;
 
+// Packing passes stage their texels in a buffer on CPU adapters and store them to the texture on
+// GPUs (src/tensor/ops/texel_out.ts): every test that packs runs both ways on every adapter.
+for (const staging of ['always', 'never'] as const)
+describe(`texel outputs ${staging === 'always' ? 'staged through a buffer' : 'stored to the texture'}`, () => {
+  beforeAll(() => {
+    texStaging.mode = staging;
+  });
+  afterAll(() => {
+    texStaging.mode = 'auto';
+  });
 describe(`matmul texture variant (seed ${TEST_SEED})`, () => {
   it('odd sizes, all transposes', async (ctx) => {
     if (!usable) return ctx.skip();
@@ -93,6 +104,27 @@ describe(`matmul texture variant (seed ${TEST_SEED})`, () => {
       Object.assign(DEFAULT_TEX_TILE, saved);
     }
   });
+  it('replays inside a recording: one submit, fresh inputs packed (and staged copies landed) each time', async (ctx) => {
+    if (!usable) return ctx.skip();
+    const r = rng(TEST_SEED + 300);
+    const [M, N, K] = [37, 44, 28]; // K % 4 == 0: A takes the vec4 pack, Bᵀ the scalar one
+    const a = Tensor.fromArray(d, r.normal(M * K), [M, K]), b = Tensor.fromArray(d, r.normal(N * K), [N, K]);
+    const { recording, result } = d.record(() => matmul(a, b, { transB: true, config: { variant: 'texture' } }));
+    for (let k = 0; k < 3; k++) {
+      const av = r.normal(M * K), bv = r.normal(N * K);
+      a.write(av);
+      b.write(bv);
+      poisonPool(d, M * N * 4 + 4096, 2);
+      const submits = d.submits;
+      recording.replay();
+      expect(d.submits - submits).toBe(1);
+      expect(relErr(await result.toArray(), matmulRef(av, [M, K], bv, [N, K], { transB: true }).data), `replay ${k}`).toBeLessThan(1e-4);
+    }
+    expect(recording.commands.length - recording.dispatches.length, 'a texture copy per staged pack').toBe(staging === 'always' ? 2 : 0);
+    recording.dispose();
+    [a, b, result].forEach((t) => t.dispose());
+  });
+});
 });
 
 describe('generated texture-GEMM shader', () => {

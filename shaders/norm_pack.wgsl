@@ -44,13 +44,9 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> out: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read_write> mean: array<f32>;
 @group(0) @binding(5) var<storage, read_write> rstd: array<f32>;
-@group(0) @binding(6) var dst: texture_storage_2d<rgba32float, write>;
+// binding 6: the texel output `dst` (put_dst), declared by src/tensor/ops/texel_out.ts
 @group(0) @binding(7) var<uniform> p: Params;
-@group(0) @binding(8) var raw: texture_storage_2d<rgba32float, write>;
-
-fn coord(t: u32) -> vec2<u32> {
-  return vec2<u32>(t & ((1u << LOG_TW) - 1u), t >> LOG_TW);
-}
+// binding 8: the texel output `raw` (put_raw), likewise
 
 fn act(v: vec4<f32>) -> vec4<f32> {
   if (SILU != 0u) { return v / (1.0 + exp(-v)); }
@@ -63,7 +59,7 @@ fn texel_at(b: u32, iy: u32, ix: u32, c4: u32) -> u32 {
 
 // The input's own texel (channels 4·c4.. of pixel (iy, ix)) in the unpadded NHWC4 layout.
 fn store_raw(b: u32, iy: u32, ix: u32, c4: u32, v: vec4<f32>) {
-  if (RAW != 0u) { textureStore(raw, coord(((b * p.H + iy) * p.W + ix) * p.C4 + c4), v); }
+  if (RAW != 0u) { put_raw(((b * p.H + iy) * p.W + ix) * p.C4 + c4, v); }
 }
 
 // The zero border of texel column c4 of image b (rows above and below, columns left and right).
@@ -71,10 +67,10 @@ fn zero_border(b: u32, c4: u32) {
   for (var py = 0u; py < p.Hp; py++) {
     let row = ((b * p.Hp + py) * p.Wp) * p.C4 + c4;
     if (py < p.pad || py >= p.pad + p.H) {
-      for (var px = 0u; px < p.Wp; px++) { textureStore(dst, coord(row + px * p.C4), vec4<f32>(0.0)); }
+      for (var px = 0u; px < p.Wp; px++) { put_dst(row + px * p.C4, vec4<f32>(0.0)); }
     } else {
-      for (var px = 0u; px < p.pad; px++) { textureStore(dst, coord(row + px * p.C4), vec4<f32>(0.0)); }
-      for (var px = p.pad + p.W; px < p.Wp; px++) { textureStore(dst, coord(row + px * p.C4), vec4<f32>(0.0)); }
+      for (var px = 0u; px < p.pad; px++) { put_dst(row + px * p.C4, vec4<f32>(0.0)); }
+      for (var px = p.pad + p.W; px < p.Wp; px++) { put_dst(row + px * p.C4, vec4<f32>(0.0)); }
     }
   }
 }
@@ -132,7 +128,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
           out[(f + 2u * S) >> 2u][(f + 2u * S) & 3u] = v.z;
           out[(f + 3u * S) >> 2u][(f + 3u * S) & 3u] = v.w;
         }
-        textureStore(dst, coord(texel_at(b, jy, jx, c4)), v);
+        put_dst(texel_at(b, jy, jx, c4), v);
         store_raw(b, jy, jx, c4, xv);
         jx++; if (jx == p.W) { jx = 0u; jy++; }
       }
@@ -159,16 +155,16 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         out[ob0 + 3u * s4 + k] = y3;
       }
       // pixels 4k..4k+3 (they may wrap onto the next row)
-      textureStore(dst, coord(texel_at(b, iy, ix, c4)), vec4<f32>(y0.x, y1.x, y2.x, y3.x));
+      put_dst(texel_at(b, iy, ix, c4), vec4<f32>(y0.x, y1.x, y2.x, y3.x));
       store_raw(b, iy, ix, c4, vec4<f32>(x0.x, x1.x, x2.x, x3.x));
       ix++; if (ix == p.W) { ix = 0u; iy++; }
-      textureStore(dst, coord(texel_at(b, iy, ix, c4)), vec4<f32>(y0.y, y1.y, y2.y, y3.y));
+      put_dst(texel_at(b, iy, ix, c4), vec4<f32>(y0.y, y1.y, y2.y, y3.y));
       store_raw(b, iy, ix, c4, vec4<f32>(x0.y, x1.y, x2.y, x3.y));
       ix++; if (ix == p.W) { ix = 0u; iy++; }
-      textureStore(dst, coord(texel_at(b, iy, ix, c4)), vec4<f32>(y0.z, y1.z, y2.z, y3.z));
+      put_dst(texel_at(b, iy, ix, c4), vec4<f32>(y0.z, y1.z, y2.z, y3.z));
       store_raw(b, iy, ix, c4, vec4<f32>(x0.z, x1.z, x2.z, x3.z));
       ix++; if (ix == p.W) { ix = 0u; iy++; }
-      textureStore(dst, coord(texel_at(b, iy, ix, c4)), vec4<f32>(y0.w, y1.w, y2.w, y3.w));
+      put_dst(texel_at(b, iy, ix, c4), vec4<f32>(y0.w, y1.w, y2.w, y3.w));
       store_raw(b, iy, ix, c4, vec4<f32>(x0.w, x1.w, x2.w, x3.w));
       ix++; if (ix == p.W) { ix = 0u; iy++; }
     }

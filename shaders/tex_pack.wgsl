@@ -40,12 +40,9 @@ struct Params {
 }
 
 @group(0) @binding(0) var<storage, read> src: array<f32>;
-@group(0) @binding(1) var dst: texture_storage_2d<rgba32float, write>;
+// binding 1: the texel output `dst`, written with put_dst(texel, v) and declared by
+// src/tensor/ops/texel_out.ts (a storage texture, or a staging buffer landed by a copy)
 @group(0) @binding(2) var<uniform> p: Params;
-
-fn coord(t: u32) -> vec2<u32> {
-  return vec2<u32>(t & ((1u << LOG_TW) - 1u), t >> LOG_TW);
-}
 
 fn texel(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
   return gid.x + gid.y * nwg.x * WG;
@@ -69,7 +66,7 @@ fn pack(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
       }
     }
   }
-  textureStore(dst, coord(t), v);
+  put_dst(t, v);
 }
 
 fn real_index(v: i32, size: u32) -> i32 {
@@ -106,7 +103,7 @@ fn im2col(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
       }
     }
   }
-  textureStore(dst, coord(t), v);
+  put_dst(t, v);
 }
 
 @compute @workgroup_size(WG)
@@ -125,7 +122,7 @@ fn wflip(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups)
       if (ci < p.C) { v[e] = src[(co * p.Cin + ci) * taps + tap]; }
     }
   }
-  textureStore(dst, coord(t), v);
+  put_dst(t, v);
 }
 
 @compute @workgroup_size(WG)
@@ -145,7 +142,7 @@ fn nchw_t(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
       }
     }
   }
-  textureStore(dst, coord(t), v);
+  put_dst(t, v);
 }
 
 // nhwc4 with one invocation per padded pixel, looping over its C4 texels: the grid is
@@ -162,20 +159,20 @@ fn nhwc4_px(@builtin(global_invocation_id) gid: vec3<u32>) {
   let ix = real_index(i32(px) - p.pad, p.Wi);
   let hw = p.Hi * p.Wi;
   if (iy < 0 || ix < 0) {
-    for (var c4 = 0u; c4 < p.C4p; c4++) { textureStore(dst, coord(t0 + c4), vec4<f32>(0.0)); }
+    for (var c4 = 0u; c4 < p.C4p; c4++) { put_dst(t0 + c4, vec4<f32>(0.0)); }
     return;
   }
   var at = img * p.Cin * hw + u32(iy) * p.Wi + u32(ix);
   let full = p.Cin / 4u;
   for (var c4 = 0u; c4 < full; c4++) {
     let v = vec4<f32>(src[at], src[at + hw], src[at + 2u * hw], src[at + 3u * hw]);
-    textureStore(dst, coord(t0 + c4), v);
+    put_dst(t0 + c4, v);
     at += 4u * hw;
   }
   if (full < p.C4p) {
     var v = vec4<f32>(0.0);
     for (var e = 0u; 4u * full + e < p.Cin; e++) { v[e] = src[at + e * hw]; }
-    textureStore(dst, coord(t0 + full), v);
+    put_dst(t0 + full, v);
   }
 }
 
@@ -200,7 +197,7 @@ fn nhwc4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups)
       if (4u * c4 + e < p.Cin) { v[e] = src[base + e * hw]; }
     }
   }
-  textureStore(dst, coord(t), v);
+  put_dst(t, v);
 }
 
 @compute @workgroup_size(WG)
@@ -222,5 +219,5 @@ fn wconv(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups)
       }
     }
   }
-  textureStore(dst, coord(t), v);
+  put_dst(t, v);
 }

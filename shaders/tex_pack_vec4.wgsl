@@ -18,7 +18,7 @@ struct Params {
 }
 
 @group(0) @binding(0) var<storage, read> src: array<vec4<f32>>;
-@group(0) @binding(1) var dst: texture_storage_2d<rgba32float, write>;
+// binding 1: the texel output `dst` (put_dst), declared by src/tensor/ops/texel_out.ts
 @group(0) @binding(2) var<uniform> p: Params;
 
 @compute @workgroup_size(WG)
@@ -32,5 +32,5 @@ fn pack4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups)
   let c4 = q - r * p.C4p;
   var v = vec4<f32>(0.0);
   if (r < p.R && c4 < p.C4) { v = src[b * p.sstride4 + r * p.C4 + c4]; }
-  textureStore(dst, vec2<u32>(t & ((1u << LOG_TW) - 1u), t >> LOG_TW), v);
+  put_dst(t, v);
 }

@@ -20,12 +20,12 @@ struct Params {
 }
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var dst: texture_storage_2d<rgba32float, write>;
+// binding 1: the texel output `dst` (put_dst), declared by src/tensor/ops/texel_out.ts
 @group(0) @binding(2) var<uniform> p: Params;
 
 fn put(b: u32, py: u32, px: u32, c4: u32, v: vec4<f32>) {
   let t = ((b * p.Hp + py) * p.Wp + px) * p.C4 + c4;
-  textureStore(dst, vec2<u32>(t & ((1u << LOG_TW) - 1u), t >> LOG_TW), v);
+  put_dst(t, v);
 }
 
 fn zero_row(b: u32, py: u32, c4: u32) {

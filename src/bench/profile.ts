@@ -40,6 +40,8 @@ export interface ProfileResult {
   sumMs: number;
   /** Median wall time of the plain replay (one pass, one submit), ms. */
   replayMs: number;
+  /** Buffer → texture copies of staged packs (texel_out.ts): in the plain replay, not in sumMs. */
+  textureCopies: number;
 }
 
 interface Tag {
@@ -240,11 +242,12 @@ export async function profileUNet(device: Device, o: ProfileOptions = {}): Promi
     const { layer, op: o2 } = classify(t);
     return { layer, op: o2, kernel: t.kernel, shape: t.shape, workgroups: recording.dispatches[i].workgroups, ms: median(runs.map((r) => r[i])) };
   });
+  const textureCopies = recording.commands.length - recording.dispatches.length;
   recording.dispose();
   dispose();
   return {
     batch: B, mode: o.train ? 'train' : 'forward', timer: useTs ? 'timestamp' : 'wall', dispatches,
-    sumMs: dispatches.reduce((s, d) => s + d.ms, 0), replayMs: median(replays),
+    sumMs: dispatches.reduce((s, d) => s + d.ms, 0), replayMs: median(replays), textureCopies,
   };
 }
 
@@ -264,6 +267,7 @@ export function groupProfile(p: ProfileResult, key: (d: ProfiledDispatch) => str
 export function formatProfile(p: ProfileResult, top = 40): string {
   const lines: string[] = [];
   lines.push(`U-Net ${p.mode} at batch ${p.batch}: ${p.dispatches.length} dispatches, sum of per-dispatch times ${p.sumMs.toFixed(1)} ms (${p.timer}), plain replay ${p.replayMs.toFixed(1)} ms`);
+  if (p.textureCopies) lines.push(`(${p.textureCopies} buffer → texture copies of staged packs run in the plain replay, not in the per-dispatch sum)`);
   const table = (title: string, rows: ReturnType<typeof groupProfile>, limit: number) => {
     lines.push('', title, `${'ms'.padStart(9)} ${'share'.padStart(6)} ${'n'.padStart(4)}  what`);
     for (const r of rows.slice(0, limit)) lines.push(`${r.ms.toFixed(2).padStart(9)} ${(100 * r.share).toFixed(1).padStart(5)}% ${String(r.n).padStart(4)}  ${r.key}`);

@@ -5,9 +5,12 @@
 // neighbours (cache state, which producer packs for which conv); this measures the step itself.
 //
 // Run: node scripts/ab-unet.mjs [--batch 64] [--rounds 7] [--train] [--rules default,strips,blocks14]
+// A rule name may end in '/direct': that rule with packing passes storing straight to their
+// textures instead of staging on CPU adapters (texel_out.ts).
 import type { Device } from '../gpu/device.js';
 import { median } from './timing.js';
 import { unetWorkload } from './profile.js';
+import { texStaging } from '../tensor/ops/texel_out.js';
 import { setImplicitTileChooser, defaultImplicitTile, implicitTile, blockKernelServes, type ImplicitProblem, type ImplicitTile } from '../tensor/ops/conv2d_tex.js';
 
 /** 7×7 blocks where they tile an output of at most `maxPixels` pixels (forward and input gradient alike), strips elsewhere. */
@@ -32,18 +35,23 @@ export interface RuleTiming {
 
 export async function abUNet(d: Device, o: { batch?: number; rounds?: number; train?: boolean; rules?: string[] } = {}): Promise<RuleTiming[]> {
   const names = o.rules ?? ['default', 'strips', 'blocks14'];
-  for (const n of names) if (!tileRules[n]) throw new Error(`ab-unet: unknown rule '${n}' (have ${Object.keys(tileRules).join(', ')})`);
+  const split = (n: string) => ({ rule: n.replace(/\/direct$/, ''), direct: n.endsWith('/direct') });
+  for (const n of names) if (!tileRules[split(n).rule]) throw new Error(`ab-unet: unknown rule '${n}' (have ${Object.keys(tileRules).join(', ')}, each optionally /direct)`);
   const { body, dispose } = unetWorkload(d, { batch: o.batch ?? 64, train: o.train });
   const recs = [];
   try {
     for (const n of names) {
-      const prev = setImplicitTileChooser((_d, q) => tileRules[n](q));
+      const { rule, direct } = split(n);
+      const prev = setImplicitTileChooser((_d, q) => tileRules[rule](q));
+      const staging = texStaging.mode;
+      if (direct) texStaging.mode = 'never';
       try {
         body(); // warm-up: pipelines, scratch textures
         await d.sync();
         recs.push(d.record(body).recording);
       } finally {
         setImplicitTileChooser(prev);
+        texStaging.mode = staging;
       }
     }
     const ms: number[][] = names.map(() => []);

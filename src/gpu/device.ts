@@ -43,22 +43,48 @@ interface Dispatch {
   workgroups: [number, number, number];
 }
 
+/** rgba32float texels copied from a buffer into a texture, `rows` rows of `width` (Device.copyToTexture). */
+export interface TextureCopy {
+  buffer: GPUBuffer;
+  texture: GPUTexture;
+  width: number;
+  rows: number;
+}
+
+/** What a recording holds, in order: kernel dispatches and the texture copies between them. */
+export type Command = Dispatch | { copy: TextureCopy };
+
+function encodeCopy(enc: GPUCommandEncoder, c: TextureCopy): void {
+  enc.copyBufferToTexture({ buffer: c.buffer, bytesPerRow: c.width * 16, rowsPerImage: c.rows }, { texture: c.texture }, [c.width, c.rows]);
+}
+
 export class Recording {
+  /** The kernel dispatches alone (tools that time them one by one). */
+  readonly dispatches: Dispatch[];
   constructor(
     readonly device: Device,
-    readonly dispatches: Dispatch[],
+    readonly commands: Command[],
     private owned: GPUBuffer[],
-  ) {}
+  ) {
+    this.dispatches = commands.filter((c): c is Dispatch => !('copy' in c));
+  }
   get dispatchCount() {
     return this.dispatches.length;
   }
-  /** Encode the captured dispatches into one command buffer and submit it. */
+  /** Encode the captured commands into one command buffer and submit it. */
   replay(times = 1): void {
     this.device.flush();
     const enc = this.device.device.createCommandEncoder({ label: 'replay' });
-    const pass = enc.beginComputePass();
+    let pass = enc.beginComputePass();
     for (let t = 0; t < times; t++) {
-      for (const d of this.dispatches) {
+      for (const d of this.commands) {
+        if ('copy' in d) {
+          // a copy cannot sit inside a compute pass
+          pass.end();
+          encodeCopy(enc, d.copy);
+          pass = enc.beginComputePass();
+          continue;
+        }
         pass.setPipeline(d.kernel.pipeline);
         pass.setBindGroup(0, d.bindGroup);
         pass.dispatchWorkgroups(d.workgroups[0], d.workgroups[1], d.workgroups[2]);
@@ -75,7 +101,7 @@ export class Recording {
 }
 
 interface Capture {
-  dispatches: Dispatch[];
+  commands: Command[];
   /** Buffers handed out during the capture and still held by a tensor. */
   allocated: Set<GPUBuffer>;
   /** Buffers released during the capture: the replay still writes them, so the recording keeps them. */
@@ -164,7 +190,7 @@ export class Device {
     const bindGroup = this.device.createBindGroup({ layout: kernel.layout, entries });
     this.dispatches++;
     if (this.capture) {
-      this.capture.dispatches.push({ kernel, bindGroup, workgroups: wg });
+      this.capture.commands.push({ kernel, bindGroup, workgroups: wg });
       return;
     }
     const pass = this.openPass();
@@ -298,6 +324,18 @@ export class Device {
     return out;
   }
 
+  /**
+   * Copy `rows` rows of `width` rgba32float texels from `buffer` into `texture`, in order with the
+   * dispatches (recorded too): how packing passes that stage their texels in a buffer land them.
+   */
+  copyToTexture(c: TextureCopy): void {
+    if (this.capture) {
+      this.capture.commands.push({ copy: c });
+      return;
+    }
+    encodeCopy(this.openEncoder(), c);
+  }
+
   /** Encode a buffer-to-buffer copy in order with the dispatches. */
   copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
     if (this.capture) throw new KernelError('copies inside a recording are not supported; use a kernel');
@@ -362,7 +400,7 @@ export class Device {
   record<T>(fn: () => T): { recording: Recording; result: T } {
     this.flush();
     if (this.capture) throw new KernelError('nested recordings are not supported');
-    this.capture = { dispatches: [], allocated: new Set(), released: [] };
+    this.capture = { commands: [], allocated: new Set(), released: [] };
     let result: T;
     const cap = this.capture;
     try {
@@ -373,7 +411,7 @@ export class Device {
     // Buffers released inside the capture went back to the pool, but the replay still uses them:
     // take them out again and give them to the recording.
     const owned = cap.released.filter((b) => this.pool.reclaim(b));
-    return { recording: new Recording(this, cap.dispatches, owned), result };
+    return { recording: new Recording(this, cap.commands, owned), result };
   }
 
   get capturing(): boolean {

@@ -12,7 +12,7 @@ import { Tensor } from '../tensor.js';
 import * as red from './reduce.js';
 import type { Device } from '../../gpu/device.js';
 import { KernelError, fmtShape } from '../../gpu/errors.js';
-import { gemmTex, packTexture, texGemmFits, texGeometry, maxTexels, scratchView, type TexTile } from './matmul_tex.js';
+import { gemmTex, packTexture, texGemmFits, texGeometry, maxTexels, scratchTarget, type TexTarget, type TexTile } from './matmul_tex.js';
 import { isCpuAdapter, subgroupsUsable } from './matmul.js';
 
 /** 'auto': use the texture path where convTexWorthwhile says so; tests force 'always' / 'never'. */
@@ -218,12 +218,13 @@ export function implicitForwardGeometry(d: Device, c: ConvDims): PaddedGeometry 
  * The scratch texture a producer writes `texels` texels of a tensor's packed form into (slot 'GN'
  * for a norm's output, 'GNX' for its input); call markPacked after.
  */
-export function producerTexture(d: Device, texels: number, slot: 'GN' | 'GNX' | 'GY' = 'GN'): { view: GPUTextureView; slot: string; token: number } {
+export function producerTexture(d: Device, texels: number, slot: 'GN' | 'GNX' | 'GY' = 'GN', staged?: boolean): { view: GPUTextureView; slot: string; token: number; target: TexTarget } {
   const token = ++lastToken;
   let m = slotTokens.get(d);
   if (!m) slotTokens.set(d, (m = new Map()));
   m.set(slot, token);
-  return { view: scratchView(d, slot, texels), slot, token };
+  const target = staged === undefined ? scratchTarget(d, slot, texels) : scratchTarget(d, slot, texels, staged);
+  return { view: target.view, slot, token, target };
 }
 
 /**

@@ -10,6 +10,7 @@ import type { Tensor } from '../tensor.js';
 import type { Device } from '../../gpu/device.js';
 import { grid1d } from '../dispatch.js';
 import { isCpuAdapter } from './matmul.js';
+import { stagesTexels, withTexelOutputs } from './texel_out.js';
 
 const LOG_TW = 12;
 const TW = 1 << LOG_TW;
@@ -34,6 +35,8 @@ interface Scratch {
   tex: GPUTexture;
   view: GPUTextureView;
   rows: number;
+  /** Staging buffer of the same size (texel_out.ts), made on first staged write. */
+  staging?: GPUBuffer;
 }
 const scratch = new WeakMap<Device, Map<string, Scratch>>();
 
@@ -48,6 +51,10 @@ export function maxTexels(d: Device): number {
  * sharing a slot are safe: dispatches in a pass run in order.
  */
 export function scratchView(d: Device, slot: string, texels: number): GPUTextureView {
+  return scratchEntry(d, slot, texels).view;
+}
+
+function scratchEntry(d: Device, slot: string, texels: number): Scratch {
   let m = scratch.get(d);
   if (!m) scratch.set(d, (m = new Map()));
   const need = Math.max(1, Math.ceil(texels / TW));
@@ -60,12 +67,36 @@ export function scratchView(d: Device, slot: string, texels: number): GPUTexture
       label: `texgemm ${slot}`,
       size: [TW, rows],
       format: 'rgba32float',
-      usage: 0x04 /* TEXTURE_BINDING */ | 0x08 /* STORAGE_BINDING */,
+      usage: 0x04 /* TEXTURE_BINDING */ | 0x08 /* STORAGE_BINDING */ | 0x02 /* COPY_DST */,
     });
     s = { tex, view: tex.createView(), rows };
     m.set(slot, s);
   }
-  return s.view;
+  return s;
+}
+
+/**
+ * Where a packing pass writes `texels` texels of scratch slot `slot`: `dst` to bind as the shader's
+ * texel output (texel_out.ts), `view` to read afterwards, and `land()` to call once the pass (or
+ * passes) are encoded — a copy from the staging buffer when `staged`, nothing otherwise. `staged`
+ * may be forced (a shader with two texel outputs needs both alike).
+ */
+export interface TexTarget {
+  view: GPUTextureView;
+  dst: GPUTextureView | GPUBuffer;
+  staged: boolean;
+  land(): void;
+}
+
+export function scratchTarget(d: Device, slot: string, texels: number, staged = stagesTexels(d, scratchEntry(d, slot, texels).rows * TW * 16)): TexTarget {
+  const s = scratchEntry(d, slot, texels);
+  const rows = Math.max(1, Math.ceil(texels / TW));
+  if (!staged) return { view: s.view, dst: s.view, staged: false, land: () => {} };
+  if (!s.staging || s.staging.size < s.rows * TW * 16) {
+    s.staging = d.device.createBuffer({ label: `texgemm ${slot} staging`, size: s.rows * TW * 16, usage: 0x80 /* STORAGE */ | 0x04 /* COPY_SRC */ });
+  }
+  const staging = s.staging, tex = s.tex;
+  return { view: s.view, dst: staging, staged: true, land: () => d.copyToTexture({ buffer: staging, texture: tex, width: TW, rows }) };
 }
 
 const ceil = (a: number, b: number) => Math.ceil(a / b) * b;
@@ -124,15 +155,16 @@ export interface PackArgs {
 export function packTexture(d: Device, entry: PackEntry, src: Tensor, slot: string, a: PackArgs): GPUTextureView {
   const nb = a.nb ?? 1;
   const texels = nb * a.Rp * a.C4p;
-  const view = scratchView(d, slot, texels);
+  const out = scratchTarget(d, slot, texels);
   if (entry === 'pack' && !a.trans && a.C % 4 === 0 && (a.sstride ?? 0) % 4 === 0) {
     // whole-texel rows: one vec4 load an invocation (tex_pack_vec4.wgsl)
     d.run(
-      { file: 'tex_pack_vec4.wgsl', source: pack4Source, entry: 'pack4', constants: { LOG_TW, WG: PACK_WG } },
-      { src, dst: view, p: { R: a.R, C4: a.C / 4, Rp: a.Rp, C4p: a.C4p, sstride4: (a.sstride ?? 0) / 4, nb, _p0: 0, _p1: 0 } },
+      { ...withTexelOutputs('tex_pack_vec4.wgsl', pack4Source, { dst: 1 }, out.staged), entry: 'pack4', constants: { LOG_TW, WG: PACK_WG } },
+      { src, dst: out.dst, p: { R: a.R, C4: a.C / 4, Rp: a.Rp, C4p: a.C4p, sstride4: (a.sstride ?? 0) / 4, nb, _p0: 0, _p1: 0 } },
       grid1d(d, texels, PACK_WG),
     );
-    return view;
+    out.land();
+    return out.view;
   }
   // nhwc4_px: one invocation per padded pixel, grid (px, py, img); 8-wide rows on CPU adapters
   const pxWg = isCpuAdapter(d) ? 8 : 64;
@@ -142,9 +174,9 @@ export function packTexture(d: Device, entry: PackEntry, src: Tensor, slot: stri
   if (entry === 'im2col') Object.assign(constants, { STRIDE: a.STRIDE ?? 1, DIL: a.DIL ?? 1 });
   if (entry === 'nhwc4' || entry === 'nhwc4_px') constants.DIL = a.DIL ?? 1;
   d.run(
-    { file: 'tex_pack.wgsl', source: packSource, entry, constants },
+    { ...withTexelOutputs('tex_pack.wgsl', packSource, { dst: 1 }, out.staged), entry, constants },
     {
-      src, dst: view,
+      src, dst: out.dst,
       p: {
         R: a.R, C: a.C, Rp: a.Rp, C4p: a.C4p, sstride: a.sstride ?? 0, nb,
         Cin: a.Cin ?? 0, Hi: a.Hi ?? 0, Wi: a.Wi ?? 0, Ho: a.Ho ?? 0, Wo: a.Wo ?? 0, pad: a.pad ?? 0,
@@ -154,7 +186,8 @@ export function packTexture(d: Device, entry: PackEntry, src: Tensor, slot: stri
       ? [Math.ceil((a.Wo ?? 1) / pxWg), a.Ho ?? 1, a.R / ((a.Ho ?? 1) * (a.Wo ?? 1))]
       : grid1d(d, texels, PACK_WG),
   );
-  return view;
+  out.land();
+  return out.view;
 }
 
 export interface GemmArgs extends GemmGeometry {

@@ -10,7 +10,8 @@ import vec4Part from '../../../shaders/norm_vec4.wgsl';
 import packPart from '../../../shaders/norm_pack.wgsl';
 import backwardVec4Source from '../../../shaders/norm_backward_vec4.wgsl';
 import { producerTexture, markPacked, type PaddedGeometry } from './conv2d_tex.js';
-import { scratchView } from './matmul_tex.js';
+import { scratchTarget } from './matmul_tex.js';
+import { withTexelOutputs } from './texel_out.js';
 import { Tensor, sameDevice } from '../tensor.js';
 import type { Device } from '../../gpu/device.js';
 import { grid1d } from '../dispatch.js';
@@ -132,7 +133,9 @@ function packDispatch(
   const C = parts.reduce((n, x) => n + x.shape[1], 0), C4 = C / 4;
   const g = opts.pack, gi = opts.packInput;
   const norm = producerTexture(d, B * g.Hp * g.Wp * C4);
-  const input = isUnpadded(gi, H, W) ? producerTexture(d, B * H * W * C4, 'GNX') : null;
+  const input = isUnpadded(gi, H, W) ? producerTexture(d, B * H * W * C4, 'GNX', norm.target.staged) : null;
+  // both texel outputs staged or neither (one shader); the raw one is a 1-texel stand-in when unused
+  const out = norm.target, raw = input?.target ?? scratchTarget(d, 'GNX', 1, out.staged);
   const G = groupsPerItem(cpg);
   const constants = {
     WG: 8, LOG_TW: 12, WRITE_OUT: opts.packOnly ? 0 : 1, RAW: input ? 1 : 0, G, ...affineConsts(t.gamma, t.beta, opts.silu),
@@ -141,16 +144,18 @@ function packDispatch(
   for (const x of parts) {
     const gp = x.shape[1] / cpg, bg = (B * gp) / G;
     d.run(
-      { file: 'norm_pack.wgsl', source: packSource, entry: 'main', constants },
+      { ...withTexelOutputs('norm_pack.wgsl', packSource, { dst: 6, raw: 8 }, out.staged), entry: 'main', constants },
       {
         x, gamma: t.gamma ?? d.dummy, beta: t.beta ?? d.dummy, out: t.y, mean: t.mean, rstd: t.rstd,
-        dst: norm.view, raw: input?.view ?? scratchView(d, 'GNX', 1),
+        dst: out.dst, raw: raw.dst,
         p: { bg, groups, cpg, s4: Math.floor(S / 4), eps, H, W, Hp: g.Hp, Wp: g.Wp, pad: g.pad, C4, S, g0, gp },
       },
       grid1d(d, Math.ceil(bg / 8) * 8, 8),
     );
     g0 += gp;
   }
+  out.land();
+  if (input) raw.land();
   return { norm, input };
 }
 

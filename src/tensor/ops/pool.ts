@@ -7,6 +7,7 @@ import up2Source from '../../../shaders/pool2.wgsl';
 import down2Source from '../../../shaders/pool2_down.wgsl';
 import up2PackSource from '../../../shaders/up2_pack.wgsl';
 import { producerTexture, markPacked, type PaddedGeometry } from './conv2d_tex.js';
+import { withTexelOutputs } from './texel_out.js';
 import { Tensor } from '../tensor.js';
 import { grid1d } from '../dispatch.js';
 import { ShapeError, fmtShape } from '../../gpu/errors.js';
@@ -81,10 +82,11 @@ export function upsample2Packed(x: Tensor, g: PaddedGeometry): Tensor {
   const t = producerTexture(d, B * g.Hp * g.Wp * C4);
   const items = B * C4 * H;
   d.run(
-    { file: 'up2_pack.wgsl', source: up2PackSource, entry: 'main', constants: { WG: 8, LOG_TW: 12 } },
-    { x, dst: t.view, p: { items, C, C4, H, W, Hp: g.Hp, Wp: g.Wp, pad: g.pad } },
+    { ...withTexelOutputs('up2_pack.wgsl', up2PackSource, { dst: 1 }, t.target.staged), entry: 'main', constants: { WG: 8, LOG_TW: 12 } },
+    { x, dst: t.target.dst, p: { items, C, C4, H, W, Hp: g.Hp, Wp: g.Wp, pad: g.pad } },
     grid1d(d, Math.ceil(items / 8) * 8, 8),
   );
+  t.target.land();
   markPacked(y, g, t, true);
   return y;
 }
