@@ -35,6 +35,9 @@ describe(`reduce ${style} style (seed ${TEST_SEED})`, () => {
     [[129, 257], undefined],
     [[3, 0, 4], [1]],           // empty reduction
     [[70001, 3], [-1]],         // more rows than one grid dimension holds: folded 2-D grid
+    [[5, 7, 8], [1]],           // inner % 4 == 0: four columns a thread (reduce_cols4.wgsl)
+    [[33, 12], [0]],
+    [[2, 9, 7, 4], [1, 2]],
   ];
   // Signed inputs: a sum can cancel to near zero, so sums and means are judged against the size of
   // their terms (sumErr's sqrt Σx² scale), max against its value.
@@ -100,6 +103,8 @@ describe(`reduce ${style} style (seed ${TEST_SEED})`, () => {
       [[5, 6], [5, 6]],
       [[5, 6], [1, 1, 5, 6]],
       [[257, 65], [65]],
+      [[9, 8], [8]],
+      [[3, 5, 4, 12], [5, 1, 12]],
     ];
     for (const [from, to] of cases) {
       const xs = r.uniform(numel(from));
