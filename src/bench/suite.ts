@@ -116,6 +116,8 @@ export async function runBench(device: Device, o: BenchOptions = {}) {
   const ofFma = (g: number) => g / ceilings.fmaGflops;
   const ofCopy = (g: number) => g / ceilings.bandwidthGBps;
   const add = (e: BenchEntry) => {
+    // ours/peer from the figures as they stand now (a second pass may have improved either side)
+    for (const f of Object.values(e.peers ?? {})) if (f?.ms !== undefined) f.ratio = f.ms / e.ms;
     if (e.gflops !== undefined && e.ofFma === undefined) e.ofFma = ofFma(e.gflops);
     if (e.gbps !== undefined && e.ofCopy === undefined) e.ofCopy = ofCopy(e.gbps);
     entries.push(e);
@@ -149,14 +151,17 @@ export async function runBench(device: Device, o: BenchOptions = {}) {
       peerInfo.errors.load = `${e?.message ?? e}`;
     }
   }
-  /** Time a peer figure on each available backend; errors are recorded, not thrown. */
+  /**
+   * Time a peer figure on each available backend; errors are recorded, not thrown. Called again for
+   * the same entry (a second pass), a backend keeps its faster pass, as ours does (`bestOf`).
+   */
   const onPeers = async (
     e: BenchEntry,
     fn: (tf: any) => { run: () => any; dispose: () => void },
     opts: { flops?: number; reps?: number; targetMs?: number; backends?: PeerName[] } = {},
   ) => {
     if (!peers || !peers.tf) return;
-    e.peers = {};
+    e.peers ??= {};
     for (const name of opts.backends ?? peers.available) {
       if (!peers.available.includes(name)) continue;
       try {
@@ -165,36 +170,51 @@ export async function runBench(device: Device, o: BenchOptions = {}) {
         const job = fn(tf);
         try {
           const t = await timePeer(tf, job.run, { reps: opts.reps ?? (quick ? 2 : 3), targetMs: opts.targetMs ?? (quick ? 30 : 80) });
-          const fig: PeerFigure = { ms: t.medianMs, ratio: t.medianMs / e.ms };
+          const prev = e.peers[name];
+          if (prev?.ms !== undefined && prev.ms <= t.medianMs) continue;
+          const fig: PeerFigure = { ms: t.medianMs };
           if (opts.flops) fig.gflops = opts.flops / t.medianMs / 1e6;
           e.peers[name] = fig;
         } finally {
           job.dispose();
         }
       } catch (err: any) {
-        e.peers[name] = { error: `${err?.message ?? err}` };
+        e.peers[name] ??= { error: `${err?.message ?? err}` };
       }
     }
+  };
+  // The target rows (square matmuls, the conv kernels) are measured in two passes a group apart in
+  // full mode, and each side keeps its faster pass: this VM's speed drifts ±20 % over minutes, in
+  // bursts that can cover every repetition of one row. `passMs` records both passes.
+  const passes = quick ? 1 : 2;
+  const bestOf = (e: BenchEntry | undefined, fresh: BenchEntry, flops: number): BenchEntry => {
+    const passMs = [...((e?.passMs as number[]) ?? []), fresh.ms];
+    const best = e && e.ms <= fresh.ms ? e : fresh;
+    return { ...best, ms: best.ms, gflops: flops / best.ms / 1e6, passMs, peers: e?.peers };
   };
 
   // ------------------------------------------------------------- matmul
   if (want('matmul')) {
     const reps = quick ? 3 : 5;
-    for (const n of quick ? [256, 512, 1024] : [256, 512, 1024, 2048]) {
-      const a = rnd(device, [n, n]), b = rnd(device, [n, n], 0.5, 1);
-      const flops = 2 * n ** 3;
-      const t = await timeOp(device, () => void matmul(a, b), { reps: n >= 2048 ? 3 : reps, targetMs: quick ? 40 : 100 });
-      const e: BenchEntry = { group: 'matmul', name: `matmul ${n}`, shape: `${n}x${n}x${n}`, ms: t.medianMs, gflops: flops / t.medianMs / 1e6 };
-      if (!quick || n >= 512) {
-        await onPeers(e, (tf) => {
-          const A = randTf(tf, [n, n]), B = randTf(tf, [n, n]);
-          return { run: () => tf.matMul(A, B), dispose: () => (A.dispose(), B.dispose()) };
-        }, { flops, reps: n >= 2048 ? 2 : undefined });
+    const sizes = quick ? [256, 512, 1024] : [256, 512, 1024, 2048];
+    const square: BenchEntry[] = [];
+    for (let pass = 0; pass < passes; pass++) {
+      for (const [i, n] of sizes.entries()) {
+        const a = rnd(device, [n, n]), b = rnd(device, [n, n], 0.5, 1);
+        const flops = 2 * n ** 3;
+        const t = await timeOp(device, () => void matmul(a, b), { reps: n >= 2048 ? 3 : reps, targetMs: quick ? 40 : 100 });
+        const e = (square[i] = bestOf(square[i], { group: 'matmul', name: `matmul ${n}`, shape: `${n}x${n}x${n}`, ms: t.medianMs }, flops));
+        if (!quick || n >= 512) {
+          await onPeers(e, (tf) => {
+            const A = randTf(tf, [n, n]), B = randTf(tf, [n, n]);
+            return { run: () => tf.matMul(A, B), dispose: () => (A.dispose(), B.dispose()) };
+          }, { flops, reps: n >= 2048 ? 2 : undefined });
+        }
+        a.dispose();
+        b.dispose();
       }
-      add(e);
-      a.dispose();
-      b.dispose();
     }
+    square.forEach(add);
     // The models' own shapes, each in the forms its forward and backward use (NN, TN = Aᵀ·B, NT = A·Bᵀ).
     const Bu = 64;
     const problems: { name: string; batch: number; bBatched: boolean; M: number; N: number; K: number }[] = [
@@ -239,31 +259,36 @@ export async function runBench(device: Device, o: BenchOptions = {}) {
       { name: 'unet 7×7 128→128', B, C: 128, Co: 128, H: 7, key: false },
       { name: 'issue-2 32×32 64→64', B: quick ? 8 : 64, C: 64, Co: 64, H: 32, key: true },
     ];
-    for (const s of shapes) {
-      const x = rnd(device, [s.B, s.C, s.H, s.H]), w = rnd(device, [s.Co, s.C, 3, 3], 0.1, 1), gy = rnd(device, [s.B, s.Co, s.H, s.H], 0.5, 2);
-      const flops = 2 * s.B * s.Co * s.C * 9 * s.H * s.H;
-      const shape = `B${s.B}×${s.C}×${s.H}×${s.H} 3×3 p1`;
-      const reps = quick ? 3 : s.H === 32 ? 3 : 5;
-      const kernels: [string, () => void][] = [
-        ['forward', () => void conv2d(x, w, { padding: 1 })],
-        ['backward input', () => void conv2dBackwardInput(gy, w, x.shape, { padding: 1 })],
-        ['backward weight', () => void conv2dBackwardWeight(x, gy, w.shape, { padding: 1 })],
-      ];
-      for (const [kname, fn] of kernels) {
-        const t = await timeOp(device, fn, { reps, targetMs: quick ? 30 : 100 });
-        const e: BenchEntry = { group: 'conv', name: `conv ${s.name} ${kname}`, shape, ms: t.medianMs, gflops: flops / t.medianMs / 1e6 };
-        if (kname === 'forward' && (!quick || s.key)) {
-          await onPeers(e, (tf) => {
-            const X = randTf(tf, [s.B, s.H, s.H, s.C]), W = randTf(tf, [3, 3, s.C, s.Co], 0.1);
-            return { run: () => tf.conv2d(X, W, 1, 'same'), dispose: () => (X.dispose(), W.dispose()) };
-          }, { flops, reps: s.H === 32 && !quick ? 2 : undefined });
+    const rows = new Map<string, BenchEntry>();
+    for (let pass = 0; pass < passes; pass++) {
+      for (const s of shapes) {
+        const x = rnd(device, [s.B, s.C, s.H, s.H]), w = rnd(device, [s.Co, s.C, 3, 3], 0.1, 1), gy = rnd(device, [s.B, s.Co, s.H, s.H], 0.5, 2);
+        const flops = 2 * s.B * s.Co * s.C * 9 * s.H * s.H;
+        const shape = `B${s.B}×${s.C}×${s.H}×${s.H} 3×3 p1`;
+        const reps = quick ? 3 : s.H === 32 ? 3 : 5;
+        const kernels: [string, () => void][] = [
+          ['forward', () => void conv2d(x, w, { padding: 1 })],
+          ['backward input', () => void conv2dBackwardInput(gy, w, x.shape, { padding: 1 })],
+          ['backward weight', () => void conv2dBackwardWeight(x, gy, w.shape, { padding: 1 })],
+        ];
+        for (const [kname, fn] of kernels) {
+          const t = await timeOp(device, fn, { reps, targetMs: quick ? 30 : 100 });
+          const name = `conv ${s.name} ${kname}`;
+          const e = bestOf(rows.get(name), { group: 'conv', name, shape, ms: t.medianMs }, flops);
+          rows.set(name, e);
+          if (kname === 'forward' && (!quick || s.key)) {
+            await onPeers(e, (tf) => {
+              const X = randTf(tf, [s.B, s.H, s.H, s.C]), W = randTf(tf, [3, 3, s.C, s.Co], 0.1);
+              return { run: () => tf.conv2d(X, W, 1, 'same'), dispose: () => (X.dispose(), W.dispose()) };
+            }, { flops, reps: s.H === 32 && !quick ? 2 : undefined });
+          }
         }
-        add(e);
+        x.dispose();
+        w.dispose();
+        gy.dispose();
       }
-      x.dispose();
-      w.dispose();
-      gy.dispose();
     }
+    rows.forEach(add);
   }
 
   // ------------------------------------------------------------- memory-bound kernels
