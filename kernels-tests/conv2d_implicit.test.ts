@@ -1,7 +1,6 @@
-import { texStaging } from '../src/tensor/ops/texel_out.js';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { device, rng, relErr, poisonPool, TEST_SEED } from './helpers.js';
+import { device, rng, relErr, poisonPool, TEST_SEED, forEachTexelOutput } from './helpers.js';
 import { Tensor } from '../src/tensor/tensor.js';
 import { conv2d, conv2dBackwardInput, conv2dBackwardWeight, conv2dOutSize } from '../src/tensor/ops/conv2d.js';
 import { type ImplicitTile, convImplicitMode, convImplicitPack, convTexMode, conv2dImplicitForward, conv2dImplicitBackwardInput, conv2dImplicitBackwardWeight } from '../src/tensor/ops/conv2d_tex.js';
@@ -99,16 +98,8 @@ async function checkForward(c: Case, seed: number, epi: number, how: 'implicit' 
   [x, w, y, bias, cbias, residual].forEach((t) => t?.dispose());
 }
 
-// Packing passes stage their texels in a buffer on CPU adapters and store them to the texture on
-// GPUs (src/tensor/ops/texel_out.ts): every test that packs runs both ways on every adapter.
-for (const staging of ['always', 'never'] as const)
-describe(`texel outputs ${staging === 'always' ? 'staged through a buffer' : 'stored to the texture'}`, () => {
-  beforeAll(() => {
-    texStaging.mode = staging;
-  });
-  afterAll(() => {
-    texStaging.mode = 'auto';
-  });
+// every test that packs runs with staged and direct texel outputs (helpers.ts forEachTexelOutput)
+forEachTexelOutput(() => {
 describe(`conv2d implicit-GEMM texture path (seed ${TEST_SEED})`, () => {
   it('forward with every epilogue combination against the reference (every input packing)', async (ctx) => {
     if (!usable) return ctx.skip();

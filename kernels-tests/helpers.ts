@@ -1,5 +1,7 @@
 // Shared test helpers: one device per test file, seeded random inputs, NaN-poisoned pool, errors.
 import { createDevice, type Device } from '../src/gpu/device.js';
+import { describe, beforeAll, afterAll } from 'vitest';
+import { texStaging } from '../src/tensor/ops/texel_out.js';
 
 let dev: Promise<Device> | null = null;
 export function device(): Promise<Device> {
@@ -76,4 +78,23 @@ export function poisonPool(d: Device, maxBytes = 1 << 22, perClass = 3): void {
     }
   }
   for (const b of bufs) d.pool.release(b);
+}
+
+/**
+ * Declare `body`'s tests twice, as suites with packing passes staged through a buffer and stored
+ * straight to the texture (src/tensor/ops/texel_out.ts: CPU adapters stage, GPUs store), so both
+ * ways run on every adapter.
+ */
+export function forEachTexelOutput(body: (staging: 'always' | 'never') => void): void {
+  for (const staging of ['always', 'never'] as const) {
+    describe(`texel outputs ${staging === 'always' ? 'staged through a buffer' : 'stored to the texture'}`, () => {
+      beforeAll(() => {
+        texStaging.mode = staging;
+      });
+      afterAll(() => {
+        texStaging.mode = 'auto';
+      });
+      body(staging);
+    });
+  }
 }

@@ -1,7 +1,6 @@
-import { texStaging } from '../src/tensor/ops/texel_out.js';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { device, rng, relErr, poisonPool, TEST_SEED } from './helpers.js';
+import { device, rng, relErr, poisonPool, TEST_SEED, forEachTexelOutput } from './helpers.js';
 import { Tensor } from '../src/tensor/tensor.js';
 import { matmul, subgroupsUsable, type MatmulAct } from '../src/tensor/ops/matmul.js';
 import { matmulRef } from '../src/tensor/cpu/matmul.js';
@@ -50,16 +49,8 @@ async function check(c: Case, seed: number) {
 const name = (c: Case) =>
   `${c.batchA.join('x') || '-'}|${c.batchB.join('x') || '-'} ${c.M}x${c.N}x${c.K}${c.transA ? ' tA' : ''}${c.transB ? ' tB' : ''}${c.bias ? ' +bias' : ''}${c.act ? ' ' + c.act : ''}`;
 
-// Packing passes stage their texels in a buffer on CPU adapters and store them to the texture on
-// GPUs (src/tensor/ops/texel_out.ts): every test that packs runs both ways on every adapter.
-for (const staging of ['always', 'never'] as const)
-describe(`texel outputs ${staging === 'always' ? 'staged through a buffer' : 'stored to the texture'}`, () => {
-  beforeAll(() => {
-    texStaging.mode = staging;
-  });
-  afterAll(() => {
-    texStaging.mode = 'auto';
-  });
+// every test that packs runs with staged and direct texel outputs (helpers.ts forEachTexelOutput)
+forEachTexelOutput((staging) => {
 describe(`matmul texture variant (seed ${TEST_SEED})`, () => {
   it('odd sizes, all transposes', async (ctx) => {
     if (!usable) return ctx.skip();

@@ -219,15 +219,20 @@ fn wstore(z: u32, co: u32, n4: u32, v: vec4<f32>) {
 }
 `;
 
-function wgradEntry(TM, TN) {
-  const G = TM / 8, J = TN / 4;
+// gyLayout 'nchw_t': A = gyᵀ texels of 4 pixels of a channel, row i broadcast from lane i % 8 of
+// load i / 8. 'nhwc4' (wgradn…): A from gy's padded NHWC4 texture — per step, lane l loads texel
+// m0/4 + 8g + l (channels m0 + 32g + 4l ..) at each of the 4 pixels; row i = 32g + 4l + e gathers
+// component e of the four texels lane l loaded (4 broadcasts per lane l, shared by its 4 rows).
+function wgradEntry(TM, TN, gyLayout) {
+  const nhwc = gyLayout === 'nhwc4';
+  const G = nhwc ? TM / 32 : TM / 8, J = TN / 4, comp = 'xyzw';
   const L = [];
   L.push(`@compute @workgroup_size(8)`);
-  L.push(`fn wgrad${TM}x${TN}(@builtin(workgroup_id) wg: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {`);
+  L.push(`fn wgrad${nhwc ? 'n' : ''}${TM}x${TN}(@builtin(workgroup_id) wg: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {`);
   L.push(`  let K4 = q.K4;`);
   L.push(`  let m0 = wg.y * ${TM}u;`);
   L.push(`  let col4 = (wg.x * 8u + lane) * ${J}u;`);
-  L.push(`  let abase = (m0 + lane) * K4;`);
+  L.push(nhwc ? `  let at = m0 / 4u + lane;` : `  let abase = (m0 + lane) * K4;`);
   for (let j = 0; j < J; j++) L.push(`  let off${j} = col_off(col4 + ${j}u);`);
   for (let i = 0; i < TM; i++) L.push('  ' + Array.from({ length: J }, (_, j) => `var c${i}_${j} = vec4<f32>(0.0);`).join(' '));
   L.push(`  let k0 = wg.z * q.kchunk;`);
@@ -238,72 +243,33 @@ function wgradEntry(TM, TN) {
   L.push(`  let img = m / hw;`);
   L.push(`  let oy = (m - img * hw) / q.Wo;`);
   L.push(`  var s = vec3<u32>(img, oy, m - img * hw - oy * q.Wo);`);
+  if (nhwc) L.push(`  let zero = vec4<f32>(0.0);`);
   L.push(`  for (var k4 = k0; k4 < k1; k4++) {`);
   for (let kk = 0; kk < 4; kk++) {
     L.push(`    let p${kk} = pix_base(s);`);
+    if (nhwc) L.push(`    let g${kk} = gy_base(s);`, `    let ok${kk} = s.x < q.B;`);
     L.push(`    s = next_pix(s);`);
   }
   for (let j = 0; j < J; j++) for (let kk = 0; kk < 4; kk++) L.push(`    let b${kk}_${j} = textureLoad(wb, coord(p${kk} + off${j}), 0);`);
-  for (let g = 0; g < G; g++) L.push(`    let v${g} = textureLoad(wa, coord(abase + ${g ? `${8 * g}u * K4 + ` : ''}k4), 0);`);
-  for (let i = 0; i < TM; i++) {
-    L.push(`    let a${i} = subgroupBroadcast(v${Math.floor(i / 8)}, ${i % 8}u);`);
-    for (let j = 0; j < J; j++) L.push(`    c${i}_${j} = step4(c${i}_${j}, a${i}, b0_${j}, b1_${j}, b2_${j}, b3_${j});`);
-  }
-  L.push(`  }`);
-  L.push(`  var acc: array<vec4<f32>, ${TM * J}>;`);
-  for (let i = 0; i < TM; i++) L.push('  ' + Array.from({ length: J }, (_, j) => `acc[${i * J + j}] = c${i}_${j};`).join(' '));
-  L.push(`  for (var i = 0u; i < ${TM * J}u; i++) {`);
-  L.push(`    wstore(wg.z, m0 + i / ${J}u, col4 + i % ${J}u, acc[i]);`);
-  L.push(`  }`);
-  L.push(`}`);
-  return L.join('\n');
-}
-
-// A from gy's padded NHWC4 texture: per step, lane l loads texel m0/4 + 32·g/4 + l (channels
-// m0 + 32g + 4l ..) at each of the 4 pixels; row i = 32g + 4l + e gathers component e of the four
-// texels lane l loaded (4 broadcasts per lane l, shared by its 4 rows).
-function wgradnEntry(TM, TN) {
-  const G = TM / 32, J = TN / 4, comp = 'xyzw';
-  const L = [];
-  L.push(`@compute @workgroup_size(8)`);
-  L.push(`fn wgradn${TM}x${TN}(@builtin(workgroup_id) wg: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {`);
-  L.push(`  let K4 = q.K4;`);
-  L.push(`  let m0 = wg.y * ${TM}u;`);
-  L.push(`  let col4 = (wg.x * 8u + lane) * ${J}u;`);
-  L.push(`  let at = m0 / 4u + lane;`);
-  for (let j = 0; j < J; j++) L.push(`  let off${j} = col_off(col4 + ${j}u);`);
-  for (let i = 0; i < TM; i++) L.push('  ' + Array.from({ length: J }, (_, j) => `var c${i}_${j} = vec4<f32>(0.0);`).join(' '));
-  L.push(`  let k0 = wg.z * q.kchunk;`);
-  L.push(`  let k1 = min(K4, k0 + q.kchunk);`);
-  L.push(`  // pixel of reduction row 4·k0: (img, oy, ox)`);
-  L.push(`  let m = 4u * k0;`);
-  L.push(`  let hw = q.Ho * q.Wo;`);
-  L.push(`  let img = m / hw;`);
-  L.push(`  let oy = (m - img * hw) / q.Wo;`);
-  L.push(`  var s = vec3<u32>(img, oy, m - img * hw - oy * q.Wo);`);
-  L.push(`  let zero = vec4<f32>(0.0);`);
-  L.push(`  for (var k4 = k0; k4 < k1; k4++) {`);
-  for (let kk = 0; kk < 4; kk++) {
-    L.push(`    let p${kk} = pix_base(s);`);
-    L.push(`    let g${kk} = gy_base(s);`);
-    L.push(`    let ok${kk} = s.x < q.B;`);
-    L.push(`    s = next_pix(s);`);
-  }
-  for (let j = 0; j < J; j++) for (let kk = 0; kk < 4; kk++) L.push(`    let b${kk}_${j} = textureLoad(wb, coord(p${kk} + off${j}), 0);`);
-  for (let g = 0; g < G; g++) {
-    for (let kk = 0; kk < 4; kk++) {
-      L.push(`    let u${g}_${kk} = select(zero, textureLoad(wa, coord(g${kk} + at${g ? ` + ${8 * g}u` : ''}), 0), ok${kk});`);
-    }
-  }
-  for (let g = 0; g < G; g++) {
-    for (let l = 0; l < 8; l++) {
-      for (let kk = 0; kk < 4; kk++) L.push(`    let w${g}_${l}_${kk} = subgroupBroadcast(u${g}_${kk}, ${l}u);`);
-      for (let e = 0; e < 4; e++) {
-        const i = 32 * g + 4 * l + e;
-        L.push(`    let a${i} = vec4<f32>(${[0, 1, 2, 3].map((kk) => `w${g}_${l}_${kk}.${comp[e]}`).join(', ')});`);
-        for (let j = 0; j < J; j++) L.push(`    c${i}_${j} = step4(c${i}_${j}, a${i}, b0_${j}, b1_${j}, b2_${j}, b3_${j});`);
+  const steps = (i) => Array.from({ length: J }, (_, j) => `    c${i}_${j} = step4(c${i}_${j}, a${i}, b0_${j}, b1_${j}, b2_${j}, b3_${j});`);
+  if (nhwc) {
+    for (let g = 0; g < G; g++) {
+      for (let kk = 0; kk < 4; kk++) {
+        L.push(`    let u${g}_${kk} = select(zero, textureLoad(wa, coord(g${kk} + at${g ? ` + ${8 * g}u` : ''}), 0), ok${kk});`);
       }
     }
+    for (let g = 0; g < G; g++) {
+      for (let l = 0; l < 8; l++) {
+        for (let kk = 0; kk < 4; kk++) L.push(`    let w${g}_${l}_${kk} = subgroupBroadcast(u${g}_${kk}, ${l}u);`);
+        for (let e = 0; e < 4; e++) {
+          const i = 32 * g + 4 * l + e;
+          L.push(`    let a${i} = vec4<f32>(${[0, 1, 2, 3].map((kk) => `w${g}_${l}_${kk}.${comp[e]}`).join(', ')});`, ...steps(i));
+        }
+      }
+    }
+  } else {
+    for (let g = 0; g < G; g++) L.push(`    let v${g} = textureLoad(wa, coord(abase + ${g ? `${8 * g}u * K4 + ` : ''}k4), 0);`);
+    for (let i = 0; i < TM; i++) L.push(`    let a${i} = subgroupBroadcast(v${Math.floor(i / 8)}, ${i % 8}u);`, ...steps(i));
   }
   L.push(`  }`);
   L.push(`  var acc: array<vec4<f32>, ${TM * J}>;`);
@@ -317,7 +283,7 @@ function wgradnEntry(TM, TN) {
 
 const files = {
   'shaders/conv2d_tex.wgsl': header + '\n' + TILES.map(([tm, tn]) => entry(tm, tn)).join('\n\n') + '\n',
-  'shaders/conv2d_tex_wgrad.wgsl': wgradHeader + '\n' + [...WTILES.map(([tm, tn]) => wgradEntry(tm, tn)), ...WNTILES.map(([tm, tn]) => wgradnEntry(tm, tn))].join('\n\n') + '\n',
+  'shaders/conv2d_tex_wgrad.wgsl': wgradHeader + '\n' + [...WTILES.map(([tm, tn]) => wgradEntry(tm, tn, 'nchw_t')), ...WNTILES.map(([tm, tn]) => wgradEntry(tm, tn, 'nhwc4'))].join('\n\n') + '\n',
 };
 if (process.argv.includes('--check')) {
   const stale = Object.keys(files).filter((f) => readFileSync(join(root, f), 'utf8') !== files[f]);
