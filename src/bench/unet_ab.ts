@@ -11,11 +11,11 @@ import type { Device } from '../gpu/device.js';
 import { median } from './timing.js';
 import { unetWorkload } from './profile.js';
 import { texStaging } from '../tensor/ops/texel_out.js';
-import { setImplicitTileChooser, defaultImplicitTile, implicitTile, blockKernelServes, type ImplicitProblem, type ImplicitTile } from '../tensor/ops/conv2d_tex.js';
+import { setImplicitTileChooser, defaultImplicitTile, implicitTile, blocksTile, type ImplicitProblem, type ImplicitTile } from '../tensor/ops/conv2d_tex.js';
 
 /** 7×7 blocks where they tile an output of at most `maxPixels` pixels (forward and input gradient alike), strips elsewhere. */
 const blocksUpTo = (maxPixels: number) => (q: ImplicitProblem): ImplicitTile =>
-  blockKernelServes(q) && q.Ho % 7 === 0 && q.Wo % 7 === 0 && q.Ho * q.Wo <= maxPixels ? { block: '7x7' } : implicitTile(q.B * q.Ho * q.Wo, q.N);
+  blocksTile(q) && q.Ho * q.Wo <= maxPixels ? { block: '7x7' } : implicitTile(q.B * q.Ho * q.Wo, q.N);
 
 /** Tile rules by name: the default, row strips only, blocks wherever they tile (input gradients too), blocks only up to 14×14 (the rule before). */
 export const tileRules: Record<string, (q: ImplicitProblem) => ImplicitTile> = {

@@ -223,7 +223,7 @@ export function producerTexture(d: Device, texels: number, slot: 'GN' | 'GNX' | 
   let m = slotTokens.get(d);
   if (!m) slotTokens.set(d, (m = new Map()));
   m.set(slot, token);
-  const target = staged === undefined ? scratchTarget(d, slot, texels) : scratchTarget(d, slot, texels, staged);
+  const target = scratchTarget(d, slot, texels, staged);
   return { view: target.view, slot, token, target };
 }
 
@@ -241,10 +241,13 @@ export function isPackOnly(x: Tensor): boolean {
 }
 
 /** x's producer-packed texture if it is still in the slot and has the wanted geometry. */
+/** Whether the producer slot still holds what entry e says it does (no later write to it). */
+const isCurrent = (d: Device, e: { slot: string; token: number }) => slotTokens.get(d)?.get(e.slot) === e.token;
+
 function takePacked(d: Device, x: Tensor, g: PaddedGeometry, dil: number): GPUTextureView | null {
   const e = producerPacked.get(x);
   if (!e) return null;
-  const current = slotTokens.get(d)?.get(e.slot) === e.token;
+  const current = isCurrent(d, e);
   if (dil !== 1 || e.Hp !== g.Hp || e.Wp !== g.Wp || e.pad !== g.pad || !current) {
     if (e.only) {
       throw new KernelError(
@@ -276,7 +279,7 @@ function sourceTexture(d: Device, src: Tensor, q: ImplicitConv, g: PaddedGeometr
 /** x's producer-packed texture and its geometry, whatever the geometry, if the slot still holds it. */
 function currentPacked(d: Device, x: Tensor): (PaddedGeometry & { view: GPUTextureView }) | null {
   const e = producerPacked.get(x);
-  return e && !e.only && slotTokens.get(d)?.get(e.slot) === e.token ? e : null;
+  return e && !e.only && isCurrent(d, e) ? e : null;
 }
 
 /** Output blocks of shaders/conv2d_blk.wgsl (scripts/gen-conv2d-blk.mjs): width × height. */
@@ -323,6 +326,11 @@ export function blockKernelServes(q: { KH: number; KW: number; stride: number; d
   return q.KH === 3 && q.KW === 3 && q.stride === 1 && q.dil === 1;
 }
 
+/** A problem the block kernel serves whose output tiles exactly into 7×7 blocks. */
+export function blocksTile(q: { Ho: number; Wo: number; KH: number; KW: number; stride: number; dil: number }): boolean {
+  return blockKernelServes(q) && q.Ho % 7 === 0 && q.Wo % 7 === 0;
+}
+
 /**
  * 3×3 stride-1 convs whose output tiles exactly into 7×7 blocks take conv2d_blk.wgsl (each input
  * texel fetched once per block, not once per tap; scripts/gen-conv2d-blk.mjs): forwards at any such
@@ -332,7 +340,7 @@ export function blockKernelServes(q: { KH: number; KW: number; stride: number; d
  * 28×28 input gradients would take blocks too, was slower (0.96×).
  */
 export function defaultImplicitTile(q: { B: number; Ho: number; Wo: number; N: number; KH: number; KW: number; stride: number; dil: number; input?: boolean }): ImplicitTile {
-  if (blockKernelServes(q) && q.Ho % 7 === 0 && q.Wo % 7 === 0 && (!q.input || q.Ho * q.Wo <= 196)) return { block: '7x7' };
+  if (blocksTile(q) && (!q.input || q.Ho * q.Wo <= 196)) return { block: '7x7' };
   return implicitTile(q.B * q.Ho * q.Wo, q.N);
 }
 

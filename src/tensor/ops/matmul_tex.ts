@@ -88,10 +88,10 @@ export interface TexTarget {
   land(): void;
 }
 
-export function scratchTarget(d: Device, slot: string, texels: number, staged = stagesTexels(d, scratchEntry(d, slot, texels).rows * TW * 16)): TexTarget {
+export function scratchTarget(d: Device, slot: string, texels: number, staged?: boolean): TexTarget {
   const s = scratchEntry(d, slot, texels);
   const rows = Math.max(1, Math.ceil(texels / TW));
-  if (!staged) return { view: s.view, dst: s.view, staged: false, land: () => {} };
+  if (!(staged ?? stagesTexels(d, s.rows * TW * 16))) return { view: s.view, dst: s.view, staged: false, land: () => {} };
   if (!s.staging || s.staging.size < s.rows * TW * 16) {
     s.staging = d.device.createBuffer({ label: `texgemm ${slot} staging`, size: s.rows * TW * 16, usage: 0x80 /* STORAGE */ | 0x04 /* COPY_SRC */ });
   }

@@ -26,8 +26,17 @@ function declare(name: string, binding: number, staged: boolean): string {
         `fn put_${name}(t: u32, v: vec4<f32>) { textureStore(${name}, vec2<u32>(t & ((1u << LOG_TW) - 1u), t >> LOG_TW), v); }\n`;
 }
 
+// built once per file and mode: packing passes call this on every dispatch
+const completed = new Map<string, { file: string; source: string }>();
+
 /** A packing shader completed with its texel outputs' declarations (staged or not), as a kernel source. */
 export function withTexelOutputs(file: string, source: string, outputs: Record<string, number>, staged: boolean): { file: string; source: string } {
-  const decls = Object.entries(outputs).map(([name, binding]) => declare(name, binding, staged)).join('');
-  return { file: staged ? file.replace(/\.wgsl$/, '+staged.wgsl') : file, source: `${decls}\n${source}` };
+  const key = `${file}|${staged}|${JSON.stringify(outputs)}`;
+  let k = completed.get(key);
+  if (!k) {
+    const decls = Object.entries(outputs).map(([name, binding]) => declare(name, binding, staged)).join('');
+    k = { file: staged ? file.replace(/\.wgsl$/, '+staged.wgsl') : file, source: `${decls}\n${source}` };
+    completed.set(key, k);
+  }
+  return k;
 }
