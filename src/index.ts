@@ -11,7 +11,9 @@ export { UNet, createUNet, unetConfig, UNET_PRESETS, type UNetConfig, type UNetP
 export * as losses from './score/losses.js';
 export * as samplers from './score/samplers.js';
 export { geometricSigmas, annealedStepSize } from './score/sigmas.js';
-export { Trainer, TrainingDiverged, type TrainerConfig } from './train/trainer.js';
+export { Trainer, TrainingDiverged, rows, type TrainerConfig, type TrainingSet, type LossFn } from './train/trainer.js';
+export * as processes from './score/processes/index.js';
+export { adapt, type Adapted } from './score/adapter.js';
 export { AdamW, defaultAdam, type AdamConfig } from './train/optimizer.js';
 export { Ema } from './train/ema.js';
 export * as recipes from './train/recipes.js';

@@ -5,7 +5,7 @@ import { describe, it, expect, beforeAll } from 'vitest';
 import { device } from '../kernels-tests/helpers.js';
 import type { Device } from '../src/gpu/device.js';
 import { toyConfig, buildToyModel, toyLoss, trainerConfig, sampleToyModel, emaModel } from '../src/train/recipes.js';
-import { Trainer } from '../src/train/trainer.js';
+import { Trainer, rows } from '../src/train/trainer.js';
 import { loadDataset } from '../src/data/dataset.js';
 import { evaluateSamples } from '../src/eval/metrics.js';
 import { LOSSES, type LossName } from '../src/score/losses.js';
@@ -34,7 +34,7 @@ describe('toy 2-D, every objective end to end (8 gaussians)', () => {
       const cfg = toyConfig({ loss, data: '8gaussians', hidden: [64, 64], batchSize: 256, seed: 7, steps: s.steps, sigma: s.sigma ?? 0.1, sampleSteps: s.sampleSteps, stepSize: s.stepSize, optim });
       const data = loadDataset(cfg.data, { seed: cfg.seed, nTrain: 8192, nHeld: 500 });
       const { model, arena } = buildToyModel(d, cfg);
-      const t = new Trainer(d, arena, toyLoss(d, cfg, model), data.train, 2, trainerConfig(cfg, 50));
+      const t = new Trainer(d, arena, toyLoss(d, cfg, model), rows(data.train, 2), trainerConfig(cfg, 50));
       const losses: number[] = [];
       await t.run(cfg.steps, (_, l) => void losses.push(l));
       expect(losses.every(Number.isFinite)).toBe(true);

@@ -8,7 +8,7 @@ import { device } from '../kernels-tests/helpers.js';
 import type { Device } from '../src/gpu/device.js';
 import { toyConfig, buildToyModel, toyLoss, trainerConfig } from '../src/train/recipes.js';
 import { scheduledLr } from '../src/train/optimizer.js';
-import { Trainer, TrainingDiverged } from '../src/train/trainer.js';
+import { Trainer, TrainingDiverged, rows } from '../src/train/trainer.js';
 import { defaultAdam } from '../src/train/optimizer.js';
 import { sampleToy } from '../src/data/toy.js';
 import { trainToy, loadRun } from '../src/cli/toyrun.js';
@@ -24,7 +24,7 @@ describe('trainer', () => {
   it('replays a recorded step with one queue.submit and lowers the DSM loss', async () => {
     const cfg = toyConfig({ loss: 'dsm', hidden: [32, 32], batchSize: 128, seed: 3, sigma: 0.5, optim: defaultAdam({ lr: 3e-3 }) });
     const { model, arena } = buildToyModel(d, cfg);
-    const t = new Trainer(d, arena, toyLoss(d, cfg, model), sampleToy('8gaussians', 4096, 1), 2, trainerConfig(cfg, 20));
+    const t = new Trainer(d, arena, toyLoss(d, cfg, model), rows(sampleToy('8gaussians', 4096, 1), 2), trainerConfig(cfg, 20));
     t.runStep(); // eager first step
     await d.sync();
     const before = d.submits;
@@ -42,7 +42,7 @@ describe('trainer', () => {
     const cfg = toyConfig({ loss: 'dsm', hidden: [16], batchSize: 32, seed: 1 });
     const { model, arena } = buildToyModel(d, cfg);
     const data = sampleToy('moons', 256, 2).fill(NaN);
-    const t = new Trainer(d, arena, toyLoss(d, cfg, model), data, 2, trainerConfig(cfg, 5));
+    const t = new Trainer(d, arena, toyLoss(d, cfg, model), rows(data, 2), trainerConfig(cfg, 5));
     const err = await t.run(12).catch((e) => e);
     expect(err).toBeInstanceOf(TrainingDiverged);
     expect(err.step).toBe(5);

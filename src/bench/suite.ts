@@ -19,7 +19,7 @@ import * as op from '../autograd/ops.js';
 import { materialize } from '../nn/module.js';
 import { createUNet, Conv2d, groupsFor } from '../nn/unet.js';
 import { sampleToy } from '../data/toy.js';
-import { Trainer } from '../train/trainer.js';
+import { Trainer, rows } from '../train/trainer.js';
 import { AdamW, defaultAdam } from '../train/optimizer.js';
 import { toyConfig, buildToyModel, toyLoss, trainerConfig, sigmasOf } from '../train/recipes.js';
 import { annealedLangevin } from '../score/samplers.js';
@@ -346,7 +346,7 @@ export async function runBench(device: Device, o: BenchOptions = {}) {
   if (want('mlp')) {
     const cfg = toyConfig({ loss: 'dsm', batchSize: 1024 });
     const { model, arena } = buildToyModel(device, cfg);
-    const trainer = new Trainer(device, arena, toyLoss(device, cfg, model), sampleToy(cfg.data, 20000, 0), cfg.dim, trainerConfig(cfg, 1_000_000));
+    const trainer = new Trainer(device, arena, toyLoss(device, cfg, model), rows(sampleToy(cfg.data, 20000, 0), cfg.dim), trainerConfig(cfg, 1_000_000));
     trainer.runStep(); // eager (compiles pipelines, creates constants)
     trainer.runStep(); // records, replays
     await device.sync();

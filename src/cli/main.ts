@@ -24,8 +24,8 @@ const DEVICE_OPTS: OptSpec = {
 const COMMANDS: Record<string, Command> = {
   info: { summary: 'print the WebGPU adapter, its features and limits', opts: { json: { type: 'boolean', help: 'JSON output' } }, run: async (d, a) => printInfo(d, !!a.json) },
   demo: { summary: 'run a matmul and a conv2d on the GPU and check them against the CPU reference', opts: {}, run: (d) => demoCommand(d) },
-  train: { summary: 'train a score model on a toy 2-D set or an [N, D] .npy file', opts: TRAIN_OPTS, run: trainCommand },
-  sample: { summary: 'draw samples from a trained run with a Langevin sampler', opts: SAMPLE_OPTS, run: sampleCommand },
+  train: { summary: 'train a score model: an MLP on a toy 2-D set or an [N, D] .npy file, or a U-Net on images (Fashion-MNIST, IDX, .npy)', opts: TRAIN_OPTS, run: trainCommand },
+  sample: { summary: 'draw samples from a trained run (toy: Langevin; images: ancestral, DDIM, annealed Langevin)', opts: SAMPLE_OPTS, run: sampleCommand },
   eval: { summary: 'sample-quality metrics of a run against held-out data (JSON)', opts: EVAL_OPTS, run: evalCommand },
   quickstart: { summary: 'train, sample and evaluate the default toy model, writing pictures', opts: QUICKSTART_OPTS, run: quickstartCommand },
   bench: { summary: 'kernel and model timings on this adapter', opts: BENCH_OPTS, run: benchCommand },

@@ -6,10 +6,12 @@ import { writeNpy } from '../io/fs.js';
 import { Progress } from '../io/progress.js';
 import { loadDataset } from '../data/dataset.js';
 import { writeSamplesPng, writeScoreFieldPng, writeDensityPng, runPaths } from './pictures.js';
+import { isImageRun } from '../train/image.js';
+import { IMAGE_SAMPLE_OPTS, SAMPLER_HELP, sampleImageCommand } from './images.js';
 
 export const SAMPLE_OPTS: OptSpec = {
   run: { type: 'string', help: 'run directory', default: 'runs/toy' },
-  sampler: { type: 'string', help: 'langevin | annealed (default: the run\'s)' },
+  sampler: { type: 'string', help: `toy: langevin | annealed (default: the run's); images: ${SAMPLER_HELP} (default: ddim for ddpm, annealed for ncsn)` },
   n: { type: 'number', help: 'number of samples', default: 2000 },
   steps: { type: 'number', help: 'Langevin steps (per level for annealed)' },
   'step-size': { type: 'number', help: 'Langevin step α (ε for annealed)' },
@@ -19,7 +21,8 @@ export const SAMPLE_OPTS: OptSpec = {
   init: { type: 'string', help: 'initial points: uniform on [−s, s]^D | normal N(0, s²I) (default: the run\'s)' },
   'init-scale': { type: 'number', help: 'the s of --init (default: the run\'s)' },
   weights: { type: 'string', help: 'ema | params', default: 'ema' },
-  out: { type: 'string', help: 'output .npy (default RUN/samples.npy); a PNG is written beside it' },
+  out: { type: 'string', help: 'output .npy (default RUN/samples.npy); a PNG is written beside it; images: grid.png or samples.npy' },
+  ...IMAGE_SAMPLE_OPTS,
 };
 
 /** Draws samples from a run; `write` false keeps them in memory only (no .npy, no pictures). */
@@ -55,6 +58,7 @@ export async function sampleRun(device: Device, a: Record<string, any>, quiet = 
 }
 
 export async function sampleCommand(device: Device, a: Record<string, any>): Promise<number> {
+  if (isImageRun(a.run)) return sampleImageCommand(device, a);
   const r = await sampleRun(device, a);
   console.log(`${a.n} samples in ${r.secs.toFixed(1)} s → ${r.out}`);
   return 0;

@@ -7,7 +7,7 @@ import { Tensor } from '../tensor/tensor.js';
 import { loadDataset, type Dataset } from '../data/dataset.js';
 import { writeFileAtomic, readSafetensors, writeSafetensors, mkdirp } from '../io/fs.js';
 import { toyConfig, buildToyModel, toyLoss, trainerConfig, type ToyConfig } from '../train/recipes.js';
-import { Trainer, TrainingDiverged } from '../train/trainer.js';
+import { Trainer, TrainingDiverged, rows } from '../train/trainer.js';
 import type { ParamArena } from '../nn/module.js';
 import type { ToyModel } from '../nn/mlp.js';
 
@@ -96,7 +96,7 @@ export async function trainToy(device: Device, cfgIn: ToyConfig, o: TrainRunOpti
   cfg = { ...cfg, dim: data.dim };
   writeFileAtomic(join(o.out, 'config.json'), JSON.stringify(cfg, null, 2) + '\n');
   const { model, arena } = buildToyModel(device, cfg);
-  const trainer = new Trainer(device, arena, toyLoss(device, cfg, model), data.train, data.dim, trainerConfig(cfg, o.logEvery ?? 50));
+  const trainer = new Trainer(device, arena, toyLoss(device, cfg, model), rows(data.train, data.dim), trainerConfig(cfg, o.logEvery ?? 50));
   let lossHistory: [number, number][] = [];
   if (resumeFile) {
     const p = readArena(resumeFile, 'params.', arena);

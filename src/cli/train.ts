@@ -6,10 +6,12 @@ import { trainToy } from './toyrun.js';
 import { Progress } from '../io/progress.js';
 import { writeLossPng, runPaths } from './pictures.js';
 import { loadDataset } from '../data/dataset.js';
+import { isImageSpec } from '../data/images.js';
+import { IMAGE_TRAIN_OPTS, trainImageCommand } from './images.js';
 
 export const TRAIN_OPTS: OptSpec = {
-  data: { type: 'string', help: 'toy set (swissroll, 8gaussians, moons, checkerboard, rings, pinwheel, 2spirals) or FILE.npy', default: 'swissroll' },
-  model: { type: 'string', help: 'mlp | energy' },
+  data: { type: 'string', help: 'toy set (swissroll, 8gaussians, moons, checkerboard, rings, pinwheel, 2spirals), FILE.npy [N, D]; images: fashion-mnist, idx:DIR (MNIST-format files), FILE.npy [N, H, W] or [N, C, H, W]', default: 'swissroll' },
+  model: { type: 'string', help: 'mlp | energy (toy); unet (images)' },
   loss: { type: 'string', help: 'esm | dsm | ssm | ssmvr | deen | ncsn', default: 'dsm' },
   steps: { type: 'number', help: 'training steps' },
   batch: { type: 'number', help: 'batch size' },
@@ -26,6 +28,7 @@ export const TRAIN_OPTS: OptSpec = {
   resume: { type: 'boolean', help: 'continue from the run directory\'s checkpoint' },
   'checkpoint-every': { type: 'number', help: 'steps between checkpoints', default: 500 },
   'log-every': { type: 'number', help: 'steps between loss read-backs', default: 50 },
+  ...IMAGE_TRAIN_OPTS,
 };
 
 export function configFromArgs(a: Record<string, any>): ToyConfig {
@@ -52,6 +55,11 @@ export function configFromArgs(a: Record<string, any>): ToyConfig {
 }
 
 export async function trainCommand(device: Device, a: Record<string, any>): Promise<number> {
+  if (a.model === 'unet' || isImageSpec(a.data)) {
+    if (a.model && a.model !== 'unet') throw new Error(`--model ${a.model} is a toy model; image data trains --model unet`);
+    return trainImageCommand(device, a);
+  }
+  if (a.process !== 'ddpm' || a.preset !== 'small') throw new Error('--process and --preset are for image models (--model unet)');
   const cfg = configFromArgs(a);
   const out: string = a.out;
   const bar = new Progress({ total: cfg.steps, label: `train ${cfg.loss} on ${cfg.data}` });

@@ -11,7 +11,7 @@ export class Linear extends Module {
   constructor(rng: Rng, readonly inFeatures: number, readonly outFeatures: number, opts: { bias?: boolean; initScale?: number } = {}) {
     super();
     const bound = (opts.initScale ?? 1) / Math.sqrt(inFeatures);
-    this.weight = this.param('weight', [inFeatures, outFeatures], rng.uniform(inFeatures * outFeatures, bound));
+    this.weight = this.param('weight', [inFeatures, outFeatures], rng.uniform(inFeatures * outFeatures, bound), { transpose: true });
     this.bias = opts.bias === false ? null : this.param('bias', [outFeatures], rng.uniform(outFeatures, 1 / Math.sqrt(inFeatures)));
   }
   forward(x: Tensor): Tensor {

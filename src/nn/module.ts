@@ -10,6 +10,12 @@ export class Param {
   value!: Tensor;
   /** Element offset inside the arena. */
   offset = 0;
+  /**
+   * How a PyTorch port of the layer stores this tensor, for checkpoints: its name there (a
+   * GroupNorm's γ is `weight`) and whether it is the transpose of ours (a dense layer's weight is
+   * [in, out] here, [out, in] in torch.nn.Linear).
+   */
+  torch: { name?: string; transpose?: boolean } = {};
   constructor(
     readonly name: string,
     readonly shape: number[],
@@ -24,8 +30,9 @@ export abstract class Module {
   private _params: [string, Param][] = [];
   private _children: [string, Module][] = [];
 
-  protected param(name: string, shape: number[], init: Float32Array): Param {
+  protected param(name: string, shape: number[], init: Float32Array, torch: Param['torch'] = {}): Param {
     const p = new Param(name, shape, init);
+    p.torch = torch;
     this._params.push([name, p]);
     return p;
   }
@@ -33,6 +40,17 @@ export abstract class Module {
   protected child<M extends Module>(name: string, m: M): M {
     this._children.push([name, m]);
     return m;
+  }
+
+  /** Every parameter with its dotted name as a PyTorch port of the model would have it. */
+  torchNames(): Map<Param, string> {
+    const out = new Map<Param, string>();
+    const walk = (m: Module, prefix: string) => {
+      for (const [n, p] of m._params) out.set(p, prefix + (p.torch.name ?? n));
+      for (const [n, c] of m._children) walk(c, `${prefix}${n}.`);
+    };
+    walk(this, '');
+    return out;
   }
 
   /** Every parameter with its dotted name, in declaration order. */

@@ -138,7 +138,7 @@ export class Dense extends Module {
   readonly bias: Param;
   constructor(rng: Rng, readonly inFeatures: number, readonly outFeatures: number, initScale = 1) {
     super();
-    this.weight = this.param('weight', [inFeatures, outFeatures], varianceScaling(rng, inFeatures * outFeatures, inFeatures, outFeatures, initScale));
+    this.weight = this.param('weight', [inFeatures, outFeatures], varianceScaling(rng, inFeatures * outFeatures, inFeatures, outFeatures, initScale), { transpose: true });
     this.bias = this.param('bias', [outFeatures], zeros(outFeatures));
   }
   forward(x: Tensor): Tensor {
@@ -154,8 +154,8 @@ export class GroupNorm extends Module {
   constructor(readonly numChannels: number, maxGroups: number, readonly eps = 1e-6) {
     super();
     this.groups = groupsFor(numChannels, maxGroups);
-    this.gamma = this.param('gamma', [numChannels], ones(numChannels));
-    this.beta = this.param('beta', [numChannels], zeros(numChannels));
+    this.gamma = this.param('gamma', [numChannels], ones(numChannels), { name: 'weight' });
+    this.beta = this.param('beta', [numChannels], zeros(numChannels), { name: 'bias' });
   }
   /**
    * `feeds`: the conv the output goes to next, and its only reader; the norm then also writes that

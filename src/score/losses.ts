@@ -107,3 +107,58 @@ export function ncsnLoss(model: ScoreModel, x: Tensor, sigmas: Tensor, noise: No
   const s = model.score(xt, sigma, true);
   return op.mean(op.scale(rowSum(op.square(op.add(op.mul(sb, s), z))), 0.5));
 }
+
+/** A network fed a noise level: out = f_θ(x, c) with c [B, 1] (σ for NCSN, t for DDPM). */
+export interface NoiseConditionalNet {
+  forward(x: Tensor, cond: Tensor): Tensor;
+}
+
+/** A discrete process's per-index columns on the device ([N, 1] each), gathered per sample. */
+export interface ProcessColumns {
+  mean: Tensor;
+  std: Tensor;
+  cond: Tensor;
+  prediction: 'score' | 'eps' | 'x0' | 'v';
+  /**
+   * 'half-sum': ½·Σ over pixels, batch mean (NCSN's λ(σ) = σ² weighting written as ½‖σ·s + z‖²);
+   * 'mean': mean over pixels and batch (DDPM's simple loss ‖ε̂ − ε‖²).
+   */
+  reduction: 'half-sum' | 'mean';
+}
+
+/**
+ * Denoising score matching over a discrete process, one objective for every parametrisation:
+ * draw i ~ U{0 … N−1} per sample, x_i = m_i·x₀ + s_i·z, and regress the network's implied noise
+ * ε̂(x_i) onto z. For NCSN (the network predicts the score, ε̂ = −σ·s) this is the multi-σ DSM
+ * objective with λ(σ) = σ²:  ½ E σ²‖s(x̃, σ) + z/σ‖² = ½ E‖σ·s + z‖²; for DDPM (ε̂ = out) it is
+ * Ho et al.'s simple loss E‖ε̂ − z‖², uniform t. ε̂ = cx·x_i + co·out per the adapter (../adapter.ts);
+ * the coefficients depend on (m_i, s_i) per sample, so they are formed here as columns.
+ */
+export function denoisingLoss(net: NoiseConditionalNet, cols: ProcessColumns, x: Tensor, noise: Noise): Tensor {
+  const B = x.shape[0];
+  const N = cols.mean.shape[0];
+  const idx = noise.randint([B], N);
+  const m = perSample(op.gather(cols.mean, idx), x);
+  const s = perSample(op.gather(cols.std, idx), x);
+  const cond = op.gather(cols.cond, idx); // [B, 1]
+  const z = noise.normal([...x.shape]);
+  const xt = op.add(op.mul(m, x), op.mul(s, z));
+  const out = net.forward(xt, cond);
+  let epsHat: Tensor;
+  switch (cols.prediction) {
+    case 'eps':
+      epsHat = out;
+      break;
+    case 'score':
+      epsHat = op.neg(op.mul(s, out));
+      break;
+    case 'x0': // ε̂ = (x_i − m·x̂₀)/s
+      epsHat = op.div(op.sub(xt, op.mul(m, out)), s);
+      break;
+    case 'v': // ε̂ = (s·x_i + m·v)/(m² + s²)
+      epsHat = op.div(op.add(op.mul(s, xt), op.mul(m, out)), op.add(op.square(m), op.square(s)));
+      break;
+  }
+  const r = op.square(op.sub(epsHat, z));
+  return cols.reduction === 'mean' ? op.mean(r) : op.mean(op.scale(rowSum(r), 0.5));
+}

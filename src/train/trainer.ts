@@ -2,10 +2,13 @@
 // accumulation — is recorded once and replayed: one command buffer and one queue.submit per step,
 // nothing allocated in JS. Per-step values (the RNG clock, Adam's t and learning rate) live in small
 // device buffers written before each replay. The loss is read back only every `logEvery` steps.
+// The training set lives on the device for the whole run — f32 rows, or 8-bit images kept as bytes
+// and scaled in the gather — with its labels; a batch is drawn by uniform indices inside the step.
 import type { Device, Recording } from '../gpu/device.js';
 import { Tensor } from '../tensor/tensor.js';
 import { grad } from '../autograd/engine.js';
 import { gather, copyInto } from '../tensor/ops/layout.js';
+import { ByteRows } from '../tensor/ops/bytes.js';
 import { accumulate, unary } from '../tensor/ops/elementwise.js';
 import { createClock, randn, rademacher, randint, type Clock } from '../tensor/ops/random.js';
 import type { ParamArena } from '../nn/module.js';
@@ -51,11 +54,34 @@ class StepNoise implements Noise {
   }
 }
 
-export type LossFn = (batch: Tensor, noise: Noise) => Tensor;
+/**
+ * A training set: N rows of `rowShape` ([D] vectors or [C, H, W] images). 8-bit values (image
+ * pixels) stay bytes on the device and are scaled in the gather: x = byte·scale + shift.
+ */
+export interface TrainingSet {
+  values: Float32Array | Uint8Array;
+  rowShape: number[];
+  /** For byte values: x = byte·scale + shift (e.g. 2/255, −1 for [−1, 1]). */
+  scale?: number;
+  shift?: number;
+  /** Optional integer labels, one per row (class-conditional losses receive the batch's). */
+  labels?: ArrayLike<number>;
+}
+
+/** [N, D] float rows. */
+export function rows(values: Float32Array, dim: number): TrainingSet {
+  return { values, rowShape: [dim] };
+}
+
+/** The loss of one batch [B, ...rowShape]; `labels` [B, 1] (f32 integers) when the set has them. */
+export type LossFn = (batch: Tensor, noise: Noise, labels?: Tensor) => Tensor;
 
 export class Trainer {
-  readonly data: Tensor;
+  /** The training set on the device: f32 rows, or bytes gathered and scaled. */
+  readonly data: Tensor | ByteRows;
+  readonly labels: Tensor | null;
   readonly n: number;
+  readonly rowShape: number[];
   readonly optimizer: AdamW;
   readonly ema: Ema | null;
   readonly clock: Clock;
@@ -64,6 +90,7 @@ export class Trainer {
   private accSteps = 0;
   private recording: Recording | null = null;
   private gradViews: Tensor[];
+  private byteScale: [number, number];
   /** Steps completed (the next step is step + 1). */
   step = 0;
 
@@ -71,13 +98,19 @@ export class Trainer {
     readonly device: Device,
     readonly arena: ParamArena,
     readonly lossFn: LossFn,
-    data: Float32Array,
-    readonly dim: number,
+    set: TrainingSet,
     readonly cfg: TrainerConfig,
   ) {
-    this.n = data.length / dim;
-    if (!Number.isInteger(this.n) || this.n < 1) throw new Error(`training data: ${data.length} values is not a whole number of ${dim}-dim rows`);
-    this.data = Tensor.fromArray(device, data, [this.n, dim], 'train data').keep();
+    this.rowShape = [...set.rowShape];
+    const row = this.rowShape.reduce((a, b) => a * b, 1);
+    this.n = set.values.length / row;
+    if (!Number.isInteger(this.n) || this.n < 1) throw new Error(`training data: ${set.values.length} values is not a whole number of rows of shape [${this.rowShape.join(', ')}]`);
+    if (set.labels && set.labels.length !== this.n) throw new Error(`training data: ${set.labels.length} labels for ${this.n} rows`);
+    this.data = set.values instanceof Uint8Array
+      ? new ByteRows(device, set.values, this.rowShape, 'train data')
+      : Tensor.fromArray(device, set.values, [this.n, ...this.rowShape], 'train data').keep();
+    this.byteScale = [set.scale ?? 1, set.shift ?? 0];
+    this.labels = set.labels ? Tensor.fromArray(device, Float32Array.from(set.labels), [this.n, 1], 'train labels').keep() : null;
     this.optimizer = new AdamW(device, arena, cfg.optim);
     this.ema = cfg.emaDecay > 0 ? new Ema(device, arena, cfg.emaDecay, this.optimizer.state) : null;
     this.clock = createClock(device);
@@ -91,8 +124,9 @@ export class Trainer {
     this.device.scope(() => {
       this.noise.reset();
       const idx = this.noise.randint([this.cfg.batchSize], this.n);
-      const batch = gather(this.data, idx, 0);
-      const loss = this.lossFn(batch, this.noise);
+      const batch = this.data instanceof ByteRows ? this.data.gatherScaled(idx, ...this.byteScale) : gather(this.data, idx, 0);
+      const labels = this.labels ? gather(this.labels, idx, 0) : undefined;
+      const loss = this.lossFn(batch, this.noise, labels);
       const params = this.arena.params.map(([, p]) => p.value);
       const grads = grad(loss, params, { allowUnused: true });
       grads.forEach((g, i) => {
@@ -151,5 +185,7 @@ export class Trainer {
 
   dispose(): void {
     this.recording?.dispose();
+    this.data.dispose();
+    this.labels?.dispose();
   }
 }

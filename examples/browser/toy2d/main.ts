@@ -3,7 +3,7 @@
 // runs through the engine (src/index.ts); this file is UI, drawing and the test hooks on
 // window.scoregpu (test/browser/toy2d.test.ts drives the page through them).
 import * as engine from '../../../src/index.js';
-import { createDevice, Device, Tensor, Trainer, TOY_SETS, sampleToy, noGrad, recipes, losses, samplers } from '../../../src/index.js';
+import { createDevice, Device, Tensor, Trainer, rows, TOY_SETS, sampleToy, noGrad, recipes, losses, samplers } from '../../../src/index.js';
 
 type LossName = (typeof losses.LOSSES)[number];
 type SamplerName = (typeof samplers.SAMPLERS)[number];
@@ -230,7 +230,7 @@ function reflectOptions(o: TrainOptions) {
 function disposeRun() {
   if (!run) return;
   run.trainer.dispose();
-  for (const t of [run.trainer.data, run.trainer.optimizer.m, run.trainer.optimizer.v, run.trainer.ema?.shadow, run.arena.data, run.ema?.arena.data]) {
+  for (const t of [run.trainer.optimizer.m, run.trainer.optimizer.v, run.trainer.ema?.shadow, run.arena.data, run.ema?.arena.data]) {
     if (t && !t.disposed) t.dispose();
   }
   run = null;
@@ -252,7 +252,7 @@ async function train(partial: Partial<TrainOptions>) {
     });
     const data = showData(o.data);
     const { model, arena } = recipes.buildToyModel(device, cfg);
-    const trainer = new Trainer(device, arena, recipes.toyLoss(device, cfg, model), data, 2, recipes.trainerConfig(cfg, o.logEvery));
+    const trainer = new Trainer(device, arena, recipes.toyLoss(device, cfg, model), rows(data, 2), recipes.trainerConfig(cfg, o.logEvery));
     run = { cfg, model, arena, trainer, ema: null };
     hooks.losses = [];
     hooks.samples = null;

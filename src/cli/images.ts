@@ -1,0 +1,202 @@
+// The image side of `scoregpu train` / `sample`: U-Net models on image data with the NCSN or DDPM
+// process; sample grids from the EMA weights while training; loss curve; sampling to a PNG grid or
+// an .npy array.
+import { join } from 'node:path';
+import type { Device } from '../gpu/device.js';
+import type { OptSpec } from './args.js';
+import { imageConfig, trainImage, loadImageRun, type ImageConfig, type ImageRunContext } from '../train/image.js';
+import { makePlan, runPlan, IMAGE_SAMPLERS, SPACINGS, ncsnv2StepSize, type PlanOptions, type SampleResult } from '../score/sampling/index.js';
+import { PROCESSES, type DiscreteProcess, type ProcessName } from '../score/processes/index.js';
+import { NcsnProcess, ncsnv2Levels } from '../score/processes/index.js';
+import { UNET_PRESETS } from '../nn/unet.js';
+import { defaultAdam } from '../train/optimizer.js';
+import type { NoiseConditionalNet } from '../score/losses.js';
+import { Progress } from '../io/progress.js';
+import { imageGrid } from '../io/plots.js';
+import { writeFileAtomic, writeNpy } from '../io/fs.js';
+import { writeLossPng } from './pictures.js';
+
+const lines = (o: Record<string, string>) => Object.entries(o).map(([k, v]) => `${k}: ${v}`).join('; ');
+
+export const IMAGE_TRAIN_OPTS: OptSpec = {
+  process: { type: 'string', help: `images: noise process — ${lines(PROCESSES)}`, default: 'ddpm' },
+  preset: { type: 'string', help: `images: U-Net preset (${UNET_PRESETS.join(', ')})`, default: 'small' },
+  schedule: { type: 'string', help: 'images, ddpm: β schedule linear | cosine', default: 'linear' },
+  'warmup': { type: 'number', help: 'learning-rate warm-up steps' },
+  'sample-every': { type: 'number', help: 'images: steps between sample grids (EMA weights) written to the run', default: 500 },
+  'n-train': { type: 'number', help: 'images: use only the first N training images' },
+};
+
+export function imageConfigFromArgs(a: Record<string, any>): ImageConfig {
+  const process = (a.process ?? 'ddpm') as ProcessName;
+  const base = imageConfig({ process });
+  const over: Parameters<typeof imageConfig>[0] = { data: a.data === 'swissroll' ? 'fashion-mnist' : a.data, process, seed: a.seed ?? 0 };
+  if (process === 'ddpm' && a.schedule) over.process = { kind: 'ddpm', schedule: a.schedule === 'cosine' ? 'cosine' : a.schedule === 'linear' ? 'linear' : badSchedule(a.schedule), T: 1000, betaStart: 1e-4, betaEnd: 0.02 };
+  if (process === 'ncsn' && (a['sigma-max'] !== undefined || a['sigma-min'] !== undefined || a.levels !== undefined)) {
+    over.process = { kind: 'ncsn', sigmaMax: a['sigma-max'] ?? 0, sigmaMin: a['sigma-min'] ?? 0.01, levels: a.levels ?? 0 };
+  }
+  if (a.preset) over.preset = a.preset;
+  if (a.steps !== undefined) over.steps = a.steps;
+  if (a.batch !== undefined) over.batchSize = a.batch;
+  if (a['ema-decay'] !== undefined) over.emaDecay = a['ema-decay'];
+  if (a['n-train'] !== undefined) over.nTrain = a['n-train'];
+  const steps = over.steps ?? base.steps;
+  if (a.lr !== undefined || a['lr-schedule'] !== undefined || a.warmup !== undefined) {
+    over.optim = defaultAdam({ ...base.optim, lr: a.lr ?? base.optim.lr, warmup: a.warmup ?? base.optim.warmup, schedule: a['lr-schedule'] ?? base.optim.schedule, decaySteps: steps });
+  } else over.optim = { ...base.optim, decaySteps: steps };
+  return imageConfig(over);
+}
+
+function badSchedule(s: string): never {
+  throw new Error(`unknown β schedule '${s}'; valid: linear, cosine`);
+}
+
+/** A grid PNG of images in a process's range. */
+export function writeGrid(path: string, samples: Float32Array, shape: readonly number[], range: '[0,1]' | '[-1,1]', title: string, nrow = 8): void {
+  const n = samples.length / (shape[0] * shape[1] * shape[2]);
+  writeFileAtomic(path, imageGrid(samples, [n, shape[0], shape[1], shape[2]], nrow, { range, title, scale: 2 }));
+}
+
+export interface SampleImagesOptions extends PlanOptions {
+  sampler: string;
+  n: number;
+  seed?: number;
+  batch?: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** Sampler defaults that depend on the process: annealed Langevin's ε by NCSNv2's rule, clipping for DDPM. */
+export function samplerDefaults(proc: DiscreteProcess, sampler: string, o: PlanOptions): PlanOptions {
+  const out: PlanOptions = { ...o };
+  if (sampler === 'annealed' && o.eps === undefined && proc instanceof NcsnProcess) {
+    const T = o.stepsPerLevel ?? 5;
+    const gamma = proc.N > 1 ? proc.sigmas[1] / proc.sigmas[0] : 1.1;
+    out.eps = ncsnv2StepSize(gamma, proc.sigmas[0], T);
+  }
+  if (out.clip === undefined) out.clip = proc.dataRange === '[-1,1]';
+  void ncsnv2Levels;
+  return out;
+}
+
+/** Draw n images in batches of at most `batch` (one recorded chain per batch). */
+export async function sampleImages(device: Device, net: NoiseConditionalNet, proc: DiscreteProcess, shape: readonly number[], o: SampleImagesOptions): Promise<SampleResult> {
+  const plan = makePlan(o.sampler, proc, samplerDefaults(proc, o.sampler, o));
+  const B = Math.min(o.n, o.batch ?? 64);
+  const per = shape.reduce((a, b) => a * b, 1);
+  const all = new Float32Array(o.n * per);
+  let done = 0, seconds = 0, dispatches = 0;
+  const batches = Math.ceil(o.n / B);
+  for (let k = 0; k < batches; k++) {
+    const n = Math.min(B, o.n - done);
+    const r = await runPlan(device, net, plan, {
+      n, shape, seed: (o.seed ?? 0) * 1000 + k,
+      onProgress: (d, total) => o.onProgress?.(k * total + d, batches * total),
+    });
+    all.set(r.samples, done * per);
+    done += n;
+    seconds += r.seconds;
+    dispatches = r.dispatchesPerStep;
+  }
+  return { samples: all, snapshots: [], nfe: plan.steps.length, dispatchesPerStep: dispatches, seconds };
+}
+
+/** A grid from the EMA weights during training, with a quick sampler. */
+async function progressGrid(device: Device, ctx: ImageRunContext, out: string, step: number): Promise<void> {
+  const { cfg, process, trainer } = ctx;
+  const { net, arena } = loadEmaCopy(device, ctx);
+  void arena;
+  const sampler = process.prediction === 'score' ? 'annealed' : 'ddim';
+  const r = await sampleImages(device, net, process, cfg.shape, { sampler, n: 64, seed: 1, steps: 50, stepsPerLevel: 2 });
+  writeGrid(join(out, `samples_step${String(step).padStart(6, '0')}.png`), r.samples, cfg.shape, process.dataRange, `${cfg.process.kind} step ${step}: ${sampler}, EMA weights`);
+  void trainer;
+}
+
+function loadEmaCopy(device: Device, ctx: ImageRunContext) {
+  // the trainer's EMA shadow has the arena's layout: sample from a view of it without copying
+  const { net, trainer, arena } = ctx;
+  if (!trainer.ema) return { net, arena };
+  return { net: withArena(net, trainer.ema.shadow, arena), arena };
+}
+
+/** The same network reading its parameters from another arena of the same layout. */
+function withArena(net: ImageRunContext['net'], data: import('../tensor/tensor.js').Tensor, arena: ImageRunContext['arena']): NoiseConditionalNet {
+  const views = arena.viewsOf(data);
+  return {
+    forward: (x, c) => {
+      // swap the parameter views for the call (sampling runs without gradients)
+      const saved = arena.params.map(([, p]) => p.value);
+      arena.params.forEach(([, p], i) => (p.value = views[i]));
+      try {
+        return net.forward(x, c);
+      } finally {
+        arena.params.forEach(([, p], i) => (p.value = saved[i]));
+      }
+    },
+  };
+}
+
+export async function trainImageCommand(device: Device, a: Record<string, any>): Promise<number> {
+  const cfg = imageConfigFromArgs(a);
+  const out: string = a.out === 'runs/toy' ? `runs/${cfg.process.kind}` : a.out;
+  let bar: Progress | null = null;
+  let last = 0;
+  const r = await trainImage(device, cfg, {
+    out,
+    resume: !!a.resume,
+    checkpointEvery: a['checkpoint-every'],
+    logEvery: a['log-every'] === 50 ? 25 : a['log-every'],
+    sampleEvery: a['sample-every'],
+    onStart: (t, c) => {
+      const p = c.process;
+      console.error(`scoregpu: ${c.preset} U-Net (${t.arena.size.toLocaleString()} parameter slots) on ${c.data} [${c.shape.join('×')}], process ${p.kind}` +
+        (p.kind === 'ncsn' ? ` (${p.levels} levels σ ${p.sigmaMax.toFixed(2)} → ${p.sigmaMin})` : ` (${p.schedule} β, T = ${p.T})`) + `, batch ${c.batchSize}, ${c.steps} steps` + (t.step ? `, resuming at step ${t.step}` : ''));
+      bar = new Progress({ total: c.steps, label: `train ${p.kind} on ${c.data}` });
+      last = t.step;
+      bar.tick(t.step);
+    },
+    onLog: (step, loss, ips) => {
+      bar?.tick(step - last, { loss: loss.toPrecision(4), 'img/s': ips.toFixed(1) });
+      last = step;
+    },
+    onSample: (step, ctx) => progressGrid(device, ctx, out, step),
+  });
+  (bar as Progress | null)?.done();
+  writeLossPng(join(out, 'loss.png'), r.lossHistory, `training loss: ${r.cfg.process.kind} on ${r.cfg.data}`);
+  console.log(`${r.trainer.step} steps, ${r.imgPerSec.toFixed(1)} img/s, ${r.trainer.dispatchesPerStep} dispatches and 1 submit per step; run in ${out}`);
+  if (r.diverged) {
+    console.error(`stopped: ${r.diverged.message}; the last good checkpoint is kept in ${out}`);
+    return 1;
+  }
+  return 0;
+}
+
+export const IMAGE_SAMPLE_OPTS: OptSpec = {
+  eta: { type: 'number', help: 'ddim: η (0 deterministic)', default: 0 },
+  spacing: { type: 'string', help: `ddim: timestep spacing (${SPACINGS.join(', ')})`, default: 'leading' },
+  variance: { type: 'string', help: 'ancestral: posterior (β̃_t) | beta (β_t)', default: 'posterior' },
+  clip: { type: 'boolean', help: 'clip x̂₀ to the data range (default: on for ddpm)' },
+  batch: { type: 'number', help: 'images per sampling chain', default: 64 },
+};
+
+export const SAMPLER_HELP = Object.entries(IMAGE_SAMPLERS).map(([k, v]) => `${k} — ${v}`).join('; ');
+
+export async function sampleImageCommand(device: Device, a: Record<string, any>): Promise<number> {
+  const run = loadImageRun(device, a.run, a.weights === 'params' ? 'params' : 'ema');
+  const { cfg, process } = run;
+  const sampler: string = a.sampler ?? (process.prediction === 'score' ? 'annealed' : 'ddim');
+  const n: number = a.n === 2000 ? 64 : a.n;
+  const o: SampleImagesOptions = {
+    sampler, n, seed: a.seed ?? 0, batch: a.batch,
+    steps: a.steps, stepsPerLevel: a.steps, eta: a.eta, spacing: a.spacing, variance: a.variance, clip: a.clip, eps: a['step-size'], denoise: a.denoise,
+  };
+  const plan = makePlan(sampler, process, samplerDefaults(process, sampler, o)); // validates before the long part
+  const bar = new Progress({ total: plan.steps.length * Math.ceil(n / Math.min(n, a.batch ?? 64)), label: `sample ${plan.name}, n=${n}` });
+  let last = 0;
+  const r = await sampleImages(device, run.net, process, cfg.shape, { ...o, onProgress: (d) => { bar.tick(d - last); last = d; } });
+  bar.done();
+  const out: string = a.out ?? join(a.run, `samples_${sampler}.png`);
+  if (/\.npy$/i.test(out)) writeNpy(out, r.samples, [n, ...cfg.shape]);
+  else writeGrid(out, r.samples, cfg.shape, process.dataRange, `${cfg.process.kind}, ${plan.name}, ${r.nfe} NFE`);
+  console.log(`${n} images in ${r.seconds.toFixed(1)} s (${(n / r.seconds).toFixed(2)} img/s, ${r.nfe} network evaluations each, ${r.dispatchesPerStep} dispatches per step) → ${out}`);
+  return 0;
+}
