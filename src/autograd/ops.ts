@@ -231,6 +231,15 @@ export function softmax(x: T, axis = -1): T {
   });
 }
 
+/** y = x − log Σ exp(x) along `axis`; ∂/∂x of ⟨y, g⟩ = g − softmax(x)·Σ g. */
+export function logSoftmax(x: T, axis = -1): T {
+  const y = sm.logSoftmax(x, axis);
+  return record(y, 'logSoftmax', [x], (g) => {
+    if (!isGradEnabled()) return [sm.logSoftmaxBackward(y, g, axis)];
+    return [sub(g, mul(softmax(x, axis), sum(g, axis, true)))];
+  });
+}
+
 // ------------------------------------------------------------------ linear algebra
 
 export interface MatmulOpts {

@@ -129,6 +129,8 @@ export interface ImageRunOptions {
   sampleEvery?: number;
   /** Preloaded data (tests, repeated runs). */
   set?: ImageSet;
+  /** Stop at this step (checkpointed) though the run's budget is longer: a session's share of a run. */
+  until?: number;
 }
 
 export interface ImageRunContext {
@@ -199,11 +201,12 @@ export async function trainImage(device: Device, cfgIn: ImageConfig, o: ImageRun
   const s0 = trainer.step;
   let diverged: TrainingDiverged | undefined;
   try {
-    await trainer.run(Math.max(0, cfg.steps - trainer.step), async (step, loss) => {
+    const end = Math.min(cfg.steps, o.until ?? cfg.steps);
+    await trainer.run(Math.max(0, end - trainer.step), async (step, loss) => {
       lossHistory.push([step, loss]);
       const ips = ((step - s0) * cfg.batchSize) / ((performance.now() - t0) / 1000);
       await o.onLog?.(step, loss, ips);
-      if (step % every === 0 || step === cfg.steps) await save();
+      if (step % every === 0 || step === end) await save();
       if (o.onSample && o.sampleEvery && step % o.sampleEvery === 0 && step !== cfg.steps) await o.onSample(step, ctx);
     });
   } catch (e) {

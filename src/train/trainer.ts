@@ -89,6 +89,8 @@ export class Trainer {
   private lossAcc: Tensor;
   private accSteps = 0;
   private recording: Recording | null = null;
+  /** Whether this instance has run a step eagerly (a resumed trainer starts at step > 0 but its constants are not made yet). */
+  private warmed = false;
   private gradViews: Tensor[];
   private byteScale: [number, number];
   /** Steps completed (the next step is step + 1). */
@@ -148,13 +150,14 @@ export class Trainer {
     this.optimizer.prepare(step);
   }
 
-  /** Run one step: the first eagerly (creates constants, compiles pipelines), later ones by replay. */
+  /** Run one step: this instance's first eagerly (creates constants, compiles pipelines), later ones by replay. */
   runStep(): void {
     const s = this.step + 1;
     this.prepare(s);
-    if (this.cfg.record === false || this.step === 0 && !this.recording) {
+    if (this.cfg.record === false || !this.warmed) {
       this.body();
       this.device.flush();
+      this.warmed = true;
     } else {
       if (!this.recording) this.recording = this.device.record(() => this.body()).recording;
       this.recording.replay();

@@ -47,18 +47,29 @@ export function annealedPlan(proc: DiscreteProcess, o: AnnealedOptions = {}): Sa
 }
 
 /**
- * NCSNv2's technique 4: the ε for which the last level's chain ends with the right variance,
- *   (1 − u)^{2T}·(γ² − 2/(2 − u)) + 2/(2 − u) = 1,   u = ε/σ_L²,
- * (the paper's expression with σ_L²(1 − (1 − u)²) = σ_L²·u(2 − u) simplified); bisection on u.
+ * NCSNv2's technique 4: the step for which the last level's chain ends closest to the right variance.
+ * With u = ε/σ_L² (NCSNv2's step x ← x + ε_i·s + √(2ε_i)·z, ε_i = ε·σ_i²/σ_L²) the ratio of the
+ * chain's end variance to σ_L² after T steps is
+ *   r(u) = (1 − u)^{2T}·(γ² − 2/(2 − u)) + 2/(2 − u),
+ * (the paper's eq. 6 with σ_L²(1 − (1 − u)²) = σ_L²·u(2 − u) simplified). r > 1 on (0, 1) for γ > 1,
+ * so "r = 1" has no root: NCSNv2 takes the minimiser, found here by golden-section search.
+ * annealedPlan's Algorithm 1 convention is x ← x + (α/2)·s + √α·z, so the same chain is α = 2ε.
  */
 export function ncsnv2StepSize(gamma: number, sigmaL: number, T: number): number {
-  const f = (u: number) => (1 - u) ** (2 * T) * (gamma * gamma - 2 / (2 - u)) + 2 / (2 - u) - 1;
-  let lo = 1e-12, hi = 1;
-  // f(0⁺) = γ² − 1 > 0 for γ > 1; f decreases towards 2/(2−u) − 1 → small: find the root
-  for (let k = 0; k < 200; k++) {
-    const mid = Math.sqrt(lo * hi);
-    if (f(mid) > 0) lo = mid;
-    else hi = mid;
+  if (!(gamma > 1 && sigmaL > 0 && T >= 1)) throw new Error(`ncsnv2StepSize: needs γ > 1, σ_L > 0, T ≥ 1 (got γ=${gamma}, σ_L=${sigmaL}, T=${T})`);
+  const r = (u: number) => (1 - u) ** (2 * T) * (gamma * gamma - 2 / (2 - u)) + 2 / (2 - u);
+  const phi = (Math.sqrt(5) - 1) / 2;
+  let a = 0, b = 1;
+  let c = b - phi * (b - a), d = a + phi * (b - a);
+  let rc = r(c), rd = r(d);
+  for (let k = 0; k < 200 && b - a > 1e-15; k++) {
+    if (rc < rd) {
+      b = d; d = c; rd = rc;
+      c = b - phi * (b - a); rc = r(c);
+    } else {
+      a = c; c = d; rc = rd;
+      d = a + phi * (b - a); rd = r(d);
+    }
   }
-  return Math.sqrt(lo * hi) * sigmaL * sigmaL;
+  return 2 * ((a + b) / 2) * sigmaL * sigmaL;
 }

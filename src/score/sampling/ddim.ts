@@ -12,6 +12,13 @@ import type { DiscreteProcess } from '../processes/process.js';
 import { adapt } from '../adapter.js';
 import { dataBounds, type SamplerPlan, type PlanStep } from './plan.js';
 
+/** numpy's rounding (np.round): halves go to the even neighbour. */
+function roundHalfEven(x: number): number {
+  const f = Math.floor(x), d = x - f;
+  if (d !== 0.5) return d > 0.5 ? f + 1 : f;
+  return f % 2 === 0 ? f : f + 1;
+}
+
 /** How S inference steps are spread over N indices (diffusers' `timestep_spacing`). */
 export const SPACINGS = ['leading', 'trailing', 'linspace'] as const;
 export type Spacing = (typeof SPACINGS)[number];
@@ -27,13 +34,18 @@ export function ddimTimesteps(N: number, S: number, spacing: Spacing = 'leading'
       break;
     }
     case 'trailing': {
-      const r = N / S;
-      ts = Array.from({ length: S }, (_, k) => Math.round(N - k * r) - 1).reverse();
+      // np.round(np.arange(N, 0, −N/S)) − 1 with numpy's arithmetic: arange fills start + k·delta,
+      // delta = (start + step) − start, and rounds halves to even
+      const ratio = N / S, delta = N - ratio - N;
+      ts = Array.from({ length: S }, (_, k) => roundHalfEven(k === 1 ? N - ratio : N + k * delta) - 1).reverse();
       break;
     }
-    case 'linspace':
-      ts = Array.from({ length: S }, (_, k) => Math.round((k * (N - 1)) / Math.max(1, S - 1)));
+    case 'linspace': {
+      // np.linspace(0, N − 1, S).round(): y_k = k·step, the last exactly N − 1
+      const step = (N - 1) / Math.max(1, S - 1);
+      ts = Array.from({ length: S }, (_, k) => (S > 1 && k === S - 1 ? N - 1 : roundHalfEven(k * step)));
       break;
+    }
     default:
       throw new Error(`ddim: unknown timestep spacing '${spacing}'; valid: ${SPACINGS.join(', ')}`);
   }
