@@ -4,7 +4,7 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import { device } from '../kernels-tests/helpers.js';
 import type { Device } from '../src/gpu/device.js';
-import { toyConfig, buildToyModel, toyLoss, trainerConfig, sampleToyModel, emaModel } from '../src/train/recipes.js';
+import { toyConfig, buildToyModel, toyLoss, trainerConfig, sampleToyModel, emaModel } from '../src/train/toy_recipes.js';
 import { Trainer, rows } from '../src/train/trainer.js';
 import { loadDataset } from '../src/data/dataset.js';
 import { evaluateSamples } from '../src/eval/metrics.js';

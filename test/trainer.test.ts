@@ -6,13 +6,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { device } from '../kernels-tests/helpers.js';
 import type { Device } from '../src/gpu/device.js';
-import { toyConfig, buildToyModel, toyLoss, trainerConfig } from '../src/train/recipes.js';
+import { toyConfig, buildToyModel, toyLoss, trainerConfig } from '../src/train/toy_recipes.js';
 import { scheduledLr } from '../src/train/optimizer.js';
 import { Trainer, TrainingDiverged, rows } from '../src/train/trainer.js';
 import { defaultAdam } from '../src/train/optimizer.js';
 import { sampleToy } from '../src/data/toy.js';
-import { trainToy, loadRun } from '../src/cli/toyrun.js';
+import { trainToy, loadToyRun } from '../src/train/toy_run.js';
 import { Tensor } from '../src/tensor/tensor.js';
+import { readSafetensors, writeSafetensors } from '../src/io/fs.js';
+import { CHECKPOINT_FORMAT, LEGACY_TOY_FORMAT } from '../src/train/checkpoint.js';
 import * as op from '../src/autograd/ops.js';
 
 let d: Device;
@@ -56,9 +58,9 @@ describe('trainer', () => {
     expect(existsSync(join(dir, 'checkpoint.safetensors'))).toBe(true);
     const saved = await r.trainer.arena.data.toArray();
     const ema = await r.trainer.ema!.shadow.toArray();
-    const loaded = loadRun(d, dir, 'params');
+    const loaded = loadToyRun(d, dir, 'params');
     expect(Buffer.from((await loaded.arena.data.toArray()).buffer).equals(Buffer.from(saved.buffer))).toBe(true);
-    const loadedEma = loadRun(d, dir, 'ema');
+    const loadedEma = loadToyRun(d, dir, 'ema');
     expect(Buffer.from((await loadedEma.arena.data.toArray()).buffer).equals(Buffer.from(ema.buffer))).toBe(true);
     // the loaded model computes the same scores as the trained one
     const x = Tensor.fromArray(d, sampleToy('checkerboard', 64, 9), [64, 2]);
@@ -70,6 +72,37 @@ describe('trainer', () => {
     expect(r2.trainer.step).toBe(90);
     expect(r2.lossHistory[0][0]).toBe(10);
     void op;
+  });
+
+  it('reads and resumes toy runs of the first format (scoregpu-toy-1: our names and layout)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'scoregpu-run-'));
+    const cfg = toyConfig({ loss: 'dsm', data: 'moons', hidden: [24, 16], batchSize: 32, steps: 20, seed: 4 });
+    const r = await trainToy(d, cfg, { out: dir, logEvery: 10, nTrain: 512 });
+    // toy runs now write the image runs' checkpoint: torch names, Linear weights [out, in]
+    const ck = readSafetensors(join(dir, 'checkpoint.safetensors'));
+    expect(ck.metadata.format).toBe(CHECKPOINT_FORMAT);
+    expect(ck.tensors['params.net.l0.weight'].shape).toEqual([24, 2]);
+    // the same state as the first toy format wrote it
+    const old = mkdtempSync(join(tmpdir(), 'scoregpu-oldrun-'));
+    const t = r.trainer;
+    const arrays: [string, Float32Array][] = [['params.', await t.arena.data.toArray()], ['ema.', await t.ema!.shadow.toArray()], ['adam.m.', await t.optimizer.m.toArray()], ['adam.v.', await t.optimizer.v.toArray()]];
+    const tensors: Record<string, { data: Float32Array; shape: number[] }> = {};
+    for (const [prefix, all] of arrays) for (const [name, p] of t.arena.params) tensors[prefix + name] = { data: all.slice(p.offset, p.offset + p.size), shape: p.shape };
+    writeSafetensors(join(old, 'checkpoint.safetensors'), tensors, { format: LEGACY_TOY_FORMAT, config: JSON.stringify(r.cfg), step: String(t.step) });
+    const same = (a: Float32Array, b: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+    for (const w of ['params', 'ema'] as const) {
+      const a = loadToyRun(d, old, w), b = loadToyRun(d, dir, w);
+      expect(a.step).toBe(20);
+      expect(a.weights).toBe(w);
+      expect(same(await a.arena.data.toArray(), await b.arena.data.toArray())).toBe(true);
+    }
+    // resuming either continues identically (weights, EMA and Adam's moments all restored)
+    const o = { logEvery: 10, nTrain: 512, resume: true };
+    const ra = await trainToy(d, { ...cfg, steps: 30 }, { ...o, out: old });
+    const rb = await trainToy(d, { ...cfg, steps: 30 }, { ...o, out: dir });
+    expect(ra.trainer.step).toBe(30);
+    expect(same(await ra.trainer.arena.data.toArray(), await rb.trainer.arena.data.toArray())).toBe(true);
+    expect(readSafetensors(join(old, 'checkpoint.safetensors')).metadata.format).toBe(CHECKPOINT_FORMAT);
   });
 
   it('schedules the learning rate: linear warm-up, then constant or cosine to lr·f', () => {

@@ -21,7 +21,7 @@ import { createUNet, Conv2d, groupsFor } from '../nn/unet.js';
 import { sampleToy } from '../data/toy.js';
 import { Trainer, rows } from '../train/trainer.js';
 import { AdamW, defaultAdam } from '../train/optimizer.js';
-import { toyConfig, buildToyModel, toyLoss, trainerConfig, sigmasOf } from '../train/recipes.js';
+import { toyConfig, buildToyModel, toyLoss, trainerConfig, sigmasOf } from '../train/toy_recipes.js';
 import { annealedLangevin } from '../score/samplers.js';
 import { timeOp, median } from './timing.js';
 import { measureFma, measureCopy, measureOverheads, type Overheads } from './ceilings.js';

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { Device } from '../gpu/device.js';
 import type { OptSpec } from './args.js';
-import { loadRun } from './toyrun.js';
+import { loadToyRun } from '../train/toy_run.js';
 import { readNpy, writeFileAtomic } from '../io/fs.js';
 import { loadDataset } from '../data/dataset.js';
 import { evaluateSamples } from '../eval/metrics.js';
@@ -18,7 +18,7 @@ export const EVAL_OPTS: OptSpec = {
 };
 
 export async function evaluateRun(device: Device, a: Record<string, any>) {
-  const run = loadRun(device, a.run);
+  const run = loadToyRun(device, a.run);
   const paths = runPaths(a.run);
   const file = a.samples ?? paths.samplesNpy;
   let samples: Float32Array;

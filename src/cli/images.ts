@@ -4,7 +4,8 @@
 import { join } from 'node:path';
 import type { Device } from '../gpu/device.js';
 import type { OptSpec } from './args.js';
-import { imageConfig, trainImage, loadImageRun, type ImageConfig, type ImageRunContext } from '../train/image.js';
+import { trainImage, loadImageRun, type ImageRunContext } from '../train/image.js';
+import { imageConfig, type ImageConfig } from '../train/image_recipes.js';
 import { makePlan, runPlan, IMAGE_SAMPLERS, SPACINGS, ncsnv2StepSize, type PlanOptions, type SampleResult } from '../score/sampling/index.js';
 import { PROCESSES, type DiscreteProcess, type ProcessName } from '../score/processes/index.js';
 import { NcsnProcess, ncsnv2Levels } from '../score/processes/index.js';

@@ -8,8 +8,8 @@ import * as op from '../autograd/ops.js';
 import { writeFileAtomic } from '../io/fs.js';
 import { scatterPlot, scoreFieldPlot, densityPlot, lossCurvePlot } from '../io/plots.js';
 import type { ToyModel } from '../nn/mlp.js';
-import type { ToyConfig } from '../train/recipes.js';
-import { sigmasOf } from '../train/recipes.js';
+import type { ToyConfig } from '../train/toy_recipes.js';
+import { sigmasOf } from '../train/toy_recipes.js';
 
 const LIM: [number, number] = [-4.5, 4.5];
 

@@ -1,7 +1,7 @@
 import type { Device } from '../gpu/device.js';
 import type { OptSpec } from './args.js';
-import { loadRun } from './toyrun.js';
-import { sampleToyModel } from '../train/recipes.js';
+import { loadToyRun } from '../train/toy_run.js';
+import { sampleToyModel } from '../train/toy_recipes.js';
 import { writeNpy } from '../io/fs.js';
 import { Progress } from '../io/progress.js';
 import { loadDataset } from '../data/dataset.js';
@@ -29,7 +29,7 @@ export const SAMPLE_OPTS: OptSpec = {
 export async function sampleRun(device: Device, a: Record<string, any>, quiet = false, write = true) {
   if (!(a.n > 0 && Number.isInteger(a.n))) throw new Error(`--n must be a positive integer, got ${a.n}`);
   if (a.weights !== 'ema' && a.weights !== 'params') throw new Error(`--weights must be 'ema' or 'params', got '${a.weights}'`);
-  const run = loadRun(device, a.run, a.weights);
+  const run = loadToyRun(device, a.run, a.weights);
   const { cfg, model } = run;
   const paths = runPaths(a.run);
   const out: string = a.out ?? paths.samplesNpy;

@@ -1,8 +1,8 @@
 import type { Device } from '../gpu/device.js';
 import type { OptSpec } from './args.js';
-import { toyConfig, type ToyConfig } from '../train/recipes.js';
+import { toyConfig, type ToyConfig } from '../train/toy_recipes.js';
 import { defaultAdam } from '../train/optimizer.js';
-import { trainToy } from './toyrun.js';
+import { trainToy } from '../train/toy_run.js';
 import { Progress } from '../io/progress.js';
 import { writeLossPng, runPaths } from './pictures.js';
 import { loadDataset } from '../data/dataset.js';

@@ -6,11 +6,14 @@
 // with metadata {format, config (JSON), step, rng (JSON: seed and the step the random stream is at)}.
 // A released model keeps only the EMA weights, under the bare names (a state_dict). Files are
 // written atomically (temp file + rename), so a kill mid-write leaves the previous checkpoint.
+// Toy runs made before toy and image runs shared this format ('scoregpu-toy-1': our parameter
+// names and layout, Linear weights [in, out], no rng entry) are still read; nothing writes them.
 import type { Module, ParamArena } from '../nn/module.js';
 import { readSafetensors, writeSafetensors } from '../io/fs.js';
 import type { Trainer } from './trainer.js';
 
 export const CHECKPOINT_FORMAT = 'scoregpu-run-1';
+export const LEGACY_TOY_FORMAT = 'scoregpu-toy-1';
 
 type Named = Map<string, { shape: number[]; data: Float32Array }>;
 type StFile = ReturnType<typeof readSafetensors>;
@@ -57,6 +60,27 @@ export function fromTorchLayout(model: Module, arena: ParamArena, file: StFile, 
   return m;
 }
 
+/** Legacy toy checkpoints: tensors `prefix + our name` in our layout; null if any is missing. */
+function fromOurLayout(arena: ParamArena, file: StFile, prefix: string, what: string): Named | null {
+  const m: Named = new Map();
+  for (const [name, p] of arena.params) {
+    const key = prefix + name;
+    const t = file.tensors[key];
+    if (!t) return null;
+    if (t.shape.length !== p.shape.length || t.shape.some((d, i) => d !== p.shape[i])) {
+      throw new Error(`${what}: tensor '${key}' has shape [${t.shape.join(', ')}], the model wants [${p.shape.join(', ')}]`);
+    }
+    if (t.dtype !== 'F32') throw new Error(`${what}: tensor '${key}' is ${t.dtype}, expected F32`);
+    m.set(name, { shape: p.shape, data: t.data as Float32Array });
+  }
+  return m;
+}
+
+/** The tensors under `prefix` in our layout, read as the file's format lays them out. */
+function readTensors(model: Module, arena: ParamArena, file: StFile, prefix: string, what: string): Named | null {
+  return file.metadata.format === LEGACY_TOY_FORMAT ? fromOurLayout(arena, file, prefix, what) : fromTorchLayout(model, arena, file, prefix, what);
+}
+
 export interface CheckpointMeta {
   config: unknown;
   step: number;
@@ -88,8 +112,12 @@ export async function saveWeights(path: string, model: Module, arena: ParamArena
 }
 
 export function readCheckpoint(path: string): { file: StFile; config: unknown; step: number } {
-  const file = readSafetensors(path);
-  if (file.metadata.format !== CHECKPOINT_FORMAT) throw new Error(`${path}: not a scoregpu run checkpoint (format '${file.metadata.format ?? 'none'}')`);
+  return checkpointOf(readSafetensors(path), path);
+}
+
+/** A read safetensors file as a run checkpoint: its config and step, checked. */
+export function checkpointOf(file: StFile, path: string): { file: StFile; config: unknown; step: number } {
+  if (file.metadata.format !== CHECKPOINT_FORMAT && file.metadata.format !== LEGACY_TOY_FORMAT) throw new Error(`${path}: not a scoregpu run checkpoint (format '${file.metadata.format ?? 'none'}')`);
   let config: unknown;
   try {
     config = JSON.parse(file.metadata.config);
@@ -105,7 +133,7 @@ export function readCheckpoint(path: string): { file: StFile; config: unknown; s
 export function loadWeights(model: Module, arena: ParamArena, file: StFile, path: string, which: 'ema' | 'params' = 'ema'): 'ema' | 'params' {
   const order: [string, 'ema' | 'params'][] = which === 'ema' ? [['ema.', 'ema'], ['', 'ema'], ['params.', 'params']] : [['params.', 'params'], ['', 'ema']];
   for (const [prefix, kind] of order) {
-    const v = fromTorchLayout(model, arena, file, prefix, path);
+    const v = readTensors(model, arena, file, prefix, path);
     if (v) {
       arena.load(v);
       return file.metadata.weights === 'params' ? 'params' : kind;
@@ -118,7 +146,7 @@ export function loadWeights(model: Module, arena: ParamArena, file: StFile, path
 export function restoreTrainer(model: Module, trainer: Trainer, file: StFile, path: string, step: number): void {
   const a = trainer.arena;
   const need = (prefix: string) => {
-    const v = fromTorchLayout(model, a, file, prefix, path);
+    const v = readTensors(model, a, file, prefix, path);
     if (!v) throw new Error(`${path}: has no '${prefix}*' tensors for this model; cannot resume`);
     return v;
   };

@@ -1,5 +1,7 @@
 // Toy-model recipes: the config a run is made from, the model and loss it implies, and sampling
-// with the sampler that suits the objective. The CLI, the tests and the browser page share these.
+// with the sampler that suits the objective. The CLI, the tests and the browser page share these
+// (no Node built-ins here: the browser bundle takes this file). Running and resuming a toy run in
+// a directory is toy_run.ts.
 import type { Device } from '../gpu/device.js';
 import { Tensor } from '../tensor/tensor.js';
 import { ScoreMLP, EnergyMLP, defaultMlpConfig, type Activation, type ToyModel } from '../nn/mlp.js';
@@ -10,6 +12,7 @@ import { SAMPLERS, type SamplerName, langevin, annealedLangevin, type ChainResul
 import { defaultAdam, LR_SCHEDULES, type AdamConfig } from './optimizer.js';
 import { copyInto } from '../tensor/ops/layout.js';
 import type { LossFn, TrainerConfig } from './trainer.js';
+import { checkChoice } from './choice.js';
 
 export interface ToyConfig {
   data: string;
@@ -43,11 +46,6 @@ export interface ToyConfig {
 }
 
 export const INITS = ['uniform', 'normal'] as const;
-
-export function checkChoice<T extends string>(what: string, value: string, valid: readonly T[]): T {
-  if (!valid.includes(value as T)) throw new Error(`unknown ${what} '${value}'; valid: ${valid.join(', ')}`);
-  return value as T;
-}
 
 /**
  * What differs by data set. The checkerboard's density is discontinuous at the square edges, where
