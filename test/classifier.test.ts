@@ -23,6 +23,8 @@ import {
 import {
   addGaussianNoise, boxBlur3, classHistogram, classifierOutputs, evaluateImages, frechetImageDistance, meanConfidence, totalVariation,
 } from '../src/eval/image_quality.js';
+import { evaluateImageSamples, checkClassifierShape } from '../src/eval/image_eval.js';
+import { loadImageSet } from '../src/data/images.js';
 
 let d: Device;
 beforeAll(async () => {
@@ -232,6 +234,30 @@ describe.skipIf(!haveData)('Fashion-MNIST classifier (trains once, ~2–3 min on
     expect(noisy.tvRatio).toBeGreaterThan(1.3);
     expect(blurred.tvRatio).toBeLessThan(0.8);
   }, 180_000);
+
+  it("evaluateImageSamples (what `scoregpu eval` reports): real training images score near the floor, the blur×2 and noise-0.1 rows worse; either data range gives the same figures", async () => {
+    const set = loadImageSet('fashion-mnist');
+    const n = 1000;
+    const start = 784 * new Rng(TEST_SEED).int(50_000);
+    const real = Float32Array.from(set.train.subarray(start, start + n * 784), (v) => v / 255);
+    const r = await evaluateImageSamples(d, trained.model, set, real, '[0,1]', { references: true, seed: TEST_SEED });
+    console.log(`n=${n}: train images FD ${r.fd.toFixed(2)} (floor ${r.floor.toFixed(2)}), blur×2 ${r.references![0].quality.fd.toFixed(2)}, noise 0.1 ${r.references![1].quality.fd.toFixed(2)}`);
+    expect(r.n).toBe(n);
+    expect(r.fdOverFloor).toBeLessThan(1.6);
+    expect(r.classesPresent).toBe(10);
+    const ref = Math.max(r.fd, r.floor);
+    expect(r.references!.map((x) => x.name)).toEqual(['blur×2', 'noise 0.1']);
+    expect(r.references![0].quality.fd).toBeGreaterThan(5 * ref);
+    expect(r.references![1].quality.fd).toBeGreaterThan(2 * ref);
+    // the same images handed over in [−1, 1]; and out-of-range values are clamped, not scored raw
+    const r2 = await evaluateImageSamples(d, trained.model, set, real.map((v) => 2 * v - 1), '[-1,1]', { seed: TEST_SEED });
+    expect(r2.fd).toBeCloseTo(r.fd, 6);
+    const over = await evaluateImageSamples(d, trained.model, set, real.map((v) => (v > 0.5 ? 3 : v)), '[0,1]', { seed: TEST_SEED });
+    const clamped = await evaluateImageSamples(d, trained.model, set, real.map((v) => (v > 0.5 ? 1 : v)), '[0,1]', { seed: TEST_SEED });
+    expect(over.fd).toBeCloseTo(clamped.fd, 6);
+    expect(() => checkClassifierShape([3, 28, 28], 28)).toThrow(/needs 1×28×28 images; this model makes 3×28×28/);
+    await expect(evaluateImageSamples(d, trained.model, set, real.subarray(0, 784 * 3 + 5), '[0,1]')).rejects.toThrow(/not a whole number/);
+  }, 240_000);
 
   it('cleans up', () => {
     for (const f of readdirSync(cacheDir)) expect(f.endsWith('.tmp')).toBe(false);

@@ -48,29 +48,29 @@ function cli(...args: string[]) {
 }
 
 describe(`image runs (seed ${TEST_SEED})`, () => {
-  it('2000 steps straight and 1000 + resume + 1000 end with bit-identical weights, EMA and Adam moments', async () => {
+  it('600 steps straight and 300 + resume + 300 end with bit-identical weights, EMA and Adam moments', async () => {
     const set = loadImageSet(npy);
     expect(set.shape).toEqual([1, 8, 8]);
-    const cfg = imageConfig({ data: npy, process: 'ddpm', unet: TINY, steps: 2000, batchSize: 8, seed: TEST_SEED % 1000 });
+    const cfg = imageConfig({ data: npy, process: 'ddpm', unet: TINY, steps: 600, batchSize: 8, seed: TEST_SEED % 1000 });
     const a = join(dir, 'straight'), b = join(dir, 'resumed');
-    const r1 = await trainImage(d, cfg, { out: a, set, checkpointEvery: 1000, logEvery: 100 });
-    expect(r1.trainer.step).toBe(2000);
+    const r1 = await trainImage(d, cfg, { out: a, set, checkpointEvery: 300, logEvery: 50 });
+    expect(r1.trainer.step).toBe(600);
     r1.trainer.dispose();
-    const h = await trainImage(d, cfg, { out: b, set, checkpointEvery: 1000, logEvery: 100, until: 1000 });
-    expect(h.trainer.step).toBe(1000);
+    const h = await trainImage(d, cfg, { out: b, set, checkpointEvery: 300, logEvery: 50, until: 300 });
+    expect(h.trainer.step).toBe(300);
     h.trainer.dispose();
-    const r2 = await trainImage(d, cfg, { out: b, set, resume: true, checkpointEvery: 1000, logEvery: 100 });
-    expect(r2.trainer.step).toBe(2000);
+    const r2 = await trainImage(d, cfg, { out: b, set, resume: true, checkpointEvery: 300, logEvery: 50 });
+    expect(r2.trainer.step).toBe(600);
     r2.trainer.dispose();
     const A = readSafetensors(join(a, 'checkpoint.safetensors')), B = readSafetensors(join(b, 'checkpoint.safetensors'));
     const names = Object.keys(A.tensors);
     expect(names.some((n) => n.startsWith('ema.')) && names.some((n) => n.startsWith('adam.v.'))).toBe(true);
     expect(Object.keys(B.tensors).sort()).toEqual(names.sort());
     for (const n of names) expect(Buffer.from((B.tensors[n].data as Float32Array).buffer).equals(Buffer.from((A.tensors[n].data as Float32Array).buffer)), n).toBe(true);
-    expect(B.metadata.step).toBe('2000');
+    expect(B.metadata.step).toBe('600');
     // training moved the weights and lowered the loss
     const first = r1.lossHistory[0][1], last = r1.lossHistory[r1.lossHistory.length - 1][1];
-    expect(last).toBeLessThan(first * 0.6);
+    expect(last).toBeLessThan(first * 0.7);
     // PyTorch layout: dense weights are [out, in]; GroupNorm's γ is `weight`
     const emb = A.tensors['params.embed0.weight'];
     expect(emb.shape).toEqual([32, 8]);
@@ -78,7 +78,7 @@ describe(`image runs (seed ${TEST_SEED})`, () => {
     // loading for sampling takes the EMA weights
     const run = loadImageRun(d, a);
     expect(run.weights).toBe('ema');
-    expect(run.step).toBe(2000);
+    expect(run.step).toBe(600);
   }, 900_000);
 
   it('the CLI trains a U-Net on an image .npy, samples a grid and an .npy, and refuses annealed Langevin for DDPM', () => {
@@ -95,6 +95,17 @@ describe(`image runs (seed ${TEST_SEED})`, () => {
     const arr = decodeNpy(new Uint8Array(readFileSync(join(out, 's.npy'))), 's.npy');
     expect(arr.shape).toEqual([5, 1, 8, 8]);
     expect(Array.from(arr.data as Float32Array).every(Number.isFinite)).toBe(true);
+    // a released model folder (EMA weights only) samples exactly as the run it came from
+    const model = join(dir, 'model');
+    const x = cli('export', '--run', out, '--out', model);
+    expect(x.code, x.err + x.out).toBe(0);
+    expect(existsSync(join(model, 'model.safetensors')) && existsSync(join(model, 'config.json'))).toBe(true);
+    expect(Object.keys(readSafetensors(join(model, 'model.safetensors')).tensors).every((k) => !/^(params|ema|adam)\./.test(k))).toBe(true);
+    const fromModel = cli('sample', '--run', model, '--sampler', 'ddim', '--steps', '5', '--n', '3', '--seed', '7', '--out', join(out, 'm.npy'));
+    const fromRun = cli('sample', '--run', out, '--sampler', 'ddim', '--steps', '5', '--n', '3', '--seed', '7', '--out', join(out, 'r.npy'));
+    expect(fromModel.code, fromModel.err).toBe(0);
+    expect(fromRun.code, fromRun.err).toBe(0);
+    expect(readFileSync(join(out, 'm.npy')).equals(readFileSync(join(out, 'r.npy')))).toBe(true);
     const bad = cli('sample', '--run', out, '--sampler', 'annealed', '--n', '4');
     expect(bad.code).not.toBe(0);
     expect(bad.err).toMatch(/annealed.*variance-exploding.*ddpm/);

@@ -8,16 +8,32 @@ import { evaluateSamples } from '../eval/metrics.js';
 import { isToyName, sampleToy } from '../data/toy.js';
 import { deriveSeed } from '../data/rng.js';
 import { runPaths } from './pictures.js';
-import { sampleRun } from './sample.js';
+import { sampleRun, SAMPLE_OPTS } from './sample.js';
+import { isImageRun } from '../train/image.js';
+import { evalImageCommand } from './image_eval.js';
 
 export const EVAL_OPTS: OptSpec = {
   run: { type: 'string', help: 'run directory', default: 'runs/toy' },
   samples: { type: 'string', help: 'samples .npy (default RUN/samples.npy; drawn if missing)' },
-  n: { type: 'number', help: 'points compared per set', default: 2000 },
+  n: { type: 'number', help: 'samples compared per set (default 2000 toy, 1000 images)' },
   seeds: { type: 'list', help: 'also draw fresh samples with each of these sampler seeds (e.g. 1,2,3) and report each and the mean: how much a figure owes to one chain' },
+  // images: the sampler is chosen as in `scoregpu sample`
+  sampler: SAMPLE_OPTS.sampler,
+  steps: SAMPLE_OPTS.steps,
+  'step-size': SAMPLE_OPTS['step-size'],
+  denoise: SAMPLE_OPTS.denoise,
+  eta: SAMPLE_OPTS.eta,
+  spacing: SAMPLE_OPTS.spacing,
+  variance: SAMPLE_OPTS.variance,
+  clip: SAMPLE_OPTS.clip,
+  batch: SAMPLE_OPTS.batch,
+  seed: { type: 'number', help: 'images: sampler seed' },
+  weights: SAMPLE_OPTS.weights,
+  references: { type: 'boolean', help: 'images: also score real test images blurred twice by a 3×3 box and with Gaussian noise of std 0.1', default: false },
 };
 
 export async function evaluateRun(device: Device, a: Record<string, any>) {
+  a = { ...a, n: a.n ?? 2000 };
   const run = loadToyRun(device, a.run);
   const paths = runPaths(a.run);
   const file = a.samples ?? paths.samplesNpy;
@@ -61,6 +77,7 @@ export async function evaluateRun(device: Device, a: Record<string, any>) {
 }
 
 export async function evalCommand(device: Device, a: Record<string, any>): Promise<number> {
+  if (isImageRun(a.run)) return evalImageCommand(device, a);
   console.log(JSON.stringify(await evaluateRun(device, a), null, 2));
   return 0;
 }

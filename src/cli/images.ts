@@ -6,15 +6,16 @@ import type { Device } from '../gpu/device.js';
 import type { OptSpec } from './args.js';
 import { trainImage, loadImageRun, type ImageRunContext } from '../train/image.js';
 import { imageConfig, type ImageConfig } from '../train/image_recipes.js';
-import { makePlan, runPlan, IMAGE_SAMPLERS, SPACINGS, ncsnv2StepSize, type PlanOptions, type SampleResult } from '../score/sampling/index.js';
+import { makePlan, IMAGE_SAMPLERS, SPACINGS } from '../score/sampling/index.js';
+import { samplerDefaults, sampleImages, type SampleImagesOptions } from '../score/sampling/draw.js';
 import { PROCESSES, type DiscreteProcess, type ProcessName } from '../score/processes/index.js';
-import { NcsnProcess, ncsnv2Levels } from '../score/processes/index.js';
 import { UNET_PRESETS } from '../nn/unet.js';
 import { defaultAdam } from '../train/optimizer.js';
 import type { NoiseConditionalNet } from '../score/losses.js';
 import { Progress } from '../io/progress.js';
 import { imageGrid } from '../io/plots.js';
-import { writeFileAtomic, writeNpy } from '../io/fs.js';
+import { writeFileAtomic, writeNpy, mkdirp } from '../io/fs.js';
+import { saveWeights } from '../train/checkpoint.js';
 import { writeLossPng } from './pictures.js';
 
 const lines = (o: Record<string, string>) => Object.entries(o).map(([k, v]) => `${k}: ${v}`).join('; ');
@@ -58,48 +59,7 @@ export function writeGrid(path: string, samples: Float32Array, shape: readonly n
   writeFileAtomic(path, imageGrid(samples, [n, shape[0], shape[1], shape[2]], nrow, { range, title, scale: 2 }));
 }
 
-export interface SampleImagesOptions extends PlanOptions {
-  sampler: string;
-  n: number;
-  seed?: number;
-  batch?: number;
-  onProgress?: (done: number, total: number) => void;
-}
-
-/** Sampler defaults that depend on the process: annealed Langevin's ε by NCSNv2's rule, clipping for DDPM. */
-export function samplerDefaults(proc: DiscreteProcess, sampler: string, o: PlanOptions): PlanOptions {
-  const out: PlanOptions = { ...o };
-  if (sampler === 'annealed' && o.eps === undefined && proc instanceof NcsnProcess) {
-    const T = o.stepsPerLevel ?? 5;
-    const gamma = proc.N > 1 ? proc.sigmas[1] / proc.sigmas[0] : 1.1;
-    out.eps = ncsnv2StepSize(gamma, proc.sigmas[0], T);
-  }
-  if (out.clip === undefined) out.clip = proc.dataRange === '[-1,1]';
-  void ncsnv2Levels;
-  return out;
-}
-
-/** Draw n images in batches of at most `batch` (one recorded chain per batch). */
-export async function sampleImages(device: Device, net: NoiseConditionalNet, proc: DiscreteProcess, shape: readonly number[], o: SampleImagesOptions): Promise<SampleResult> {
-  const plan = makePlan(o.sampler, proc, samplerDefaults(proc, o.sampler, o));
-  const B = Math.min(o.n, o.batch ?? 64);
-  const per = shape.reduce((a, b) => a * b, 1);
-  const all = new Float32Array(o.n * per);
-  let done = 0, seconds = 0, dispatches = 0;
-  const batches = Math.ceil(o.n / B);
-  for (let k = 0; k < batches; k++) {
-    const n = Math.min(B, o.n - done);
-    const r = await runPlan(device, net, plan, {
-      n, shape, seed: (o.seed ?? 0) * 1000 + k,
-      onProgress: (d, total) => o.onProgress?.(k * total + d, batches * total),
-    });
-    all.set(r.samples, done * per);
-    done += n;
-    seconds += r.seconds;
-    dispatches = r.dispatchesPerStep;
-  }
-  return { samples: all, snapshots: [], nfe: plan.steps.length, dispatchesPerStep: dispatches, seconds };
-}
+export { samplerDefaults, sampleImages, type SampleImagesOptions } from '../score/sampling/draw.js';
 
 /** A grid from the EMA weights during training, with a quick sampler. */
 async function progressGrid(device: Device, ctx: ImageRunContext, out: string, step: number): Promise<void> {
@@ -199,5 +159,24 @@ export async function sampleImageCommand(device: Device, a: Record<string, any>)
   if (/\.npy$/i.test(out)) writeNpy(out, r.samples, [n, ...cfg.shape]);
   else writeGrid(out, r.samples, cfg.shape, process.dataRange, `${cfg.process.kind}, ${plan.name}, ${r.nfe} NFE`);
   console.log(`${n} images in ${r.seconds.toFixed(1)} s (${(n / r.seconds).toFixed(2)} img/s, ${r.nfe} network evaluations each, ${r.dispatchesPerStep} dispatches per step) → ${out}`);
+  return 0;
+}
+
+export const EXPORT_OPTS: OptSpec = {
+  run: { type: 'string', help: 'image run directory (its checkpoint)', default: 'runs/ddpm' },
+  out: { type: 'string', help: 'model folder to write: model.safetensors (EMA weights, PyTorch names and layout) and config.json' },
+  weights: { type: 'string', help: 'ema | params', default: 'ema' },
+};
+
+/** A released model: one set of weights (no optimizer state), the config beside it. */
+export async function exportImageCommand(device: Device, a: Record<string, any>): Promise<number> {
+  if (!a.out) throw new Error('--out is required (the model folder to write, e.g. models/fmnist-ddpm-small)');
+  if (a.weights !== 'ema' && a.weights !== 'params') throw new Error(`--weights must be 'ema' or 'params', got '${a.weights}'`);
+  const run = loadImageRun(device, a.run, a.weights);
+  mkdirp(a.out);
+  const values = await run.arena.data.toArray();
+  await saveWeights(join(a.out, 'model.safetensors'), run.net, run.arena, values, { config: run.cfg, step: run.step, weights: run.weights });
+  writeFileAtomic(join(a.out, 'config.json'), JSON.stringify(run.cfg, null, 2) + '\n');
+  console.log(`${run.weights} weights of ${a.run} at step ${run.step} (${run.arena.size.toLocaleString()} values) → ${a.out}`);
   return 0;
 }

@@ -1,0 +1,74 @@
+// `scoregpu eval --run DIR` for image models: draw n samples with the chosen sampler (EMA weights),
+// score them with the Fashion-MNIST classifier against real held-out images (Fréchet distance and
+// its real-vs-real floor at the same n, class histogram, confidence, total variation), optionally
+// beside degraded real images; write RUN/eval_<sampler>.json and a grid of the first 64 samples.
+import { join } from 'node:path';
+import type { Device } from '../gpu/device.js';
+import { loadImageRun } from '../train/image.js';
+import { loadImageSet } from '../data/images.js';
+import { makePlan } from '../score/sampling/index.js';
+import { samplerDefaults, sampleImages, type SampleImagesOptions } from '../score/sampling/draw.js';
+import { loadOrTrainClassifier } from '../eval/fmnist_classifier.js';
+import { evaluateImageSamples, checkClassifierShape } from '../eval/image_eval.js';
+import { readNpy, writeFileAtomic } from '../io/fs.js';
+import { Progress } from '../io/progress.js';
+import { writeGrid } from './images.js';
+
+/** A file-name tag for a sampler setting, e.g. ddim50, ddim20-eta1, ancestral-beta, annealed5. */
+export function samplerTag(sampler: string, o: SampleImagesOptions, nfe: number): string {
+  let t = sampler === 'annealed' ? `annealed${o.stepsPerLevel ?? 5}` : sampler === 'ddim' ? `ddim${nfe}` : sampler;
+  if (sampler === 'ddim' && o.eta) t += `-eta${o.eta}`;
+  if (sampler === 'ddim' && o.spacing && o.spacing !== 'leading') t += `-${o.spacing}`;
+  if (sampler === 'ancestral' && o.variance === 'beta') t += '-beta';
+  if (o.clip === false) t += '-noclip';
+  return t;
+}
+
+export async function evalImageCommand(device: Device, a: Record<string, any>): Promise<number> {
+  const n: number = a.n ?? 1000;
+  if (!(Number.isInteger(n) && n >= 2)) throw new Error(`--n must be an integer ≥ 2, got ${a.n}`);
+  const run = loadImageRun(device, a.run, a.weights === 'params' ? 'params' : 'ema');
+  const { cfg, process } = run;
+  const clfLog = (line: string) => console.error(line);
+  const clf = await loadOrTrainClassifier(device, { log: clfLog });
+  checkClassifierShape(cfg.shape, clf.config.imageSize);
+  if (cfg.data !== 'fashion-mnist') console.error(`note: features come from a classifier trained on Fashion-MNIST; on ${cfg.data} the distance is a proxy`);
+  const set = loadImageSet(cfg.data, { seed: cfg.seed });
+  const sampler: string = a.sampler ?? (process.prediction === 'score' ? 'annealed' : 'ddim');
+  const o: SampleImagesOptions = {
+    sampler, n, seed: a.seed ?? 0, batch: a.batch,
+    steps: a.steps, stepsPerLevel: a.steps, eta: a.eta, spacing: a.spacing, variance: a.variance, clip: a.clip, eps: a['step-size'], denoise: a.denoise,
+  };
+  const plan = makePlan(sampler, process, samplerDefaults(process, sampler, o));
+  let samples: Float32Array, seconds = 0, dispatches = 0, source: string;
+  if (a.samples) {
+    const npy = readNpy(a.samples);
+    samples = Float32Array.from(npy.data as ArrayLike<number>);
+    source = a.samples;
+  } else {
+    const B = Math.min(n, a.batch ?? 64);
+    const bar = new Progress({ total: plan.steps.length * Math.ceil(n / B), label: `sample ${plan.name}, n=${n}` });
+    let last = 0;
+    const r = await sampleImages(device, run.net, process, cfg.shape, { ...o, onProgress: (d) => { bar.tick(d - last); last = d; } });
+    bar.done();
+    samples = r.samples;
+    seconds = r.seconds;
+    dispatches = r.dispatchesPerStep;
+    source = `${plan.name}, ${plan.steps.length} NFE`;
+  }
+  const tag = a.samples ? 'file' : samplerTag(sampler, o, plan.steps.length);
+  const q = await evaluateImageSamples(device, clf.model, set, samples, process.dataRange, { references: !!a.references, seed: cfg.seed });
+  const per = cfg.shape[0] * cfg.shape[1] * cfg.shape[2];
+  writeGrid(join(a.run, `eval_${tag}.png`), samples.subarray(0, Math.min(64, samples.length / per) * per), cfg.shape, process.dataRange, `${cfg.process.kind} step ${run.step}: ${source}, FD ${q.fd.toFixed(1)} (floor ${q.floor.toFixed(1)})`);
+  const report = {
+    run: a.run, data: cfg.data, process: cfg.process.kind, step: run.step, weights: run.weights,
+    sampler: tag, samples: source, nfe: a.samples ? undefined : plan.steps.length,
+    sampleSeconds: seconds || undefined, imgPerSec: seconds ? n / seconds : undefined, batch: a.samples ? undefined : Math.min(n, a.batch ?? 64),
+    dispatchesPerStep: dispatches || undefined, submitsPerStep: dispatches ? 1 : undefined,
+    classifier: { testAccuracy: clf.testAccuracy, sha256: clf.sha256 },
+    ...q,
+  };
+  writeFileAtomic(join(a.run, `eval_${tag}.json`), JSON.stringify(report, null, 2) + '\n');
+  console.log(JSON.stringify(report, null, 2));
+  return 0;
+}
