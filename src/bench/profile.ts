@@ -1,21 +1,18 @@
-// Per-dispatch profile of the reference U-Net (forward, or the whole training step): the work is
-// recorded once (Device.record), every dispatch is labelled from the call stack at the time it was
+// Per-dispatch profile of the reference U-Net (forward, or the whole training step: the trainer's
+// own, Trainer.runStep via ./workload.ts): the work is recorded once, every dispatch is labelled from the call stack at the time it was
 // issued (the src/nn layer, the src/tensor/ops entry, the kernel and its output shape), then the
 // recording is replayed with one compute pass per dispatch and GPU timestamps at each pass's
 // beginning and end ('timestamp-query'; lavapipe has it). Without timestamps each dispatch is
 // timed alone by wall clock (several launches per submit, minus nothing: an upper bound).
 //
 // Run: node scripts/profile-unet.mjs [--batch 8] [--train] [--reps 3] [--json]
-import type { Device, Binding } from '../gpu/device.js';
+import type { Device, Binding, Recording } from '../gpu/device.js';
 import type { Kernel, KernelSpec } from '../gpu/kernel.js';
 import { Tensor } from '../tensor/tensor.js';
-import { createUNet, type UNetPreset } from '../nn/unet.js';
-import { materialize } from '../nn/module.js';
-import { noGrad, grad } from '../autograd/engine.js';
-import * as op from '../autograd/ops.js';
+import type { UNetPreset } from '../nn/unet.js';
+import { noGrad } from '../autograd/engine.js';
 import { median } from './timing.js';
-import { copyInto } from '../tensor/ops/layout.js';
-import { AdamW, defaultAdam } from '../train/optimizer.js';
+import { imageWorkload, trainerRecording, type BenchProcess } from './workload.js';
 
 export interface ProfiledDispatch {
   /** Innermost src/nn frame (e.g. "ResBlock.forward"), or "backward" when issued by the tape. */
@@ -80,8 +77,8 @@ function shapeOf(b: Record<string, Binding>): string {
   return '';
 }
 
-/** Record `fn` with every dispatch tagged by its call stack. */
-function recordTagged<T>(device: Device, fn: () => T) {
+/** Run `fn` with every dispatch it issues (or records) tagged by its call stack. */
+function tagged<T>(device: Device, fn: () => T): { result: T; tags: Tag[] } {
   const tags: Tag[] = [];
   const orig = device.run.bind(device);
   const limit = Error.stackTraceLimit;
@@ -95,8 +92,7 @@ function recordTagged<T>(device: Device, fn: () => T) {
     }
   };
   try {
-    const r = device.record(fn);
-    return { ...r, tags };
+    return { result: fn(), tags };
   } finally {
     (device as any).run = orig;
     Error.stackTraceLimit = limit;
@@ -175,80 +171,109 @@ export interface ProfileOptions {
   train?: boolean;
   reps?: number;
   preset?: UNetPreset;
+  /** The process the training step trains (default ncsn: the σ-conditioned network the peers run). */
+  process?: BenchProcess;
   /** Force the wall-clock timer even when timestamps exist. */
   wall?: boolean;
 }
 
+export interface UNetWorkload {
+  /**
+   * Run the work once eagerly (pipelines, constants, scratch), then record it; `wrap` runs around
+   * the recording (the profiler tags dispatches there).
+   */
+  prepare(wrap?: <T>(fn: () => T) => T): Promise<Recording>;
+  /** One replay of the recorded work: the training step is Trainer.runStep, which also advances its RNG clock and Adam's step. */
+  replay(): void;
+  dispose(): void;
+}
+
 /**
- * The reference U-Net's forward (no-grad) or its training step as src/bench/suite.ts times it (DSM
- * loss, backward, gradient copy into the optimizer's arena, AdamW), on fixed pseudo-random inputs:
- * `body` runs it once in a scope; `dispose` frees the inputs.
+ * The U-Net's forward (no-grad, on fixed pseudo-random inputs) or its training step — the trainer's
+ * own (./workload.ts: batch gather from synthetic 8-bit images, the process's denoising loss,
+ * backward, gradient norm, AdamW, EMA), as `scoregpu train --model unet` runs it.
  */
-export function unetWorkload(device: Device, o: { batch: number; train?: boolean; preset?: UNetPreset }): { body: () => void; dispose: () => void } {
+export function unetWorkload(device: Device, o: { batch: number; train?: boolean; preset?: UNetPreset; process?: BenchProcess }): UNetWorkload {
   const B = o.batch;
-  const net = createUNet(o.preset ?? 'reference');
-  const arena = materialize(device, net);
-  const params = arena.params.map(([, p]) => p.value);
-  const { channels: C, imageSize: S } = net.cfg;
-  const rnd = (shape: number[]) => {
-    const a = new Float32Array(shape.reduce((x, y) => x * y, 1));
-    for (let i = 0; i < a.length; i++) a[i] = Math.sin(i * 12.9898) * 0.5;
-    return Tensor.fromArray(device, a, shape).keep();
+  const w = imageWorkload(device, { preset: o.preset ?? 'reference', batch: B, process: o.process ?? 'ncsn' });
+  if (o.train) {
+    const t = w.trainer;
+    return {
+      async prepare(wrap = (fn) => fn()) {
+        if (t.step === 0) t.runStep(); // eager
+        await device.sync();
+        wrap(() => t.runStep()); // records, then replays
+        const rec = trainerRecording(t);
+        if (!rec) throw new Error('unetWorkload: the trainer did not record its step');
+        return rec;
+      },
+      replay: () => t.runStep(),
+      dispose: () => w.dispose(),
+    };
+  }
+  const { channels: C, imageSize: S } = w.net.cfg;
+  const a = new Float32Array(B * C * S * S);
+  for (let i = 0; i < a.length; i++) a[i] = Math.sin(i * 12.9898) * 0.5;
+  const x = Tensor.fromArray(device, a, [B, C, S, S]).keep();
+  // σ for NCSN's σ-conditioning, a step index for DDPM's t embedding
+  const cond = Tensor.fromArray(device, Float32Array.from({ length: B }, (_, i) => (w.process.prediction === 'score' ? Math.exp(Math.sin(i * 3.1) * 2) : (i * 37) % w.process.N)), [B, 1]).keep();
+  const body = () => device.scope(() => void noGrad(() => w.net.forward(x, cond)));
+  let rec: Recording | null = null;
+  return {
+    async prepare(wrap = (fn) => fn()) {
+      body();
+      await device.sync();
+      rec = wrap(() => device.record(body)).recording;
+      return rec;
+    },
+    replay: () => rec?.replay(),
+    dispose: () => {
+      rec?.dispose();
+      x.dispose();
+      cond.dispose();
+      w.dispose();
+    },
   };
-  const x = rnd([B, C, S, S]);
-  const z = rnd([B, C, S, S]);
-  const sigma = Tensor.fromArray(device, Float32Array.from({ length: B }, (_, i) => Math.exp(Math.sin(i * 3.1) * 2)), [B, 1]).keep();
-  const sig4 = sigma.reshape([B, 1, 1, 1]).keep();
-  const opt = o.train ? new AdamW(device, arena, defaultAdam({ lr: 1e-4 })) : null;
-  const gradViews = opt ? arena.viewsOf(opt.grads) : [];
-  const body = opt
-    ? () =>
-        device.scope(() => {
-          const xt = op.add(x, op.mul(sig4, z));
-          const s = net.forward(xt, sigma);
-          const loss = op.scale(op.sum(op.square(op.add(op.mul(sig4, s), z))), 0.5 / B);
-          const gs = grad(loss, params, { allowUnused: true });
-          gs.forEach((g, i) => {
-            if (g) copyInto(gradViews[i], g);
-          });
-          opt.update();
-        })
-    : () => device.scope(() => void noGrad(() => net.forward(x, sigma)));
-  opt?.prepare(1);
-  return { body, dispose: () => [x, z, sigma, sig4].forEach((t) => t.dispose()) };
 }
 
 export async function profileUNet(device: Device, o: ProfileOptions = {}): Promise<ProfileResult> {
   const B = o.batch ?? 8;
   const reps = o.reps ?? 3;
-  const { body, dispose } = unetWorkload(device, { batch: B, train: o.train, preset: o.preset });
-  // warm-up (pipelines, scratch textures), then record with tags
-  device.scope(() => void body());
-  await device.sync();
-  const { recording, tags } = recordTagged(device, body);
-  recording.replay();
-  await device.sync();
-  const replays: number[] = [];
-  for (let r = 0; r < reps; r++) {
-    const t0 = performance.now();
-    recording.replay();
+  const work = unetWorkload(device, { batch: B, train: o.train, preset: o.preset, process: o.process });
+  try {
+    // warm-up (pipelines, scratch textures), then record with tags
+    let tags: Tag[] = [];
+    const recording = await work.prepare((fn) => {
+      const r = tagged(device, fn);
+      tags = r.tags;
+      return r.result;
+    });
+    // the forward's recording has not run yet; the trainer's ran once as it was recorded
+    work.replay();
     await device.sync();
-    replays.push(performance.now() - t0);
+    if (tags.length !== recording.dispatches.length) throw new Error(`profile: ${tags.length} tagged dispatches for ${recording.dispatches.length} recorded`);
+    const replays: number[] = [];
+    for (let r = 0; r < reps; r++) {
+      const t0 = performance.now();
+      work.replay();
+      await device.sync();
+      replays.push(performance.now() - t0);
+    }
+    const useTs = !o.wall && device.features.has('timestamp-query');
+    const runs: number[][] = [];
+    for (let r = 0; r < reps; r++) runs.push(useTs ? await timestampReplay(device, recording as any) : await wallReplay(device, recording as any));
+    const dispatches: ProfiledDispatch[] = tags.map((t, i) => {
+      const { layer, op: o2 } = classify(t);
+      return { layer, op: o2, kernel: t.kernel, shape: t.shape, workgroups: recording.dispatches[i].workgroups, ms: median(runs.map((r) => r[i])) };
+    });
+    const textureCopies = recording.commands.length - recording.dispatches.length;
+    return {
+      batch: B, mode: o.train ? 'train' : 'forward', timer: useTs ? 'timestamp' : 'wall', dispatches,
+      sumMs: dispatches.reduce((s, d) => s + d.ms, 0), replayMs: median(replays), textureCopies,
+    };
+  } finally {
+    work.dispose();
   }
-  const useTs = !o.wall && device.features.has('timestamp-query');
-  const runs: number[][] = [];
-  for (let r = 0; r < reps; r++) runs.push(useTs ? await timestampReplay(device, recording as any) : await wallReplay(device, recording as any));
-  const dispatches: ProfiledDispatch[] = tags.map((t, i) => {
-    const { layer, op: o2 } = classify(t);
-    return { layer, op: o2, kernel: t.kernel, shape: t.shape, workgroups: recording.dispatches[i].workgroups, ms: median(runs.map((r) => r[i])) };
-  });
-  const textureCopies = recording.commands.length - recording.dispatches.length;
-  recording.dispose();
-  dispose();
-  return {
-    batch: B, mode: o.train ? 'train' : 'forward', timer: useTs ? 'timestamp' : 'wall', dispatches,
-    sumMs: dispatches.reduce((s, d) => s + d.ms, 0), replayMs: median(replays), textureCopies,
-  };
 }
 
 /** Rows grouped by `key`, sorted by total time. */

@@ -13,16 +13,15 @@ import { groupNorm } from '../tensor/ops/norm.js';
 import { softmax } from '../tensor/ops/softmax.js';
 import { langevinStep } from '../tensor/ops/langevin.js';
 import { adamStep, createOptimState } from '../tensor/ops/optim.js';
-import { copyInto } from '../tensor/ops/layout.js';
-import { grad, noGrad } from '../autograd/engine.js';
-import * as op from '../autograd/ops.js';
-import { materialize } from '../nn/module.js';
-import { createUNet, Conv2d, groupsFor } from '../nn/unet.js';
+import { noGrad } from '../autograd/engine.js';
+import { groupsFor, type UNetPreset } from '../nn/unet.js';
 import { sampleToy } from '../data/toy.js';
 import { Trainer, rows } from '../train/trainer.js';
-import { AdamW, defaultAdam } from '../train/optimizer.js';
 import { toyConfig, buildToyModel, toyLoss, trainerConfig, sigmasOf } from '../train/toy_recipes.js';
 import { annealedLangevin } from '../score/samplers.js';
+import { makePlan } from '../score/sampling/index.js';
+import { samplerDefaults } from '../score/sampling/draw.js';
+import { imageWorkload, timeTrainSteps, timePlanSteps, convFlopsOf } from './workload.js';
 import { timeOp, median } from './timing.js';
 import { measureFma, measureCopy, measureOverheads, type Overheads } from './ceilings.js';
 import { loadPeers, useBackend, timePeer, randTf, buildTfUNet, tfUNetTrainStep, type Peers, type PeerName } from './peers.js';
@@ -32,7 +31,9 @@ import { conv2dImplicitForward, defaultImplicitTile, type ImplicitTile } from '.
 import { defaultMatmulConfig } from '../tensor/ops/matmul.js';
 import { DEFAULT_TEX_TILE } from '../tensor/ops/matmul_tex.js';
 
-export const GROUPS = ['ceilings', 'overhead', 'matmul', 'conv', 'memory', 'mlp', 'unet', 'sampling', 'autotune'] as const;
+export const GROUPS = ['ceilings', 'overhead', 'matmul', 'conv', 'memory', 'mlp', 'unet', 'image', 'sampling', 'autotune'] as const;
+/** Groups whose rows are fractions of the ceilings (or the ceilings themselves): the ceilings are measured only for these. */
+const NEEDS_CEILINGS = ['ceilings', 'matmul', 'conv', 'memory', 'unet', 'autotune'];
 
 export interface PeerFigure {
   ms?: number;
@@ -59,12 +60,17 @@ export interface BenchEntry {
 
 export interface BenchOptions {
   quick?: boolean;
-  /** U-Net forward and training step at batch 64 for real (slow on CPU adapters). */
+  /**
+   * U-Net forward and training step at batch 64 for real (slow on CPU adapters); the image group
+   * adds the reference preset's training and sampling rows.
+   */
   full?: boolean;
   only?: string[];
   peers?: boolean;
   /** Override the U-Net batch that is measured. */
   unetBatch?: number;
+  /** The image group's batch (default 64; smaller for smoke runs). */
+  imageBatch?: number;
   log?: (line: string) => void;
 }
 
@@ -102,10 +108,11 @@ export async function runBench(device: Device, o: BenchOptions = {}) {
   const loadAtStart = (globalThis as any).process?.getBuiltinModule?.('node:os')?.loadavg?.();
   log(`scoregpu bench (${quick ? 'quick' : 'full'}${o.full ? ', U-Net at batch 64' : ''}) on ${device.info.description || device.info.device || device.info.vendor}`);
 
-  // ------------------------------------------------------------- ceilings (always: fractions need them)
-  const fma = await measureFma(device, quick);
-  const copy = await measureCopy(device, quick);
-  const ceilings = {
+  // ------------------------------------------------------------- ceilings (whenever a group's rows are fractions of them)
+  const needCeilings = NEEDS_CEILINGS.some(want);
+  const fma = needCeilings ? await measureFma(device, quick) : null;
+  const copy = needCeilings ? await measureCopy(device, quick) : null;
+  const ceilings = fma && copy && {
     fmaGflops: fma.gflops,
     fmaPerWorkgroupSize: fma.perWg,
     copyBufferToBufferGBps: copy.b2b,
@@ -113,8 +120,8 @@ export async function runBench(device: Device, o: BenchOptions = {}) {
     bandwidthGBps: Math.max(copy.b2b, copy.kernel),
     note: 'FMA-only kernel: 8 independent vec4 accumulators, 16 fma per loop trip, 2 FLOP per fma lane; copies count bytes read + written',
   };
-  const ofFma = (g: number) => g / ceilings.fmaGflops;
-  const ofCopy = (g: number) => g / ceilings.bandwidthGBps;
+  const ofFma = (g: number) => (ceilings ? g / ceilings.fmaGflops : undefined);
+  const ofCopy = (g: number) => (ceilings ? g / ceilings.bandwidthGBps : undefined);
   const add = (e: BenchEntry) => {
     // ours/peer from the figures as they stand now (a second pass may have improved either side)
     for (const f of Object.values(e.peers ?? {})) if (f?.ms !== undefined) f.ratio = f.ms / e.ms;
@@ -123,7 +130,7 @@ export async function runBench(device: Device, o: BenchOptions = {}) {
     entries.push(e);
     log(line(e));
   };
-  if (want('ceilings')) {
+  if (want('ceilings') && fma && copy) {
     for (const w of fma.perWg) add({ group: 'ceilings', name: `fma-only kernel wg${w.wg}`, shape: '8192 inv × 16 vec4 fma', ms: w.ms, gflops: w.gflops });
     add({ group: 'ceilings', name: 'copyBufferToBuffer', shape: `${copy.bytes / 2 ** 20} MB`, ms: (2 * copy.bytes) / copy.b2b / 1e6, gbps: copy.b2b });
     add({ group: 'ceilings', name: 'copy kernel (vec4 storage)', shape: `${copy.bytes / 2 ** 20} MB`, ms: (2 * copy.bytes) / copy.kernel / 1e6, gbps: copy.kernel });
@@ -141,7 +148,7 @@ export async function runBench(device: Device, o: BenchOptions = {}) {
   // ------------------------------------------------------------- peers
   let peers: Peers | null = null;
   const peerInfo: { enabled: boolean; available: string[]; errors: Record<string, string> } = { enabled: !!o.peers, available: [], errors: {} };
-  const needPeers = o.peers && (want('matmul') || want('conv') || want('unet'));
+  const needPeers = o.peers && (want('matmul') || want('conv') || want('unet') || want('image'));
   if (needPeers) {
     try {
       peers = await loadPeers(device, log);
@@ -421,30 +428,20 @@ export async function runBench(device: Device, o: BenchOptions = {}) {
   }
 
   // ------------------------------------------------------------- reference U-Net
+  // The network and the training step are the trainer's own (./workload.ts: what `scoregpu train
+  // --model unet --preset reference --process ncsn` runs), on synthetic 8-bit images. NCSN, so that
+  // the peers' step (σ-conditioned network with the output divided by σ, ½‖σ·s + z‖² loss, Adam;
+  // peers.ts tfUNetTrainStep) is the same network and objective.
   let unetInfo: Record<string, unknown> | null = null;
   if (want('unet')) {
     const B = o.unetBatch ?? (o.full ? 64 : quick ? 2 : 8);
-    const net = createUNet('reference');
-    const arena = materialize(device, net);
-    const params = arena.params.map(([, p]) => p.value);
+    const w = imageWorkload(device, { preset: 'reference', batch: B, process: 'ncsn' });
+    const net = w.net;
     const { channels: C, imageSize: S } = net.cfg;
-    const x = rnd(device, [B, C, S, S]), z = rnd(device, [B, C, S, S], 0.8, 1);
+    const x = rnd(device, [B, C, S, S]);
     const sigArr = Float32Array.from({ length: B }, (_, i) => Math.exp(Math.sin(i * 3.1) * 2));
     const sigma = Tensor.fromArray(device, sigArr, [B, 1]).keep();
-    const sig4 = sigma.reshape([B, 1, 1, 1]).keep();
-    // conv FLOPs of one forward, traced once
-    let convFlops = 0;
-    const proto = Conv2d.prototype.forward;
-    Conv2d.prototype.forward = function (this: Conv2d, xx: Tensor, adds?: Parameters<typeof proto>[1]) {
-      const y = proto.call(this, xx, adds);
-      convFlops += 2 * y.size * this.cin * this.k * this.k;
-      return y;
-    };
-    const d0 = device.dispatches;
-    device.scope(() => void noGrad(() => net.forward(x, sigma)));
-    await device.sync();
-    Conv2d.prototype.forward = proto;
-    const fwdDispatches = device.dispatches - d0;
+    const { flops: convFlops, dispatches: fwdDispatches } = await convFlopsOf(device, () => void noGrad(() => net.forward(x, sigma)));
     // ~2 s a forward at B64 on lavapipe: 5 in a full run, for a median that a burst of VM load does not move
     const reps = o.full ? 5 : quick ? 2 : 3;
     const tf = await timeOp(device, () => void noGrad(() => net.forward(x, sigma)), { reps, targetMs: 0 });
@@ -455,45 +452,17 @@ export async function runBench(device: Device, o: BenchOptions = {}) {
       msPerSample: tf.medianMs / B, batch64Ms: B === 64 ? tf.medianMs : undefined, batch64ExtrapolatedMs: B === 64 ? undefined : tf.medianMs * per,
       note: B === 64 ? 'measured at batch 64' : `measured at B${B}; B64 extrapolated ×${per} = ${((tf.medianMs * per) / 1e3).toFixed(1)} s`,
     };
-    // training step: σ-weighted DSM loss, backward, gradient copy into the arena, AdamW; recorded, replayed
-    const opt = new AdamW(device, arena, defaultAdam({ lr: 1e-4 }));
-    const gradViews = arena.viewsOf(opt.grads);
-    const body = () =>
-      device.scope(() => {
-        const xt = op.add(x, op.mul(sig4, z));
-        const s = net.forward(xt, sigma);
-        const loss = op.scale(op.sum(op.square(op.add(op.mul(sig4, s), z))), 0.5 / B);
-        const gs = grad(loss, params, { allowUnused: true });
-        gs.forEach((g, i) => {
-          if (g) copyInto(gradViews[i], g);
-        });
-        opt.update();
-      });
-    opt.prepare(1);
-    body();
-    await device.sync();
-    const { recording } = device.record(body);
-    opt.prepare(2);
-    recording.replay();
-    await device.sync();
-    const st: number[] = [], enc: number[] = [];
-    for (let r = 0; r < reps; r++) {
-      opt.prepare(3 + r);
-      const a = performance.now();
-      recording.replay();
-      const b = performance.now();
-      await device.sync();
-      st.push(performance.now() - a);
-      enc.push(b - a);
-    }
-    const stepMs = median(st), encMs = median(enc);
+    // the trainer's step: batch gather, NCSN DSM loss, backward, gradient norm, AdamW, EMA; recorded, replayed
+    const st = await timeTrainSteps(device, w.trainer, reps);
+    const stepMs = st.stepMs, encMs = st.callMs;
     const se: BenchEntry = {
-      group: 'unet', name: 'reference U-Net train step', shape: `B${B}, DSM+backward+AdamW`, ms: stepMs,
-      gflops: (3 * convFlops) / stepMs / 1e6, batch: B, dispatches: recording.dispatchCount, encodeMs: encMs, encodeOverGpu: encMs / Math.max(1e-6, stepMs - encMs),
+      group: 'unet', name: 'reference U-Net train step', shape: `B${B}, trainer step (NCSN DSM, AdamW, EMA)`, ms: stepMs,
+      gflops: (3 * convFlops) / stepMs / 1e6, batch: B, dispatches: st.dispatchesPerStep, submitsPerStep: st.submitsPerStep, imgPerSec: (1e3 * B) / stepMs,
+      encodeMs: encMs, encodeOverGpu: encMs / Math.max(1e-6, stepMs - encMs), loss: st.loss,
       msPerSample: stepMs / B, batch64Ms: B === 64 ? stepMs : undefined, batch64ExtrapolatedMs: B === 64 ? undefined : stepMs * per,
-      note: B === 64 ? 'measured at batch 64' : `measured at B${B}; B64 extrapolated ×${per} = ${((stepMs * per) / 1e3).toFixed(1)} s`,
+      note: (B === 64 ? 'measured at batch 64' : `measured at B${B}; B64 extrapolated ×${per} = ${((stepMs * per) / 1e3).toFixed(1)} s`) +
+        `; Trainer.runStep (src/train); ${st.dispatchesPerStep} dispatches, ${st.submitsPerStep} submit(s) a step`,
     };
-    recording.dispose();
     if (peers?.tf) {
       await onPeers(fe, (tfm) => {
         const u = buildTfUNet(tfm, net);
@@ -503,14 +472,86 @@ export async function runBench(device: Device, o: BenchOptions = {}) {
       }, { reps: quick ? 1 : 2, targetMs: 0 });
       for (const v of Object.values(fe.peers ?? {})) if (v?.ms && B !== 64) (v as any).batch64ExtrapolatedMs = v.ms * per;
       // the training step on the peers: one warm-up and `reps` timed steps (TF.js-WebGPU takes
-      // about a minute a step at batch 64 here)
+      // about a minute a step at batch 64 here). The peer's step has no batch gather, gradient
+      // clipping or EMA (elementwise work, small beside the network's).
       await onPeers(se, (tfm) => tfUNetTrainStep(tfm, net, B, sigArr), { reps: 1, targetMs: 0 });
       for (const v of Object.values(se.peers ?? {})) if (v?.ms && B !== 64) (v as any).batch64ExtrapolatedMs = v.ms * per;
     }
     add(fe);
     add(se);
     unetInfo = { batch: B, params: net.parameterCount(), convGflopForward: convFlops / 1e9, extrapolated: B !== 64 };
-    for (const t of [x, z, sigma, sig4]) t.dispose();
+    x.dispose();
+    sigma.dispose();
+    w.dispose();
+  }
+
+  // ------------------------------------------------------------- image generation: training and sampling img/s
+  // At batch 64 for real: the trainer's DDPM step (ε-loss) on synthetic 8-bit 1×28×28 images, and
+  // the DDIM-50 and ancestral (T = 1000) chains of src/score/sampling on the same (untrained)
+  // network. A chain's steps all cost the same (one forward, one fused update, replayed with new
+  // coefficients), so a few replayed steps give its img/s: 64 / (NFE · step time). The reference
+  // preset runs with --full (a step takes several seconds at batch 64 on a CPU adapter).
+  let imageInfo: Record<string, unknown> | null = null;
+  if (want('image')) {
+    const B = o.imageBatch ?? 64;
+    const presets: UNetPreset[] = o.full ? ['small', 'reference'] : ['small'];
+    const trainSteps = quick ? 2 : 5, sampleSteps = quick ? 3 : 8;
+    for (const preset of presets) {
+      const w = imageWorkload(device, { preset, batch: B, process: 'ddpm' });
+      const params = w.net.parameterCount();
+      const st = await timeTrainSteps(device, w.trainer, preset === 'reference' ? Math.min(trainSteps, 3) : trainSteps);
+      const te: BenchEntry = {
+        group: 'image', name: `train ${preset} U-Net (DDPM)`, shape: `B${B} 1×28×28, ${params} params`, ms: st.stepMs,
+        imgPerSec: (1e3 * B) / st.stepMs, stepsPerSecond: 1e3 / st.stepMs, dispatchesPerStep: st.dispatchesPerStep, submitsPerStep: st.submitsPerStep,
+        callMs: st.callMs, timedMs: st.ms.map(Math.round), loss: st.loss,
+        note: `${((1e3 * B) / st.stepMs).toFixed(1)} img/s; Trainer.runStep, ${st.dispatchesPerStep} dispatches, ${st.submitsPerStep} submit(s) a step`,
+      };
+      if (peers?.tf && preset === 'small') {
+        // the same layers with σ-conditioning and ½‖σ·s + z‖² + Adam (peers.ts), not DDPM's t
+        // embedding and ε-loss: the network's cost is the same
+        const sig = Float32Array.from({ length: B }, (_, i) => Math.exp(Math.sin(i * 3.1) * 2));
+        await onPeers(te, (tfm) => tfUNetTrainStep(tfm, w.net, B, sig), { reps: 1, targetMs: 0 });
+        for (const v of Object.values(te.peers ?? {})) if (v?.ms) (v as any).imgPerSec = (1e3 * B) / v.ms;
+      }
+      add(te);
+      // the peers' sampling step: the same network's forward and the affine update x ← a·x + b·out + c·z
+      // (tf.randomNormal for z), timed once and shared by both chains (their steps are the same work)
+      let peerStep: BenchEntry['peers'] | undefined;
+      for (const [sampler, label] of [['ddim', 'DDIM-50'], ['ancestral', 'ancestral']] as const) {
+        const plan = makePlan(sampler, w.process, samplerDefaults(w.process, sampler, { steps: 50 }));
+        const t = await timePlanSteps(device, w.net, plan, { n: B, shape: w.cfg.shape, steps: sampleSteps, seed: 1 });
+        const ips = B / ((t.nfe * t.stepMs) / 1e3);
+        const e: BenchEntry = {
+          group: 'image', name: `sample ${label} ${preset} U-Net`, shape: `B${B}, ${t.nfe} steps`, ms: t.stepMs,
+          imgPerSec: ips, secondsPerBatch: (t.nfe * t.stepMs) / 1e3, nfe: t.nfe, dispatchesPerStep: t.dispatchesPerStep, submitsPerStep: t.submitsPerStep,
+          timedMs: t.ms.map(Math.round),
+          note: `${ips.toFixed(2)} img/s (${((t.nfe * t.stepMs) / 1e3).toFixed(1)} s a batch of ${B}, from ${t.ms.length} replayed steps of ${t.nfe}); ${t.dispatchesPerStep} dispatches, ${t.submitsPerStep} submit(s) a step`,
+        };
+        if (peers?.tf && preset === 'small') {
+          if (!peerStep) {
+            const { channels: C, imageSize: S } = w.net.cfg;
+            const cond = Float32Array.from({ length: B }, (_, i) => 1 + ((i * 37) % 999));
+            await onPeers(e, (tfm) => {
+              const u = buildTfUNet(tfm, w.net);
+              const X = randTf(tfm, [B, S, S, C]), Cd = tfm.tensor(cond, [B, 1]);
+              const run = () => tfm.add(tfm.add(tfm.mul(X, 0.999), tfm.mul(u.forward(X, Cd), -0.01)), tfm.mul(tfm.randomNormal([B, S, S, C]), 0.01));
+              return { run, dispose: () => (u.dispose(), X.dispose(), Cd.dispose()) };
+            }, { reps: quick ? 1 : 2, targetMs: 0 });
+            peerStep = e.peers;
+          } else {
+            e.peers = {};
+            for (const [k, v] of Object.entries(peerStep ?? {})) e.peers[k as PeerName] = v?.ms !== undefined ? { ms: v.ms } : { ...v };
+          }
+          for (const v of Object.values(e.peers ?? {})) if (v?.ms) (v as any).imgPerSec = B / ((t.nfe * v.ms) / 1e3);
+        }
+        add(e);
+      }
+      w.dispose();
+    }
+    imageInfo = {
+      batch: B, presets, process: 'ddpm (linear β, T = 1000)', data: 'synthetic 8-bit 1×28×28 (256 images on the device)',
+      note: o.full ? undefined : 'reference preset: run with --full',
+    };
   }
 
   // ------------------------------------------------------------- annealed Langevin sampling (toy)
@@ -600,6 +641,7 @@ export async function runBench(device: Device, o: BenchOptions = {}) {
     overheads,
     encode,
     unet: unetInfo,
+    image: imageInfo,
     peers: peerInfo,
     entries,
   };

@@ -9,7 +9,7 @@
 // textures instead of staging on CPU adapters (texel_out.ts).
 import type { Device } from '../gpu/device.js';
 import { median } from './timing.js';
-import { unetWorkload } from './profile.js';
+import { unetWorkload, type UNetWorkload } from './profile.js';
 import { texStaging } from '../tensor/ops/texel_out.js';
 import { setImplicitTileChooser, defaultImplicitTile, implicitTile, blocksTile, type ImplicitProblem, type ImplicitTile } from '../tensor/ops/conv2d_tex.js';
 
@@ -37,8 +37,8 @@ export async function abUNet(d: Device, o: { batch?: number; rounds?: number; tr
   const names = o.rules ?? ['default', 'strips', 'blocks14'];
   const split = (n: string) => ({ rule: n.replace(/\/direct$/, ''), direct: n.endsWith('/direct') });
   for (const n of names) if (!tileRules[split(n).rule]) throw new Error(`ab-unet: unknown rule '${n}' (have ${Object.keys(tileRules).join(', ')}, each optionally /direct)`);
-  const { body, dispose } = unetWorkload(d, { batch: o.batch ?? 64, train: o.train });
-  const recs = [];
+  // one workload per rule (the trainer's step records once, under the rule in force)
+  const works: UNetWorkload[] = [];
   try {
     for (const n of names) {
       const { rule, direct } = split(n);
@@ -46,24 +46,24 @@ export async function abUNet(d: Device, o: { batch?: number; rounds?: number; tr
       const staging = texStaging.mode;
       if (direct) texStaging.mode = 'never';
       try {
-        body(); // warm-up: pipelines, scratch textures
-        await d.sync();
-        recs.push(d.record(body).recording);
+        const w = unetWorkload(d, { batch: o.batch ?? 64, train: o.train });
+        works.push(w);
+        await w.prepare(); // warm-up (pipelines, scratch textures), then record
       } finally {
         setImplicitTileChooser(prev);
         texStaging.mode = staging;
       }
     }
     const ms: number[][] = names.map(() => []);
-    for (const r of recs) {
-      r.replay();
+    for (const w of works) {
+      w.replay();
       await d.sync();
     }
     for (let round = 0; round < (o.rounds ?? 7); round++) {
       for (let k = 0; k < names.length; k++) {
         const i = (k + round) % names.length;
         const t0 = performance.now();
-        recs[i].replay();
+        works[i].replay();
         await d.sync();
         ms[i].push(performance.now() - t0);
       }
@@ -72,7 +72,6 @@ export async function abUNet(d: Device, o: { batch?: number; rounds?: number; tr
       rule, medianMs: median(ms[i]), ratioToFirst: median(ms[i].map((t, r) => t / ms[0][r])), ms: ms[i].map((t) => Math.round(t)),
     }));
   } finally {
-    recs.forEach((r) => r.dispose());
-    dispose();
+    works.forEach((w) => w.dispose());
   }
 }
