@@ -1,5 +1,6 @@
 // Bundles the engine with esbuild: WGSL files are inlined as text.
-//   node build.mjs            → dist/node/cli.js (the `scoregpu` command) and dist/node/index.js
+//   node build.mjs            → dist/node/cli.js (the `scoregpu` command), dist/node/index.js and
+//                               dist/node/node.js (the Node-only surface: runs, files, data, metrics)
 //   node build.mjs --browser  → also dist/browser/scoregpu.js and the example pages in dist/examples/
 // The browser part is importable (test/browser builds with it): `await buildBrowser()`.
 import * as esbuild from 'esbuild';
@@ -29,7 +30,7 @@ const noNodeInBrowser = {
 export async function buildNode() {
   await esbuild.build({
     ...common,
-    entryPoints: { cli: 'src/cli/main.ts', index: 'src/index.ts' },
+    entryPoints: { cli: 'src/cli/main.ts', index: 'src/index.ts', node: 'src/node.ts' },
     outdir: 'dist/node',
     platform: 'node',
     target: 'node20',
