@@ -1,7 +1,7 @@
 // `scoregpu eval --run DIR` for image models: draw n samples with the chosen sampler (EMA weights),
 // score them with the Fashion-MNIST classifier against real held-out images (Fréchet distance and
 // its real-vs-real floor at the same n, class histogram, confidence, total variation), optionally
-// beside degraded real images; write RUN/eval_<sampler>.json and a grid of the first 64 samples.
+// beside degraded real images; write RUN/eval_<sampler>.json, the samples (.npy) and a grid of the first 64.
 import { join } from 'node:path';
 import type { Device } from '../gpu/device.js';
 import { loadImageRun } from '../train/image.js';
@@ -10,7 +10,7 @@ import { makePlan } from '../score/sampling/index.js';
 import { samplerDefaults, sampleImages, type SampleImagesOptions } from '../score/sampling/draw.js';
 import { loadOrTrainClassifier } from '../eval/fmnist_classifier.js';
 import { evaluateImageSamples, checkClassifierShape } from '../eval/image_eval.js';
-import { readNpy, writeFileAtomic } from '../io/fs.js';
+import { readNpy, writeFileAtomic, writeNpy } from '../io/fs.js';
 import { Progress } from '../io/progress.js';
 import { writeGrid } from './images.js';
 
@@ -68,6 +68,7 @@ export async function evalImageCommand(device: Device, a: Record<string, any>): 
     classifier: { testAccuracy: clf.testAccuracy, sha256: clf.sha256 },
     ...q,
   };
+  if (!a.samples) writeNpy(join(a.run, `eval_${tag}.npy`), samples, [n, ...cfg.shape]); // to re-score without re-sampling (--samples)
   writeFileAtomic(join(a.run, `eval_${tag}.json`), JSON.stringify(report, null, 2) + '\n');
   console.log(JSON.stringify(report, null, 2));
   return 0;

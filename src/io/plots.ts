@@ -176,7 +176,13 @@ function makeAxes(
   });
   if (opts.xlabel) c.text((x0 + x1) / 2, y1 + tick + th + 12 * font, opts.xlabel, INK, { scale: font, align: 'center' });
   if (opts.ylabel) c.text(x0 - tick - maxYLab - 10 * font - th, (y0 + y1) / 2, opts.ylabel, INK, { scale: font, align: 'center', vertical: true });
-  if (opts.title) c.text((x0 + x1) / 2, y0 - 8 * font, opts.title, INK, { scale: font + 1, align: 'center', baseline: 'bottom' });
+  if (opts.title) {
+    // centred over the plot area unless that pushes it off the canvas; a size smaller if still too wide
+    const scale = Canvas.textWidth(opts.title, font + 1) <= c.width - 8 ? font + 1 : font;
+    const half = Canvas.textWidth(opts.title, scale) / 2;
+    const cx = Math.min(c.width - 4 - half, Math.max(4 + half, (x0 + x1) / 2));
+    c.text(cx, y0 - 8 * font, opts.title, INK, { scale, align: 'center', baseline: 'bottom' });
+  }
   return { c, x0, y0, x1, y1, xlim, ylim, logY, sx: tx, sy: ty, font };
 }
 
