@@ -560,7 +560,7 @@ export async function runBench(device: Device, o: BenchOptions = {}) {
     const { model } = buildToyModel(device, cfg);
     const sigmas = sigmasOf(cfg);
     const T = quick ? 10 : 50, n = 1024;
-    const run = () => annealedLangevin(device, model, sigmas, { n, dim: cfg.dim, seed: 3, stepsPerLevel: T, eps: cfg.stepSize, init: 'uniform', initScale: 3, progressEvery: 1_000_000 });
+    const run = () => annealedLangevin(device, model, sigmas, { n, shape: [cfg.dim], seed: 3, stepsPerLevel: T, eps: cfg.stepSize, init: 'uniform', initScale: 3, progressEvery: 1_000_000 });
     await run();
     const times: number[] = [];
     for (let r = 0; r < (quick ? 2 : 3); r++) {

@@ -18,7 +18,8 @@ export type SamplerName = (typeof SAMPLERS)[number];
 
 export interface ChainOptions {
   n: number;
-  dim: number;
+  /** One sample's shape: [D] for rows, [C, H, W] for images (the chain runs on [n, ...shape]). */
+  shape: readonly number[];
   seed?: number;
   /** Initial points: uniform on [−initScale, initScale]^D (NCSN's choice) or N(0, initScale²I). */
   init?: 'uniform' | 'normal';
@@ -58,8 +59,8 @@ class Chain {
     const r = o.initScale ?? 1;
     this.x = noGrad(() =>
       (o.init ?? 'uniform') === 'normal'
-        ? op.scale(randn(device, [o.n, o.dim], seed, { stream: 0 }), r)
-        : op.affine(rand(device, [o.n, o.dim], seed, { stream: 0 }), 2 * r, -r),
+        ? op.scale(randn(device, [o.n, ...o.shape], seed, { stream: 0 }), r)
+        : op.affine(rand(device, [o.n, ...o.shape], seed, { stream: 0 }), 2 * r, -r),
     ).keep();
     this.coef = Tensor.fromArray(device, [0, 0], [2], 'langevin coef').keep();
     this.sigma = conditional ? Tensor.fromArray(device, new Float32Array(o.n), [o.n, 1], 'sigma').keep() : null;

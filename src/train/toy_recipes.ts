@@ -139,7 +139,7 @@ export interface SampleRequest {
 
 export function sampleToyModel(device: Device, cfg: ToyConfig, model: ToyModel, req: SampleRequest): Promise<ChainResult> {
   const sampler = checkChoice('sampler', req.sampler ?? cfg.sampler, SAMPLERS);
-  const common = { n: req.n, dim: cfg.dim, seed: req.seed ?? cfg.seed + 1, init: checkChoice('init', req.init ?? cfg.init ?? 'uniform', INITS), initScale: req.initScale ?? cfg.initScale, snapshotAt: req.snapshotAt, onProgress: req.onProgress };
+  const common = { n: req.n, shape: [cfg.dim], seed: req.seed ?? cfg.seed + 1, init: checkChoice('init', req.init ?? cfg.init ?? 'uniform', INITS), initScale: req.initScale ?? cfg.initScale, snapshotAt: req.snapshotAt, onProgress: req.onProgress };
   if (sampler === 'annealed') {
     if (cfg.loss !== 'ncsn') throw new Error(`sampler 'annealed' needs a noise-conditional model (loss ncsn); this run used '${cfg.loss}'`);
     return annealedLangevin(device, model, sigmasOf(cfg), { ...common, stepsPerLevel: req.steps ?? cfg.sampleSteps, eps: req.stepSize ?? cfg.stepSize, denoise: req.denoise !== false });
