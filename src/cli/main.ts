@@ -20,6 +20,7 @@ interface Command {
 const DEVICE_OPTS: OptSpec = {
   backend: { type: 'string', help: "Dawn backend ('vulkan', 'metal', 'd3d12')" },
   adapter: { type: 'string', help: 'pick the adapter whose name contains this text' },
+  debug: { type: 'boolean', help: "stack traces for every error, and Dawn's start-up messages (also SCOREGPU_DEBUG=1)" },
 };
 
 const COMMANDS: Record<string, Command> = {
@@ -43,6 +44,46 @@ function help(): string {
   ].join('\n');
 }
 
+/**
+ * Whether an error is one a user can act on (a bad file, flag or option, a missing data set, no
+ * adapter, a limit): our own error classes, Node's system errors (ENOENT, EACCES, ENOSPC, ...) and
+ * plain Errors, which our code throws with a message naming the thing. Anything else — a
+ * TypeError or RangeError from deep inside — is a bug in scoregpu.
+ */
+export function isExpectedError(e: unknown): boolean {
+  if (e instanceof ScoreGpuError || e instanceof UsageError) return true;
+  if (!(e instanceof Error)) return false;
+  if (typeof (e as NodeJS.ErrnoException).code === 'string' && typeof (e as NodeJS.ErrnoException).syscall === 'string') return true;
+  return Object.getPrototypeOf(e) === Error.prototype;
+}
+
+/** An error message as one line (the terminal gets one line per expected failure). */
+function oneLine(msg: string, max = 1000): string {
+  const s = msg.split('\n').map((l) => l.trim()).filter(Boolean).join(' ');
+  return s.length > max ? s.slice(0, max) + '…' : s;
+}
+
+function debugWanted(argv: string[]): boolean {
+  const env = (process.env.SCOREGPU_DEBUG ?? '').trim();
+  return argv.includes('--debug') || argv.some((a) => /^--debug=(1|true|yes)$/i.test(a)) || (env !== '' && !/^(0|false|no)$/i.test(env));
+}
+
+/**
+ * Print an error that ended a command. Expected failures: `scoregpu <cmd>: <message>` on one line
+ * (the stack too with --debug). Bugs: say so, with the stack, always.
+ */
+export function reportError(name: string, e: unknown, debug: boolean): number {
+  const err = e as Error;
+  if (isExpectedError(e)) {
+    console.error(`scoregpu ${name}: ${oneLine(err.message)}`);
+    if (debug && err.stack) console.error(err.stack);
+    return 1;
+  }
+  console.error(`scoregpu ${name}: internal error — this is a bug in scoregpu, please report it with what follows:`);
+  console.error(err instanceof Error ? err.stack ?? `${err.name}: ${err.message}` : String(e));
+  return 70; // EX_SOFTWARE
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
@@ -59,19 +100,19 @@ export async function main(argv: string[]): Promise<number> {
     console.log(usage(name, cmd.summary, spec));
     return 0;
   }
+  const debug = debugWanted(rest);
   let device: Device | null = null;
   try {
     const args = parseArgs(rest, spec, name);
-    device = await createDevice({ backend: args.backend, adapter: args.adapter });
+    device = await createDevice({ backend: args.backend, adapter: args.adapter, quiet: !debug });
     const code = await cmd.run(device, args);
     await device.sync();
     return code ?? 0;
   } catch (e: any) {
     if (e instanceof UsageError) {
-      console.error(`scoregpu ${e.message}\n\n${usage(name, cmd.summary, spec)}`);
+      console.error(`scoregpu ${oneLine(e.message)} (scoregpu ${name} --help lists the options)`);
       return 2;
     }
-    console.error(`scoregpu ${name}: ${e instanceof ScoreGpuError || e?.name === 'Error' ? e.message : e?.stack ?? e}`);
-    return 1;
+    return reportError(name, e, debug);
   }
 }

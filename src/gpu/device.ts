@@ -18,6 +18,12 @@ export interface DeviceOptions {
   dawnFlags?: string[];
   /** Ask for the `subgroups` feature when the adapter has it (default true). */
   subgroups?: boolean;
+  /**
+   * Node only: keep what Dawn and the Vulkan loader print while finding the adapter (e.g. Dawn's
+   * "maxDynamicUniformBuffersPerPipelineLayout artificially reduced ..." on lavapipe) off stderr.
+   * The `scoregpu` command sets this unless --debug; errors are still reported, as exceptions.
+   */
+  quiet?: boolean;
 }
 
 export interface AdapterDescription {
@@ -443,6 +449,62 @@ function collectOwned(v: unknown, out: Set<Owned>, depth: number): void {
 
 let dawnGpu: GPU | null = null;
 
+/** Dawn's multi-line messages ("no suitable backends found\nAvailable adapters: ...") as one line. */
+function oneLine(e: unknown): string {
+  const m = e instanceof Error ? e.message : String(e);
+  return m.split('\n').map((l) => l.trim().replace(/^\* /, '')).filter(Boolean).join('; ').replace(/:; /g, ': ');
+}
+
+/**
+ * Run `fn` with file descriptor 2 pointed at /dev/null (Node on Linux/macOS): Dawn and the Vulkan
+ * loader write their start-up warnings straight to fd 2 from C++, out of reach of
+ * process.stderr. Adapter discovery happens synchronously inside requestAdapter(), so `fn` only
+ * has to start the call. Node has no dup2, so the swap closes fd 2 and lets open() reuse the
+ * lowest free descriptor. It is done for terminals and pipes only, and skipped whenever it could
+ * go wrong (fd 2 a regular file or a socket, fd 0 or 1 closed, Windows): fd 2 then stays as it was.
+ */
+function withStderrSilenced<T>(fn: () => T): T {
+  const proc = (globalThis as { process?: { platform?: string; getBuiltinModule?: (id: string) => unknown } }).process;
+  const fs = proc?.getBuiltinModule?.('node:fs') as typeof import('node:fs') | undefined;
+  if (!fs || proc?.platform === 'win32') return fn();
+  let saved = -1;
+  try {
+    fs.fstatSync(0);
+    fs.fstatSync(1);
+    // A reopened regular file gets an offset of its own, no longer shared with the parent shell's:
+    // later writes of other processes would overwrite ours. Terminals and pipes have no offset.
+    const st = fs.fstatSync(2);
+    if (!st.isCharacterDevice() && !st.isFIFO()) return fn();
+    saved = fs.openSync('/dev/fd/2', 'a');
+  } catch {
+    if (saved >= 0) fs.closeSync(saved);
+    return fn();
+  }
+  let swapped = false;
+  try {
+    fs.closeSync(2);
+    const nul = fs.openSync('/dev/null', 'a');
+    swapped = true;
+    if (nul !== 2) fs.closeSync(nul); // cannot happen with fds 0 and 1 open; fd 2 stays closed for fn
+  } catch {
+    /* fd 2 may be closed: restored below */
+  }
+  try {
+    return fn();
+  } finally {
+    try {
+      if (swapped) fs.closeSync(2);
+    } catch {
+      /* already closed */
+    }
+    try {
+      fs.openSync(`/dev/fd/${saved}`, 'a'); // lowest free descriptor: 2 again
+    } finally {
+      fs.closeSync(saved);
+    }
+  }
+}
+
 async function findGpu(opts: DeviceOptions): Promise<GPU> {
   if (opts.gpu) return opts.gpu;
   const nav = (globalThis as any).navigator;
@@ -454,14 +516,19 @@ async function findGpu(opts: DeviceOptions): Promise<GPU> {
     try {
       mod = await import(/* @vite-ignore */ modName);
     } catch (e: any) {
-      throw new DeviceError(`could not load Dawn's Node bindings (npm package 'webgpu'): ${e?.message ?? e}. Run 'npm install'.`);
+      throw new DeviceError(`could not load Dawn's Node bindings (npm package 'webgpu'): ${oneLine(e)}. Run 'npm install'.`);
     }
     Object.assign(globalThis, mod.globals);
     const flags = [...(opts.dawnFlags ?? [])];
     if (opts.backend) flags.push(`backend=${opts.backend}`);
     if (opts.adapter) flags.push(`adapter=${opts.adapter}`);
     if (!flags.length && dawnGpu) return dawnGpu;
-    const g = mod.create(flags) as GPU;
+    let g: GPU;
+    try {
+      g = mod.create(flags) as GPU;
+    } catch (e) {
+      throw new DeviceError(`Dawn refused ${flags.map((f) => `'${f}'`).join(' ')}: ${oneLine(e)}`);
+    }
     if (!flags.length) dawnGpu = g; // keep it alive for the process: see DESIGN.md
     return g;
   }
@@ -469,12 +536,21 @@ async function findGpu(opts: DeviceOptions): Promise<GPU> {
 }
 
 export async function createDevice(opts: DeviceOptions = {}): Promise<Device> {
+  if (opts === null || typeof opts !== 'object') throw new TypeError(`createDevice: opts must be an options object, got ${opts === null ? 'null' : typeof opts}`);
   const gpu = await findGpu(opts);
-  const adapter = await gpu.requestAdapter({ powerPreference: opts.powerPreference });
+  const quietly = <T>(fn: () => T): T => (opts.quiet ? withStderrSilenced(fn) : fn());
+  let adapter: GPUAdapter | null;
+  try {
+    adapter = await quietly(() => gpu.requestAdapter({ powerPreference: opts.powerPreference }));
+  } catch (e) {
+    const hint = opts.adapter ? ` (--adapter '${opts.adapter}' matched none)` : '';
+    throw new DeviceError(`no WebGPU adapter${hint}: ${oneLine(e)}`);
+  }
   if (!adapter) {
     throw new DeviceError(
-      'no WebGPU adapter found. On Linux without a GPU driver, install libvulkan1 and Mesa >= 24 lavapipe ' +
-        '(mesa-vulkan-drivers; on Debian 12 from bookworm-backports) — scripts/setup-system.sh does this as root.',
+      'no WebGPU adapter found: install the Vulkan driver for your GPU, or on a machine without one Mesa\'s ' +
+        'lavapipe (Debian/Ubuntu: apt-get install libvulkan1 mesa-vulkan-drivers; Debian 12 needs Mesa >= 24 from ' +
+        'bookworm-backports); scripts/setup-system.sh does this as root. `scoregpu info --debug` shows what Dawn saw.',
     );
   }
   const al = adapter.limits;
@@ -491,7 +567,12 @@ export async function createDevice(opts: DeviceOptions = {}): Promise<Device> {
   const requiredFeatures: GPUFeatureName[] = [];
   if (opts.subgroups !== false && adapter.features.has('subgroups')) requiredFeatures.push('subgroups' as GPUFeatureName);
   if (adapter.features.has('timestamp-query')) requiredFeatures.push('timestamp-query');
-  const device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
+  let device: GPUDevice;
+  try {
+    device = await quietly(() => adapter.requestDevice({ requiredLimits, requiredFeatures }));
+  } catch (e) {
+    throw new DeviceError(`the adapter refused to create a device: ${oneLine(e)}`);
+  }
   const i: any = (adapter as any).info ?? {};
   const info: AdapterDescription = {
     vendor: i.vendor ?? '',

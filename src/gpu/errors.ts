@@ -19,6 +19,34 @@ export class ShapeError extends ScoreGpuError {}
 /** No adapter, or the device was lost. */
 export class DeviceError extends ScoreGpuError {}
 
+/**
+ * A file that cannot be used as given (truncated, wrong magic or dtype, a header that disagrees
+ * with the bytes, weights of another model, NaN in weights): one line naming the file and what is
+ * wrong. `file` is the path (or the name the bytes were given under).
+ */
+export class FileError extends ScoreGpuError {
+  constructor(
+    readonly file: string,
+    what: string,
+  ) {
+    super(`${file}: ${what}`);
+  }
+}
+
+/** Quote untrusted text (a header, a name read from a file) for a one-line message: printable, short. */
+export function quoteUntrusted(text: string, max = 80): string {
+  let s = '';
+  let n = 0;
+  for (const ch of text) {
+    if (n++ >= max) return `'${s}…'`;
+    const c = ch.codePointAt(0)!;
+    if (c < 0x20 || c === 0x7f || (c >= 0x80 && c < 0xa0)) s += `\\x${c.toString(16).padStart(2, '0')}`;
+    else if (c === 0xfffd || (c >= 0x2028 && c <= 0x2029)) s += `\\u{${c.toString(16)}}`;
+    else s += ch === "'" ? "\\'" : ch;
+  }
+  return `'${s}'`;
+}
+
 export function fmtShape(s: readonly number[]): string {
   return `[${s.join(', ')}]`;
 }
