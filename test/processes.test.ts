@@ -160,7 +160,7 @@ describe(`noise processes (seed ${TEST_SEED})`, () => {
       expect(() => p.discretize(1.5)).toThrow(RangeError);
       expect(() => p.conditioning(-1)).toThrow(RangeError);
     }
-    expect(() => buildProcess({ kind: 'vp' } as never)).toThrow(/unknown noise process 'vp'.*ncsn, ddpm/);
+    expect(() => buildProcess({ kind: 'edm' } as never)).toThrow(/unknown noise process 'edm'.*ncsn, ddpm, ve, vp, subvp/);
     expect(() => new DdpmProcess('linear', 1)).toThrow(/T must be/);
     expect(() => linearBetas(10, 0.02, 1e-4)).toThrow(/β_start ≤ β_end/);
     expect(() => new NcsnProcess(0.01, 1, 10)).toThrow();

@@ -1,5 +1,6 @@
 // The image side of `scoregpu train` / `sample`: U-Net models on image data with the NCSN or DDPM
-// process; sample grids from the EMA weights while training; loss curve; sampling to a PNG grid or
+// process or a score SDE (VE, VP, sub-VP; sampled through their time grid by DDIM or ancestral
+// sampling until the SDE samplers land); sample grids from the EMA weights while training; loss curve; sampling to a PNG grid or
 // an .npy array.
 import { join } from 'node:path';
 import type { Device } from '../gpu/device.js';
@@ -8,7 +9,8 @@ import { trainImage, loadImageRun, type ImageRunContext } from '../train/image.j
 import { imageConfig, type ImageConfig } from '../train/image_recipes.js';
 import { makePlan, IMAGE_SAMPLERS, SPACINGS } from '../score/sampling/index.js';
 import { samplerDefaults, sampleImages, type SampleImagesOptions } from '../score/sampling/draw.js';
-import { PROCESSES, type DiscreteProcess, type ProcessName } from '../score/processes/index.js';
+import { PROCESSES, type DiscreteProcess, type ProcessName, type ProcessSpec } from '../score/processes/index.js';
+import { sdeOf, defaultSdeSpec } from '../score/sde/index.js';
 import { UNET_PRESETS } from '../nn/unet.js';
 import { defaultAdam } from '../train/optimizer.js';
 import type { NoiseConditionalNet } from '../score/losses.js';
@@ -24,6 +26,7 @@ export const IMAGE_TRAIN_OPTS: OptSpec = {
   process: { type: 'string', help: `images: noise process — ${lines(PROCESSES)}`, default: 'ddpm' },
   preset: { type: 'string', help: `images: U-Net preset (${UNET_PRESETS.join(', ')})`, default: 'small' },
   schedule: { type: 'string', help: 'images, ddpm: β schedule linear | cosine', default: 'linear' },
+  weighting: { type: 'string', help: 'images, ve/vp/subvp: continuous-time DSM weighting λ(t) — std2 (s(t)², default) | likelihood (g(t)²)' },
   'warmup': { type: 'number', help: 'learning-rate warm-up steps' },
   'sample-every': { type: 'number', help: 'images: steps between sample grids (EMA weights) written to the run', default: 500 },
   'n-train': { type: 'number', help: 'images: use only the first N training images' },
@@ -37,6 +40,10 @@ export function imageConfigFromArgs(a: Record<string, any>): ImageConfig {
   if (process === 'ncsn' && (a['sigma-max'] !== undefined || a['sigma-min'] !== undefined || a.levels !== undefined)) {
     over.process = { kind: 'ncsn', sigmaMax: a['sigma-max'] ?? 0, sigmaMin: a['sigma-min'] ?? 0.01, levels: a.levels ?? 0 };
   }
+  if (process === 've' && (a['sigma-max'] !== undefined || a['sigma-min'] !== undefined)) {
+    over.process = { ...defaultSdeSpec('ve'), sigmaMax: a['sigma-max'] ?? 0, sigmaMin: a['sigma-min'] ?? 0.01 } as ProcessSpec;
+  }
+  if (a.weighting !== undefined) over.sdeLoss = { weighting: a.weighting };
   if (a.preset) over.preset = a.preset;
   if (a.steps !== undefined) over.steps = a.steps;
   if (a.batch !== undefined) over.batchSize = a.batch;
@@ -66,10 +73,30 @@ async function progressGrid(device: Device, ctx: ImageRunContext, out: string, s
   const { cfg, process, trainer } = ctx;
   const { net, arena } = loadEmaCopy(device, ctx);
   void arena;
-  const sampler = process.prediction === 'score' ? 'annealed' : 'ddim';
+  const sampler = defaultSampler(process);
   const r = await sampleImages(device, net, process, cfg.shape, { sampler, n: 64, seed: 1, steps: 50, stepsPerLevel: 2 });
   writeGrid(join(out, `samples_step${String(step).padStart(6, '0')}.png`), r.samples, cfg.shape, process.dataRange, `${cfg.process.kind} step ${step}: ${sampler}, EMA weights`);
   void trainer;
+}
+
+/** Annealed Langevin for NCSN, DDIM for the rest (the score SDEs through their time grid, until their own samplers land). */
+function defaultSampler(process: DiscreteProcess): string {
+  return !sdeOf(process) && process.prediction === 'score' ? 'annealed' : 'ddim';
+}
+
+/** One line on a process's parameters for the start of a run. */
+function describeProcess(p: ProcessSpec): string {
+  switch (p.kind) {
+    case 'ncsn':
+      return `${p.levels} levels σ ${p.sigmaMax.toFixed(2)} → ${p.sigmaMin}`;
+    case 'ddpm':
+      return `${p.schedule} β, T = ${p.T}`;
+    case 've':
+      return `σ(t) ${p.sigmaMin} → ${p.sigmaMax.toFixed(2)}, N = ${p.N}`;
+    case 'vp':
+    case 'subvp':
+      return `β(t) ${p.betaMin} → ${p.betaMax}, N = ${p.N}`;
+  }
 }
 
 function loadEmaCopy(device: Device, ctx: ImageRunContext) {
@@ -110,7 +137,7 @@ export async function trainImageCommand(device: Device, a: Record<string, any>):
     onStart: (t, c) => {
       const p = c.process;
       console.error(`scoregpu: ${c.preset} U-Net (${t.arena.size.toLocaleString()} parameter slots) on ${c.data} [${c.shape.join('×')}], process ${p.kind}` +
-        (p.kind === 'ncsn' ? ` (${p.levels} levels σ ${p.sigmaMax.toFixed(2)} → ${p.sigmaMin})` : ` (${p.schedule} β, T = ${p.T})`) + `, batch ${c.batchSize}, ${c.steps} steps` + (t.step ? `, resuming at step ${t.step}` : ''));
+        ` (${describeProcess(p)})` + `, batch ${c.batchSize}, ${c.steps} steps` + (t.step ? `, resuming at step ${t.step}` : ''));
       bar = new Progress({ total: c.steps, label: `train ${p.kind} on ${c.data}` });
       last = t.step;
       bar.tick(t.step);
@@ -122,7 +149,7 @@ export async function trainImageCommand(device: Device, a: Record<string, any>):
     onSample: (step, ctx) => progressGrid(device, ctx, out, step),
   });
   (bar as Progress | null)?.done();
-  writeLossPng(join(out, 'loss.png'), r.lossHistory, `training loss: ${r.cfg.process.kind} on ${r.cfg.data}`);
+  await writeLossPng(join(out, 'loss.png'), r.lossHistory, `training loss: ${r.cfg.process.kind} on ${r.cfg.data}`);
   console.log(`${r.trainer.step} steps, ${r.imgPerSec.toFixed(1)} img/s, ${r.trainer.dispatchesPerStep} dispatches and 1 submit per step; run in ${out}`);
   if (r.diverged) {
     console.error(`stopped: ${r.diverged.message}; the last good checkpoint is kept in ${out}`);
@@ -144,7 +171,10 @@ export const SAMPLER_HELP = Object.entries(IMAGE_SAMPLERS).map(([k, v]) => `${k}
 export async function sampleImageCommand(device: Device, a: Record<string, any>): Promise<number> {
   const run = loadImageRun(device, a.run, a.weights === 'params' ? 'params' : 'ema');
   const { cfg, process } = run;
-  const sampler: string = a.sampler ?? (process.prediction === 'score' ? 'annealed' : 'ddim');
+  const sampler: string = a.sampler ?? defaultSampler(process);
+  if (sdeOf(process) && !['ddim', 'ancestral'].includes(sampler)) {
+    throw new Error(`sampler '${sampler}' does not take a ${process.name} SDE model yet; use --sampler ddim or ancestral (they walk the SDE's time grid) until the SDE samplers (pc, ode) land`);
+  }
   const n: number = a.n === 2000 ? 64 : a.n;
   const o: SampleImagesOptions = {
     sampler, n, seed: a.seed ?? 0, batch: a.batch,

@@ -4,6 +4,7 @@
 import * as op from '../autograd/ops.js';
 import { grad } from '../autograd/engine.js';
 import { Tensor } from '../tensor/tensor.js';
+import type { Prediction } from './processes/process.js';
 
 export interface ScoreModel {
   /** s_θ(x[, σ]); energy models return −∇ₓE (createGraph keeps it differentiable in θ). */
@@ -118,7 +119,7 @@ export interface ProcessColumns {
   mean: Tensor;
   std: Tensor;
   cond: Tensor;
-  prediction: 'score' | 'eps' | 'x0' | 'v';
+  prediction: Prediction;
   /**
    * 'half-sum': ½·Σ over pixels, batch mean (NCSN's λ(σ) = σ² weighting written as ½‖σ·s + z‖²);
    * 'mean': mean over pixels and batch (DDPM's simple loss ‖ε̂ − ε‖²).
@@ -144,21 +145,72 @@ export function denoisingLoss(net: NoiseConditionalNet, cols: ProcessColumns, x:
   const z = noise.normal([...x.shape]);
   const xt = op.add(op.mul(m, x), op.mul(s, z));
   const out = net.forward(xt, cond);
-  let epsHat: Tensor;
-  switch (cols.prediction) {
-    case 'eps':
-      epsHat = out;
-      break;
-    case 'score':
-      epsHat = op.neg(op.mul(s, out));
-      break;
-    case 'x0': // ε̂ = (x_i − m·x̂₀)/s
-      epsHat = op.div(op.sub(xt, op.mul(m, out)), s);
-      break;
-    case 'v': // ε̂ = (s·x_i + m·v)/(m² + s²)
-      epsHat = op.div(op.add(op.mul(s, xt), op.mul(m, out)), op.add(op.square(m), op.square(s)));
-      break;
-  }
-  const r = op.square(op.sub(epsHat, z));
+  const r = op.square(op.sub(impliedNoise(cols.prediction, out, xt, m, s), z));
   return cols.reduction === 'mean' ? op.mean(r) : op.mean(op.scale(rowSum(r), 0.5));
+}
+
+/**
+ * The noise ε̂ a network's output implies at x_t = m·x₀ + s·ε (m, s per sample, shaped to broadcast),
+ * the adapter's ε row (./adapter.ts) written with per-sample columns.
+ */
+function impliedNoise(prediction: Prediction, out: Tensor, xt: Tensor, m: Tensor, s: Tensor): Tensor {
+  switch (prediction) {
+    case 'eps':
+      return out;
+    case 'score':
+      return op.neg(op.mul(s, out));
+    case 'x0': // ε̂ = (x_t − m·x̂₀)/s
+      return op.div(op.sub(xt, op.mul(m, out)), s);
+    case 'v': // ε̂ = (s·x_t + m·v)/(m² + s²)
+      return op.div(op.add(op.mul(s, xt), op.mul(m, out)), op.add(op.square(m), op.square(s)));
+  }
+}
+
+/** A continuous-time process as the loss sees it: its end time, parametrisation and per-row coefficients at times t [B, 1]. */
+export interface ContinuousColumns {
+  readonly T: number;
+  readonly prediction: Prediction;
+  columns(t: Tensor): { mean: Tensor; std: Tensor; cond: Tensor; g2: Tensor };
+}
+
+export interface SdeLossOptions {
+  /** t ~ U(ε, T). */
+  eps: number;
+  /** λ(t) = s(t)² ('std2', the paper's choice) or g(t)² ('likelihood', Song et al. 2021b). */
+  weighting: 'std2' | 'likelihood';
+  /** Per sample: mean over pixels ('mean', score_sde's reduce_mean = True) or ½·sum ('half-sum', reduce_mean = False). */
+  reduction: 'mean' | 'half-sum';
+}
+
+/** ε = 1e-5, λ = s², mean over pixels: the issue's defaults (score_sde: its VP/sub-VP configs; its VE configs sum). */
+export const SDE_LOSS_DEFAULTS: SdeLossOptions = { eps: 1e-5, weighting: 'std2', reduction: 'mean' };
+
+/** u ~ U[0, 1) per row from 24 random bits: randint(2^24)·2^−24 is exactly the device's uniform draw (rng.wgsl's u01). */
+const U24 = 2 ** 24;
+
+/**
+ * Continuous-time denoising score matching (Song et al. 2021, eq. 7; score_sde's get_sde_loss_fn):
+ *   E_t E_{x₀} E_{x_t|x₀} λ(t)·‖s_θ(x_t, t) − ∇ log p_{0t}(x_t | x₀)‖²,   t ~ U(ε, T),
+ * with x_t = m(t)·x₀ + s(t)·z, ∇ log p_{0t} = −z/s(t) and s_θ = −ε̂/s(t) (any parametrisation, via
+ * the adapter's ε), so per sample
+ *   λ = s²  ('std2'):        ‖s·s_θ + z‖²       = ‖ε̂ − z‖²
+ *   λ = g²  ('likelihood'):  g²‖s_θ + z/s‖²    = (g²/s²)·‖ε̂ − z‖²,
+ * reduced over pixels by mean or ½·sum, then averaged over the batch. t is drawn on the device per
+ * row (24 random bits through the noise source: a recorded training step draws new times at every
+ * replay), and the coefficients are computed there from t.
+ */
+export function continuousDsmLoss(net: NoiseConditionalNet, proc: ContinuousColumns, x: Tensor, noise: Noise, opts: Partial<SdeLossOptions> = {}): Tensor {
+  const o = { ...SDE_LOSS_DEFAULTS, ...opts };
+  if (!(o.eps > 0 && o.eps < proc.T)) throw new Error(`continuous DSM: ε must be in (0, T), got ${o.eps}`);
+  const B = x.shape[0];
+  const t = op.affine(noise.randint([B, 1], U24), (proc.T - o.eps) / U24, o.eps); // t = ε + (T − ε)·u
+  const c = proc.columns(t);
+  const m = perSample(c.mean, x), s = perSample(c.std, x);
+  const z = noise.normal([...x.shape]);
+  const xt = op.add(op.mul(m, x), op.mul(s, z));
+  const out = net.forward(xt, c.cond);
+  const r = op.square(op.sub(impliedNoise(proc.prediction, out, xt, m, s), z));
+  let perRow = o.reduction === 'mean' ? op.mean(r, r.shape.slice(1).map((_, i) => i + 1)) : op.scale(rowSum(r), 0.5); // [B]
+  if (o.weighting === 'likelihood') perRow = op.mul(perRow, op.reshape(op.div(c.g2, op.square(c.std)), [B]));
+  return op.mean(perRow);
 }

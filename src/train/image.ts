@@ -71,7 +71,7 @@ export async function trainImage(device: Device, cfgIn: ImageConfig, o: ImageRun
     train = train.subarray(0, cfg.nTrain * D);
   }
   const values = train instanceof Uint8Array ? train : toRange(train, range);
-  const trainer = new Trainer(device, arena, imageLoss(device, process, net), {
+  const trainer = new Trainer(device, arena, imageLoss(device, process, net, cfg.sdeLoss), {
     values,
     rowShape: [...cfg.shape],
     ...(train instanceof Uint8Array ? byteScale(range) : {}),

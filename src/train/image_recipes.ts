@@ -6,8 +6,9 @@ import type { Device } from '../gpu/device.js';
 import { Tensor } from '../tensor/tensor.js';
 import { materialize, type ParamArena } from '../nn/module.js';
 import { createUNet, UNET_PRESETS, type UNet, type UNetConfig, type UNetPreset } from '../nn/unet.js';
-import { denoisingLoss, type ProcessColumns } from '../score/losses.js';
+import { denoisingLoss, continuousDsmLoss, SDE_LOSS_DEFAULTS, type ProcessColumns, type SdeLossOptions, type Noise } from '../score/losses.js';
 import { buildProcess, processTables, ncsnv2Levels, maxPairwiseDistance, PROCESSES, type DiscreteProcess, type ProcessSpec, type ProcessName } from '../score/processes/index.js';
+import { defaultSdeSpec, isSdeSpec, sdeOf } from '../score/sde/index.js';
 import { toRange, type ImageSet } from '../data/images.js';
 import { Rng, deriveSeed } from '../data/rng.js';
 import { defaultAdam, type AdamConfig } from './optimizer.js';
@@ -30,11 +31,15 @@ export interface ImageConfig {
   emaDecay: number;
   /** Use only this many training images (default all). */
   nTrain?: number;
+  /** Score SDEs (ve, vp, subvp): the continuous-time DSM loss's ε, weighting and reduction (default SDE_LOSS_DEFAULTS). */
+  sdeLoss?: Partial<SdeLossOptions>;
 }
 
 /**
  * Defaults per process (small preset): DDPM with Ho et al.'s linear β over T = 1000 and the ε-loss;
- * NCSN with σ levels from the data by NCSNv2's rules (filled in by `resolveImageConfig`). AdamW at
+ * NCSN with σ levels from the data by NCSNv2's rules (filled in by `resolveImageConfig`); the score
+ * SDEs with score_sde's defaults (VE σ_min 0.01 and σ_max from the data by NCSNv2's rule; VP and
+ * sub-VP β 0.1 → 20; N = 1000) and the continuous-time DSM loss. AdamW at
  * 1e-3 with 200 warm-up steps and a cosine decay to 10 % over the run, gradient norm clipped at 1,
  * EMA 0.999 (warmed up): tuned for runs of thousands of steps, not DDPM's 800k.
  */
@@ -43,7 +48,8 @@ export function imageConfig(over: Partial<Omit<ImageConfig, 'process'>> & { proc
   checkChoice('process', pname, Object.keys(PROCESSES) as ProcessName[]);
   const process: ProcessSpec = typeof over.process === 'object' ? over.process
     : pname === 'ncsn' ? { kind: 'ncsn', sigmaMax: 0, sigmaMin: 0.01, levels: 0 } // 0: from the data
-    : { kind: 'ddpm', schedule: 'linear', T: 1000, betaStart: 1e-4, betaEnd: 0.02 };
+    : pname === 'ddpm' ? { kind: 'ddpm', schedule: 'linear', T: 1000, betaStart: 1e-4, betaEnd: 0.02 }
+    : defaultSdeSpec(pname); // VE's σ_max 0: from the data
   const steps = over.steps ?? 6000;
   const cfg: ImageConfig = {
     kind: 'image', data: 'fashion-mnist', shape: [1, 28, 28], preset: 'small', unet: {},
@@ -57,23 +63,43 @@ export function imageConfig(over: Partial<Omit<ImageConfig, 'process'>> & { proc
   if (!(Number.isInteger(cfg.steps) && cfg.steps > 0)) throw new Error(`steps must be a positive integer, got ${cfg.steps}`);
   if (!(Number.isInteger(cfg.batchSize) && cfg.batchSize > 0)) throw new Error(`batch must be a positive integer, got ${cfg.batchSize}`);
   if (!(cfg.emaDecay >= 0 && cfg.emaDecay < 1)) throw new Error(`EMA decay must be in [0, 1), got ${cfg.emaDecay}`);
+  if (cfg.sdeLoss) {
+    if (!isSdeSpec(cfg.process)) throw new Error(`the continuous-time loss options are for the score SDEs (ve, vp, subvp), not '${cfg.process.kind}'`);
+    const o = { ...SDE_LOSS_DEFAULTS, ...cfg.sdeLoss };
+    checkChoice('loss weighting', o.weighting, ['std2', 'likelihood'] as const);
+    checkChoice('loss reduction', o.reduction, ['mean', 'half-sum'] as const);
+    if (!(o.eps > 0 && o.eps < 1)) throw new Error(`the loss's smallest time ε must be in (0, 1), got ${o.eps}`);
+  }
   return cfg;
 }
 
-/** Fill in what comes from the data: the image shape, and NCSN's σ levels by NCSNv2's rules. */
+/** Fill in what comes from the data: the image shape, NCSN's σ levels by NCSNv2's rules, VE's σ_max by the same rule. */
 export function resolveImageConfig(cfg: ImageConfig, set: ImageSet): ImageConfig {
   const out: ImageConfig = { ...cfg, shape: [...set.shape] };
   const p = out.process;
+  const D = set.shape[0] * set.shape[1] * set.shape[2];
   if (p.kind === 'ncsn' && (!(p.sigmaMax > 0) || !(p.levels > 0))) {
-    const D = set.shape[0] * set.shape[1] * set.shape[2];
-    const n = Math.min(1000, set.train.length / D);
-    const perm = new Rng(deriveSeed(cfg.seed, 7)).permutation(set.train.length / D).subarray(0, n);
-    const sub = new Float32Array(n * D);
-    perm.forEach((j, i) => sub.set(toRange(set.train.subarray(j * D, j * D + D), '[0,1]'), i * D));
-    const rule = ncsnv2Levels(p.sigmaMax > 0 ? p.sigmaMax : maxPairwiseDistance(sub, D), D, p.sigmaMin > 0 ? p.sigmaMin : 0.01);
+    const rule = ncsnv2Levels(p.sigmaMax > 0 ? p.sigmaMax : dataMaxDistance(set, cfg.seed), D, p.sigmaMin > 0 ? p.sigmaMin : 0.01);
     out.process = { kind: 'ncsn', sigmaMax: rule.sigmaMax, sigmaMin: rule.sigmaMin, levels: p.levels > 0 ? p.levels : rule.levels };
   }
+  if (p.kind === 've' && !(p.sigmaMax > 0)) {
+    const sigmaMin = p.sigmaMin > 0 ? p.sigmaMin : 0.01;
+    out.process = { ...p, sigmaMin, sigmaMax: Math.max(dataMaxDistance(set, cfg.seed), 2 * sigmaMin) };
+  }
   return out;
+}
+
+/**
+ * NCSNv2's technique 1: σ_max ≈ the largest Euclidean distance between two training points, in
+ * [0, 1] pixel units (the range NCSN and VE train in), over a seeded subset of at most 1000 images.
+ */
+function dataMaxDistance(set: ImageSet, seed: number): number {
+  const D = set.shape[0] * set.shape[1] * set.shape[2];
+  const n = Math.min(1000, set.train.length / D);
+  const perm = new Rng(deriveSeed(seed, 7)).permutation(set.train.length / D).subarray(0, n);
+  const sub = new Float32Array(n * D);
+  perm.forEach((j, i) => sub.set(toRange(set.train.subarray(j * D, j * D + D), '[0,1]'), i * D));
+  return maxPairwiseDistance(sub, D);
 }
 
 export function buildImageModel(device: Device, cfg: ImageConfig): { net: UNet; arena: ParamArena; process: DiscreteProcess } {
@@ -91,8 +117,14 @@ export function buildImageModel(device: Device, cfg: ImageConfig): { net: UNet; 
   return { net, arena: materialize(device, net), process };
 }
 
-/** The process's columns on the device and the loss over them. */
-export function imageLoss(device: Device, process: DiscreteProcess, net: UNet) {
+/**
+ * The loss of a process: for a score SDE the continuous-time DSM loss (t drawn per row on the
+ * device, coefficients computed from t; `sdeLoss` its options); for a discrete process its
+ * per-index columns on the device and the denoising loss over them.
+ */
+export function imageLoss(device: Device, process: DiscreteProcess, net: UNet, sdeLoss?: Partial<SdeLossOptions>) {
+  const sde = sdeOf(process);
+  if (sde) return (x: Tensor, noise: Noise) => continuousDsmLoss(net, sde, x, noise, sdeLoss);
   const t = processTables(process);
   const N = process.N;
   const cols: ProcessColumns = {
@@ -102,7 +134,7 @@ export function imageLoss(device: Device, process: DiscreteProcess, net: UNet) {
     prediction: process.prediction,
     reduction: process.prediction === 'score' ? 'half-sum' : 'mean',
   };
-  return (x: Tensor, noise: Parameters<typeof denoisingLoss>[3]) => denoisingLoss(net, cols, x, noise);
+  return (x: Tensor, noise: Noise) => denoisingLoss(net, cols, x, noise);
 }
 
 export function imageTrainerConfig(cfg: ImageConfig, logEvery = 25): TrainerConfig {

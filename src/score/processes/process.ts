@@ -3,7 +3,8 @@
 // starts from its prior, how one forward step of its discretisation looks, and what the network is
 // fed as its noise level. Index i runs 0 … N−1 with noise increasing in i (score_sde's convention
 // for its discrete VE and VP chains): for NCSN i indexes σ from the smallest up, for DDPM it is t−1.
-// The continuous SDEs of the next issue add drift/diffusion at a time t on top of the same shape.
+// The continuous SDEs (../sde/: VE, VP, sub-VP) come in as discrete processes on a time grid
+// (../sde/grid.ts), carrying their drift/diffusion at a time t alongside.
 //
 // Every per-index coefficient is a float64 scalar computed here; samplers and losses upload the few
 // they need to small device buffers (tables for training, one coefficient row per replayed step).
@@ -48,7 +49,10 @@ export interface DiscreteProcess {
 
 export type ProcessSpec =
   | { kind: 'ncsn'; sigmaMax: number; sigmaMin: number; levels: number }
-  | { kind: 'ddpm'; schedule: 'linear' | 'cosine'; T: number; betaStart: number; betaEnd: number };
+  | { kind: 'ddpm'; schedule: 'linear' | 'cosine'; T: number; betaStart: number; betaEnd: number }
+  | { kind: 've'; sigmaMin: number; sigmaMax: number; N: number }
+  | { kind: 'vp'; betaMin: number; betaMax: number; N: number }
+  | { kind: 'subvp'; betaMin: number; betaMax: number; N: number };
 
 /** log N(x; 0, s²I) = −½·‖x‖²/s² − (D/2)·log(2π s²). */
 export function gaussianLogProb(sqNorm: number, dim: number, std: number): number {
