@@ -2,7 +2,8 @@
 # Installs the system pieces WebGPU needs in Node on a machine without a GPU driver:
 # Vulkan loader + Mesa lavapipe >= 24 (Debian 12: from bookworm-backports), Debian's
 # Fashion-MNIST (dataset-fashion-mnist, /usr/share/datasets/fashion-mnist) for the image
-# pipeline, and, with --browser, Debian's Chromium for the browser tests.
+# pipeline, a font for the charts' text (fonts-dejavu-core; resvg draws with it), and, with
+# --browser, Debian's Chromium for the browser tests.
 # Idempotent; quiet when all is there.
 set -euo pipefail
 want_browser=0
@@ -24,12 +25,16 @@ need_chromium=0
 if [ $want_browser = 1 ] && ! [ -x /usr/bin/chromium ]; then need_chromium=1; fi
 need_fmnist=0
 if ! ls /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte* >/dev/null 2>&1; then need_fmnist=1; fi
-[ $need_vk = 0 ] && [ $need_chromium = 0 ] && [ $need_fmnist = 0 ] && exit 0
+need_fonts=0
+# the fonts src/io/render_node.ts looks for (DejaVu Sans, else Liberation Sans)
+if ! [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] && ! [ -e /usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf ]; then need_fonts=1; fi
+[ $need_vk = 0 ] && [ $need_chromium = 0 ] && [ $need_fmnist = 0 ] && [ $need_fonts = 0 ] && exit 0
 
 if ! command -v apt-get >/dev/null 2>&1 || [ "$(id -u)" != 0 ]; then
   [ $need_vk = 1 ] && echo "scoregpu: WebGPU needs a Vulkan driver. Install libvulkan1 and a Mesa >= 24 lavapipe (mesa-vulkan-drivers), or a GPU vendor's Vulkan driver." >&2
   [ $need_chromium = 1 ] && echo "scoregpu: browser tests need Chromium at /usr/bin/chromium." >&2
   [ $need_fmnist = 1 ] && echo "scoregpu: --data fashion-mnist needs Debian's dataset-fashion-mnist (or pass the IDX files by path)." >&2
+  [ $need_fonts = 1 ] && echo "scoregpu: chart text needs a font: install fonts-dejavu-core (or set SCOREGPU_CHART_FONT=/path/to/font.ttf)." >&2
   exit 0
 fi
 export DEBIAN_FRONTEND=noninteractive
@@ -59,6 +64,7 @@ fi
 if [ $need_fmnist = 1 ]; then
   apt-get install -y -qq dataset-fashion-mnist >/dev/null || echo "scoregpu: could not install dataset-fashion-mnist; --data fashion-mnist will not find its files." >&2
 fi
+[ $need_fonts = 1 ] && { apt-get install -y -qq fonts-dejavu-core >/dev/null || echo "scoregpu: could not install fonts-dejavu-core; charts will draw text with any system font resvg finds." >&2; }
 if [ $need_vk = 1 ] && ! mesa_ok; then
   echo "scoregpu: installed mesa-vulkan-drivers is older than 24; Dawn may find no adapter." >&2
 fi

@@ -21,3 +21,4 @@ export * as imageRecipes from './train/image_recipes.js';
 export { checkChoice } from './train/choice.js';
 export { sampleToy, TOY_SETS } from './data/toy.js';
 export { evaluateSamples, energyDistance, mmdRbf, slicedWasserstein2 } from './eval/metrics.js';
+export * as charts from './io/charts.js';

@@ -10,4 +10,4 @@ export { sampleImages, samplerDefaults, type SampleImagesOptions } from './score
 export * as imageSamplers from './score/sampling/index.js';
 export { loadOrTrainClassifier, type TrainedClassifier } from './eval/fmnist_classifier.js';
 export { evaluateImageSamples, type ImageEvalReport } from './eval/image_eval.js';
-export { imageGrid } from './io/plots.js';
+export { imageGrid, renderChartPng, renderChartSvg, type TitledGridOptions } from './io/render_node.js';

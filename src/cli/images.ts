@@ -15,7 +15,7 @@ import { UNET_PRESETS } from '../nn/unet.js';
 import { defaultAdam } from '../train/optimizer.js';
 import type { NoiseConditionalNet } from '../score/losses.js';
 import { Progress } from '../io/progress.js';
-import { imageGrid } from '../io/plots.js';
+import { imageGrid } from '../io/render_node.js';
 import { writeFileAtomic, writeNpy, mkdirp } from '../io/fs.js';
 import { saveWeights } from '../train/checkpoint.js';
 import { writeLossPng } from './pictures.js';

@@ -1,12 +1,14 @@
-// Pictures of a toy run: samples over data, the learned score field, the energy model's density,
-// the loss curve.
+// Pictures of a run, drawn from the chart specs of src/io/charts.ts (Vega-Lite, rendered headless to
+// PNG by src/io/render_node.ts): samples over data, the learned score field, the energy model's
+// density, the loss curve, and Fréchet distance against network evaluations for image samplers.
 import { join } from 'node:path';
 import type { Device } from '../gpu/device.js';
 import { Tensor } from '../tensor/tensor.js';
 import { noGrad } from '../autograd/engine.js';
 import * as op from '../autograd/ops.js';
 import { writeFileAtomic } from '../io/fs.js';
-import { scatterPlot, scoreFieldPlot, densityPlot, lossCurvePlot } from '../io/plots.js';
+import { scatterSpec, scoreFieldSpec, densitySpec, lossCurveSpec, fdCurveSpec, makeGrid, type FdOptions, type FdSeries, type TopLevelSpec } from '../io/charts.js';
+import { renderChartPng } from '../io/render_node.js';
 import type { ToyModel } from '../nn/mlp.js';
 import type { ToyConfig } from '../train/toy_recipes.js';
 import { sigmasOf } from '../train/toy_recipes.js';
@@ -19,10 +21,22 @@ function noiseLevel(device: Device, cfg: ToyConfig, n: number): Tensor | undefin
   return Tensor.constant(device, `sigma-col-${n}-${s}`, new Float32Array(n).fill(s), [n, 1]);
 }
 
-export function writeSamplesPng(path: string, samples: Float32Array, data: Float32Array, title: string): void {
-  writeFileAtomic(path, scatterPlot(
+/** Render a chart spec to a PNG file (written atomically). A picture that cannot be drawn is reported, not fatal: the run's data are already on disk. */
+export async function writeChartPng(path: string, spec: TopLevelSpec): Promise<void> {
+  let png: Uint8Array;
+  try {
+    png = await renderChartPng(spec);
+  } catch (e) {
+    console.error(`scoregpu: could not draw ${path}: ${(e as Error).message}`);
+    return;
+  }
+  writeFileAtomic(path, png);
+}
+
+export async function writeSamplesPng(path: string, samples: Float32Array, data: Float32Array, title: string): Promise<void> {
+  await writeChartPng(path, scatterSpec(
     [
-      { points: data, color: '#9ab', label: 'data' },
+      { points: data, color: '#99aabb', label: 'data (held out)' },
       { points: samples, color: '#d62728', label: 'samples' },
     ],
     { title, xlim: LIM, ylim: LIM },
@@ -31,28 +45,20 @@ export function writeSamplesPng(path: string, samples: Float32Array, data: Float
 
 export async function writeScoreFieldPng(device: Device, path: string, cfg: ToyConfig, model: ToyModel, data: Float32Array): Promise<void> {
   const g = 21;
-  const pts = new Float32Array(g * g * 2);
-  for (let i = 0; i < g; i++) for (let j = 0; j < g; j++) {
-    pts[(i * g + j) * 2] = LIM[0] + ((LIM[1] - LIM[0]) * j) / (g - 1);
-    pts[(i * g + j) * 2 + 1] = LIM[0] + ((LIM[1] - LIM[0]) * i) / (g - 1);
-  }
+  const pts = makeGrid(LIM, LIM, g); // cell centres: no arrow is cut by the frame
   const s = device.scope(() => {
     const x = Tensor.fromArray(device, pts, [g * g, 2]);
     return noGrad(() => model.score(x, noiseLevel(device, cfg, g * g)));
   });
   const vec = await s.toArray();
   s.dispose();
-  writeFileAtomic(path, scoreFieldPlot(pts, vec, { title: `learned score s(x): ${cfg.loss} on ${cfg.data}`, xlim: LIM, ylim: LIM, data }));
+  await writeChartPng(path, scoreFieldSpec(pts, vec, { title: `learned score s(x): ${cfg.loss} on ${cfg.data}`, xlim: LIM, ylim: LIM, data }));
 }
 
 export async function writeDensityPng(device: Device, path: string, cfg: ToyConfig, model: ToyModel): Promise<void> {
   if (model.kind !== 'energy') return;
   const g = 96;
-  const pts = new Float32Array(g * g * 2);
-  for (let i = 0; i < g; i++) for (let j = 0; j < g; j++) {
-    pts[(i * g + j) * 2] = LIM[0] + ((LIM[1] - LIM[0]) * (j + 0.5)) / g;
-    pts[(i * g + j) * 2 + 1] = LIM[0] + ((LIM[1] - LIM[0]) * (i + 0.5)) / g;
-  }
+  const pts = makeGrid(LIM, LIM, g);
   const e = device.scope(() => noGrad(() => model.energy(Tensor.fromArray(device, pts, [g * g, 2]), noiseLevel(device, cfg, g * g))));
   const en = await e.toArray();
   e.dispose();
@@ -60,12 +66,17 @@ export async function writeDensityPng(device: Device, path: string, cfg: ToyConf
   let mn = Infinity;
   for (const v of en) mn = Math.min(mn, v);
   const dens = Float32Array.from(en, (v) => Math.exp(-(v - mn)));
-  writeFileAtomic(path, densityPlot(dens, { nx: g, ny: g, title: `exp(-E), energy model: ${cfg.data}`, xlim: LIM, ylim: LIM, label: 'exp(-E)' }));
+  await writeChartPng(path, densitySpec(dens, { nx: g, ny: g, title: `exp(−E), energy model: ${cfg.loss} on ${cfg.data}`, xlim: LIM, ylim: LIM, label: 'exp(−E)' }));
 }
 
-export function writeLossPng(path: string, history: [number, number][], title: string): void {
+export async function writeLossPng(path: string, history: [number, number][], title: string): Promise<void> {
   if (history.length < 2) return;
-  writeFileAtomic(path, lossCurvePlot(history.map((h) => h[0]), history.map((h) => h[1]), { title }));
+  await writeChartPng(path, lossCurveSpec(history.map((h) => h[0]), history.map((h) => h[1]), { title }));
+}
+
+/** Fréchet distance against network evaluations, a line per sampler (log x), with the real-vs-real floor dashed. */
+export async function writeFdPng(path: string, series: FdSeries[], opts: FdOptions = {}): Promise<void> {
+  await writeChartPng(path, fdCurveSpec(series, opts));
 }
 
 export function runPaths(dir: string) {

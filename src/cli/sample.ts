@@ -50,7 +50,7 @@ export async function sampleRun(device: Device, a: Record<string, any>, quiet = 
   const data = loadDataset(cfg.data, { seed: cfg.seed, nTrain: 2000 });
   if (write) writeNpy(out, res.samples, [a.n, cfg.dim]);
   if (write && cfg.dim === 2) {
-    writeSamplesPng(out.replace(/\.npy$/, '') + '.png', res.samples, data.held, `${a.sampler ?? cfg.sampler} samples: ${cfg.loss} on ${cfg.data}`);
+    await writeSamplesPng(out.replace(/\.npy$/, '') + '.png', res.samples, data.held, `${a.sampler ?? cfg.sampler} samples: ${cfg.loss} on ${cfg.data}`);
     await writeScoreFieldPng(device, paths.scorePng, cfg, model, data.held);
     await writeDensityPng(device, paths.densityPng, cfg, model);
   }

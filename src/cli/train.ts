@@ -79,7 +79,7 @@ export async function trainCommand(device: Device, a: Record<string, any>): Prom
     },
   });
   bar.done();
-  writeLossPng(runPaths(out).lossPng, r.lossHistory, `training loss: ${cfg.loss} on ${cfg.data}`);
+  await writeLossPng(runPaths(out).lossPng, r.lossHistory, `training loss: ${cfg.loss} on ${cfg.data}`);
   console.log(`${r.trainer.step} steps, ${r.stepsPerSec.toFixed(1)} steps/s, ${r.trainer.dispatchesPerStep} dispatches per step; run in ${out}`);
   if (r.diverged) {
     console.error(`stopped: ${r.diverged.message}; the last good checkpoint is kept in ${out}`);

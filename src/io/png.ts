@@ -1,10 +1,9 @@
-// PNG encoding (8-bit RGB / RGBA, per-row adaptive filters) and a small anti-aliased raster canvas
-// for plots. Pure TypeScript: compression uses node:zlib when running in Node, otherwise a
+// PNG encoding (8-bit RGB / RGBA, per-row adaptive filters) and a plain RGBA raster for image
+// grids (charts are Vega-Lite specs: src/io/charts.ts). Pure TypeScript: compression uses node:zlib when running in Node, otherwise a
 // stored-blocks (uncompressed) zlib stream, which every PNG reader accepts. Pass your own
 // `deflate` (e.g. a wasm or streaming one) to override.
 
 import { nodeBuiltin } from './builtin.js';
-import { ADVANCE, GLYPH_H, GLYPH_W, glyphBit } from './font5x7.js';
 
 // ---------------------------------------------------------------------------------------------
 // checksums and zlib framing
@@ -196,17 +195,7 @@ function parseHex(c: string): RGBA {
 // ---------------------------------------------------------------------------------------------
 // Canvas
 
-export interface TextOptions {
-  /** Integer pixel size of one font pixel. Default 1 (5×7 glyphs). */
-  scale?: number;
-  align?: 'left' | 'center' | 'right';
-  /** Which part of the text sits at y. Default 'top'. */
-  baseline?: 'top' | 'middle' | 'bottom';
-  /** Rotate 90° counter-clockwise (reads bottom to top, for y-axis labels). */
-  vertical?: boolean;
-}
-
-/** An RGBA raster with anti-aliased primitives. Coordinates are pixels; (0, 0) is the top-left corner. */
+/** An RGBA raster. Coordinates are pixels; (0, 0) is the top-left corner. */
 export class Canvas {
   readonly width: number;
   readonly height: number;
@@ -271,183 +260,6 @@ export class Canvas {
       for (let px = x0; px < x1; px++) {
         const cx = Math.min(px + 1, x + w) - Math.max(px, x);
         this.blend(px, py, c, cx * cy);
-      }
-    }
-    return this;
-  }
-
-  /** Rectangle outline of the given line width, drawn inside the rectangle. */
-  strokeRect(x: number, y: number, w: number, h: number, color: Color, width = 1): this {
-    this.fillRect(x, y, w, width, color);
-    this.fillRect(x, y + h - width, w, width, color);
-    this.fillRect(x, y + width, width, h - 2 * width, color);
-    this.fillRect(x + w - width, y + width, width, h - 2 * width, color);
-    return this;
-  }
-
-  /**
-   * Anti-aliased line from (x0, y0) to (x1, y1) of the given width, with round caps: each pixel's
-   * coverage is its centre's distance to the segment. Pixel centres are at integer + 0.5.
-   */
-  line(x0: number, y0: number, x1: number, y1: number, color: Color, width = 1): this {
-    const c = parseColor(color);
-    const r = width / 2;
-    const dx = x1 - x0;
-    const dy = y1 - y0;
-    const len2 = dx * dx + dy * dy;
-    const bx0 = Math.max(Math.floor(Math.min(x0, x1) - r - 1), 0);
-    const by0 = Math.max(Math.floor(Math.min(y0, y1) - r - 1), 0);
-    const bx1 = Math.min(Math.ceil(Math.max(x0, x1) + r + 1), this.width - 1);
-    const by1 = Math.min(Math.ceil(Math.max(y0, y1) + r + 1), this.height - 1);
-    const len = Math.sqrt(len2);
-    for (let py = by0; py <= by1; py++) {
-      const cy = py + 0.5;
-      // Restrict x to the band near the line for long diagonal segments.
-      let xs = bx0;
-      let xe = bx1;
-      if (Math.abs(dy) > 1e-9 && len > 0) {
-        const t0 = (cy - y0) / dy;
-        const xAt = x0 + dx * t0;
-        const slack = ((r + 1.5) * len) / Math.abs(dy);
-        xs = Math.max(bx0, Math.floor(xAt - slack));
-        xe = Math.min(bx1, Math.ceil(xAt + slack));
-        if (t0 < -1 || t0 > 2) {
-          xs = bx0;
-          xe = bx1;
-        }
-      }
-      for (let px = xs; px <= xe; px++) {
-        const cx = px + 0.5;
-        let t = len2 > 0 ? ((cx - x0) * dx + (cy - y0) * dy) / len2 : 0;
-        t = t < 0 ? 0 : t > 1 ? 1 : t;
-        const ex = x0 + t * dx - cx;
-        const ey = y0 + t * dy - cy;
-        const d = Math.sqrt(ex * ex + ey * ey);
-        const cov = Math.min(r + 0.5 - d, 1, width);
-        if (cov > 0) this.blend(px, py, c, cov);
-      }
-    }
-    return this;
-  }
-
-  /** Connected line through points [x0, y0, x1, y1, ...]; NaN coordinates break the line. */
-  polyline(xy: ArrayLike<number>, color: Color, width = 1): this {
-    for (let i = 0; i + 3 < xy.length; i += 2) {
-      const a = xy[i];
-      const b = xy[i + 1];
-      const c = xy[i + 2];
-      const d = xy[i + 3];
-      if ([a, b, c, d].every(Number.isFinite)) this.line(a, b, c, d, color, width);
-    }
-    return this;
-  }
-
-  /** Filled anti-aliased disc centred at (cx, cy) (pixel-centre coordinates: a pixel spans [x, x+1)). */
-  disc(cx: number, cy: number, radius: number, color: Color, alpha = 1): this {
-    const c = parseColor(color);
-    const x0 = Math.max(Math.floor(cx - radius - 1), 0);
-    const x1 = Math.min(Math.ceil(cx + radius + 1), this.width - 1);
-    const y0 = Math.max(Math.floor(cy - radius - 1), 0);
-    const y1 = Math.min(Math.ceil(cy + radius + 1), this.height - 1);
-    for (let py = y0; py <= y1; py++) {
-      for (let px = x0; px <= x1; px++) {
-        const d = Math.hypot(px + 0.5 - cx, py + 0.5 - cy);
-        const cov = Math.min(radius + 0.5 - d, 1, 2 * radius);
-        if (cov > 0) this.blend(px, py, c, cov * alpha);
-      }
-    }
-    return this;
-  }
-
-  /** Circle outline. */
-  circle(cx: number, cy: number, radius: number, color: Color, width = 1): this {
-    const c = parseColor(color);
-    const r = radius + width / 2 + 1;
-    for (let py = Math.max(Math.floor(cy - r), 0); py <= Math.min(Math.ceil(cy + r), this.height - 1); py++) {
-      for (let px = Math.max(Math.floor(cx - r), 0); px <= Math.min(Math.ceil(cx + r), this.width - 1); px++) {
-        const d = Math.abs(Math.hypot(px + 0.5 - cx, py + 0.5 - cy) - radius);
-        const cov = Math.min(width / 2 + 0.5 - d, 1);
-        if (cov > 0) this.blend(px, py, c, cov);
-      }
-    }
-    return this;
-  }
-
-  /** Filled triangle, anti-aliased by 4×4 supersampling. */
-  triangle(ax: number, ay: number, bx: number, by: number, cx: number, cy: number, color: Color, alpha = 1): this {
-    const col = parseColor(color);
-    const x0 = Math.max(Math.floor(Math.min(ax, bx, cx)), 0);
-    const x1 = Math.min(Math.ceil(Math.max(ax, bx, cx)), this.width - 1);
-    const y0 = Math.max(Math.floor(Math.min(ay, by, cy)), 0);
-    const y1 = Math.min(Math.ceil(Math.max(ay, by, cy)), this.height - 1);
-    const area = (bx - ax) * (cy - ay) - (by - ay) * (cx - ax);
-    if (area === 0) return this;
-    const s = Math.sign(area);
-    const edge = (px: number, py: number, qx: number, qy: number, x: number, y: number) => ((qx - px) * (y - py) - (qy - py) * (x - px)) * s;
-    for (let py = y0; py <= y1; py++) {
-      for (let px = x0; px <= x1; px++) {
-        let hits = 0;
-        for (let sy = 0; sy < 4; sy++) {
-          for (let sx = 0; sx < 4; sx++) {
-            const x = px + (sx + 0.5) / 4;
-            const y = py + (sy + 0.5) / 4;
-            if (edge(ax, ay, bx, by, x, y) >= 0 && edge(bx, by, cx, cy, x, y) >= 0 && edge(cx, cy, ax, ay, x, y) >= 0) hits++;
-          }
-        }
-        if (hits) this.blend(px, py, col, (hits / 16) * alpha);
-      }
-    }
-    return this;
-  }
-
-  /** Arrow from (x0, y0) to (x1, y1): a shaft and a filled head of length `head` (default scaled to width). */
-  arrow(x0: number, y0: number, x1: number, y1: number, color: Color, width = 1, head?: number): this {
-    const len = Math.hypot(x1 - x0, y1 - y0);
-    if (len < 1e-6) return this;
-    const hl = Math.min(head ?? Math.max(4, 3.5 * width), len);
-    const ux = (x1 - x0) / len;
-    const uy = (y1 - y0) / len;
-    const bx = x1 - ux * hl;
-    const by = y1 - uy * hl;
-    const hw = hl * 0.45;
-    this.line(x0, y0, bx + ux * 0.5, by + uy * 0.5, color, width);
-    this.triangle(x1, y1, bx - uy * hw, by + ux * hw, bx + uy * hw, by - ux * hw, color);
-    return this;
-  }
-
-  /** Width in pixels of `text` at `scale`. */
-  static textWidth(text: string, scale = 1): number {
-    return text.length === 0 ? 0 : (text.length * ADVANCE - 1) * scale;
-  }
-
-  static textHeight(scale = 1): number {
-    return 7 * scale;
-  }
-
-  /** Draw `text` in the built-in 5×7 font (ASCII 32..126) with its anchor at (x, y). */
-  text(x: number, y: number, text: string, color: Color, opts: TextOptions = {}): this {
-    const c = parseColor(color);
-    const s = Math.max(1, Math.round(opts.scale ?? 1));
-    const w = Canvas.textWidth(text, s);
-    const h = 7 * s;
-    const along = opts.align === 'center' ? -w / 2 : opts.align === 'right' ? -w : 0;
-    const across = opts.baseline === 'middle' ? -h / 2 : opts.baseline === 'bottom' ? -h : 0;
-    const ox = Math.round(x + (opts.vertical ? across : along));
-    const oy = Math.round(y + (opts.vertical ? -along : across));
-    for (let i = 0; i < text.length; i++) {
-      const ch = text.charCodeAt(i);
-      for (let col = 0; col < GLYPH_W; col++) {
-        for (let row = 0; row < GLYPH_H; row++) {
-          if (!glyphBit(ch, col, row)) continue;
-          const u = (i * ADVANCE + col) * s; // along the text
-          const v = row * s; // across (downwards in glyph space)
-          for (let a = 0; a < s; a++) {
-            for (let b = 0; b < s; b++) {
-              if (opts.vertical) this.blend(ox + v + b, oy - u - a - 1, c);
-              else this.blend(ox + u + a, oy + v + b, c);
-            }
-          }
-        }
       }
     }
     return this;
