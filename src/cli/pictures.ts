@@ -57,7 +57,7 @@ export async function writeScoreFieldPng(device: Device, path: string, cfg: ToyC
 
 export async function writeDensityPng(device: Device, path: string, cfg: ToyConfig, model: ToyModel): Promise<void> {
   if (model.kind !== 'energy') return;
-  const g = 96;
+  const g = 144; // fine enough that the cells do not show at 2×
   const pts = makeGrid(LIM, LIM, g);
   const e = device.scope(() => noGrad(() => model.energy(Tensor.fromArray(device, pts, [g * g, 2]), noiseLevel(device, cfg, g * g))));
   const en = await e.toArray();
