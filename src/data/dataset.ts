@@ -9,6 +9,7 @@ import { decodeNpy } from '../io/npy.js';
 import { FASHION_MNIST_DIR, imagesToFloat, loadFashionMnist, loadIdxImageDir } from './idx.js';
 import { deriveSeed, Rng } from './rng.js';
 import { isToyName, sampleToy, TOY_SETS } from './toy.js';
+import { FileError } from '../gpu/errors.js';
 
 export interface DatasetOptions {
   seed?: number;
@@ -61,9 +62,9 @@ export function loadDataset(spec: string, opts: DatasetOptions = {}): Dataset {
     const te = load(dir, 'test');
     const dim = tr.h * tr.w;
     const nHeld = opts.nHeld ?? Math.min(2000, Math.floor(te.n / 2));
-    if (2 * nHeld > te.n) throw new Error(`${dir}: nHeld=${nHeld} needs ${2 * nHeld} test images, have ${te.n}`);
+    if (2 * nHeld > te.n) throw new FileError(dir, `nHeld=${nHeld} needs ${2 * nHeld} test images, have ${te.n}`);
     const nTrain = opts.nTrain ?? tr.n;
-    if (nTrain > tr.n) throw new Error(`${dir}: nTrain=${nTrain} but only ${tr.n} training images`);
+    if (nTrain > tr.n) throw new FileError(dir, `nTrain=${nTrain} but only ${tr.n} training images`);
     const train = nTrain === tr.n ? imagesToFloat(tr.images) : imageRows(tr.images, new Rng(deriveSeed(seed, 0)).permutation(tr.n).subarray(0, nTrain), dim);
     const perm = new Rng(deriveSeed(seed, 1)).permutation(te.n);
     return {
@@ -85,7 +86,7 @@ export function loadDataset(spec: string, opts: DatasetOptions = {}): Dataset {
       bytes = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
     } catch (e) {
       const code = (e as { code?: string }).code;
-      throw new Error(code === 'ENOENT' ? `${spec}: no such .npy file` : `${spec}: cannot read (${(e as Error).message})`);
+      throw new FileError(spec, code === 'ENOENT' ? 'no such .npy file' : `cannot read (${(e as Error).message})`);
     }
     const { data, dim } = npyRows(bytes, spec);
     const s = splitRows(data, dim, { ...opts, seed }, spec);
@@ -101,18 +102,18 @@ export function loadDataset(spec: string, opts: DatasetOptions = {}): Dataset {
 export function npyRows(bytes: Uint8Array, name: string): { data: Float32Array; n: number; dim: number } {
   const npy = decodeNpy(bytes, name);
   if (npy.dtype !== 'f4' && npy.dtype !== 'f8') {
-    throw new Error(`${name}: data must be float32 or float64, got dtype ${npy.dtype} (convert with a.astype(np.float32))`);
+    throw new FileError(name, `data must be float32 or float64, got dtype ${npy.dtype} (convert with a.astype(np.float32))`);
   }
   if (npy.shape.length !== 2) {
-    throw new Error(`${name}: data must be a 2-D array [N, D], got shape [${npy.shape.join(', ')}]`);
+    throw new FileError(name, `data must be a 2-D array [N, D], got shape [${npy.shape.join(', ')}]`);
   }
   const [n, dim] = npy.shape;
-  if (n === 0 || dim === 0) throw new Error(`${name}: empty array of shape [${n}, ${dim}]`);
+  if (n === 0 || dim === 0) throw new FileError(name, `empty array of shape [${n}, ${dim}]`);
   const src = npy.data as Float32Array | Float64Array;
   for (let i = 0; i < src.length; i++) {
     if (!Number.isFinite(src[i])) {
       const row = Math.floor(i / dim);
-      throw new Error(`${name}: non-finite value ${src[i]} at row ${row}, column ${i % dim}`);
+      throw new FileError(name, `non-finite value ${src[i]} at row ${row}, column ${i % dim}`);
     }
   }
   const data = src instanceof Float32Array ? src : Float32Array.from(src);
@@ -130,13 +131,13 @@ export function splitRows(
   name = 'data',
 ): { train: Float32Array; held: Float32Array; held2: Float32Array } {
   const n = Math.floor(data.length / dim);
-  if (n * dim !== data.length) throw new Error(`${name}: ${data.length} values do not make rows of ${dim}`);
+  if (n * dim !== data.length) throw new FileError(name, `${data.length} values do not make rows of ${dim}`);
   const nHeld = opts.nHeld ?? Math.min(2000, Math.floor(n / 10));
-  if (nHeld < 1) throw new Error(`${name}: ${n} rows are too few to hold out two evaluation sets (need at least 10)`);
+  if (nHeld < 1) throw new FileError(name, `${n} rows are too few to hold out two evaluation sets (need at least 10)`);
   const rest = n - 2 * nHeld;
   const nTrain = opts.nTrain ?? rest;
   if (nTrain < 1 || nTrain > rest) {
-    throw new Error(`${name}: ${n} rows cannot give 2×${nHeld} held-out rows and ${nTrain} training rows`);
+    throw new FileError(name, `${n} rows cannot give 2×${nHeld} held-out rows and ${nTrain} training rows`);
   }
   const perm = new Rng(deriveSeed(opts.seed ?? 0, 3)).permutation(n);
   return {

@@ -6,6 +6,10 @@
 // still bundles for the browser, where you pass already-decompressed bytes to decodeIdx.
 
 import { gunzipSync, nodeBuiltin } from '../io/builtin.js';
+import { FileError } from '../gpu/errors.js';
+
+/** An IDX file that cannot be read; the message names the file. */
+export class IdxError extends FileError {}
 
 export type IdxArray = Uint8Array | Int8Array | Int16Array | Int32Array | Float32Array | Float64Array;
 export interface Idx<T extends IdxArray = IdxArray> {
@@ -22,23 +26,40 @@ const TYPES: Record<number, { name: string; width: number; make: (n: number) => 
   0x0e: { name: 'f64', width: 8, make: (n) => new Float64Array(n), get: (dv, o) => dv.getFloat64(o, false) },
 };
 
-/** Decode IDX bytes (raw, or gzip when Node's zlib is available). `name` goes into error messages. */
+/** Largest decompressed size read from a .gz IDX file (Fashion-MNIST's training images are 47 MB). */
+const MAX_GUNZIP = 1 << 30;
+
+/**
+ * Decode IDX bytes (raw, or gzip when Node's zlib is available). `name` goes into error messages.
+ * The dimensions are checked against the bytes present before anything is allocated.
+ */
 export function decodeIdx(bytes: Uint8Array, name = '<idx bytes>'): Idx {
-  if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) bytes = gunzipSync(bytes, name);
+  if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
+    try {
+      bytes = gunzipSync(bytes, name, MAX_GUNZIP);
+    } catch (e) {
+      const msg = ((e as Error).message ?? String(e)).split('\n')[0];
+      throw new IdxError(name, `cannot decompress (gzip: ${msg})`);
+    }
+  }
   if (bytes.length < 4 || bytes[0] !== 0 || bytes[1] !== 0 || !(bytes[2] in TYPES)) {
-    throw new Error(`${name}: not an IDX file (bad magic ${[...bytes.subarray(0, 4)].map((b) => b.toString(16).padStart(2, '0')).join(' ')})`);
+    const what = bytes.length === 0 ? 'empty file' : `bad magic ${[...bytes.subarray(0, 4)].map((b) => b.toString(16).padStart(2, '0')).join(' ')}; IDX starts 00 00 <type 08/09/0b/0c/0d/0e> <ndims>`;
+    throw new IdxError(name, `not an IDX file (${what})`);
   }
   const t = TYPES[bytes[2]];
   const nd = bytes[3];
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (bytes.length < 4 + 4 * nd) throw new Error(`${name}: truncated IDX header`);
+  if (nd > 16) throw new IdxError(name, `IDX header says ${nd} dimensions (at most 16 are read; a corrupt file?)`);
+  if (bytes.length < 4 + 4 * nd) throw new IdxError(name, `truncated IDX header: ${nd} dimensions need ${4 + 4 * nd} bytes, the file has ${bytes.length}`);
   const shape: number[] = [];
   for (let i = 0; i < nd; i++) shape.push(dv.getUint32(4 + 4 * i, false));
   const count = shape.reduce((a, b) => a * b, 1);
   const start = 4 + 4 * nd;
   const need = count * t.width;
-  if (bytes.length - start < need) {
-    throw new Error(`${name}: truncated IDX data: shape [${shape.join(', ')}] of ${t.name} needs ${need} bytes, file has ${bytes.length - start}`);
+  const have = bytes.length - start;
+  if (need !== have) {
+    const why = need > have ? 'truncated IDX data' : 'IDX data longer than its dimensions';
+    throw new IdxError(name, `${why}: shape [${shape.join(', ')}] of ${t.name} needs ${need} bytes, the file holds ${have}`);
   }
   let data: IdxArray;
   if (t.width === 1 && t.name === 'u8') {
@@ -83,7 +104,8 @@ export function readIdx(path: string): Idx {
   try {
     b = fs.readFileSync(path);
   } catch (e) {
-    throw new Error(`${path}: cannot read IDX file (${(e as Error).message})`);
+    const err = e as NodeJS.ErrnoException;
+    throw new IdxError(path, err.code === 'ENOENT' ? 'no such IDX file' : `cannot read IDX file (${err.message})`);
   }
   return decodeIdx(new Uint8Array(b.buffer, b.byteOffset, b.byteLength), path);
 }
@@ -123,10 +145,11 @@ export function loadIdxImageDir(dir: string, split: 'train' | 'test' = 'train'):
   const img = readIdx(imgPath);
   const lbl = readIdx(lblPath);
   if (img.shape.length !== 3 || !(img.data instanceof Uint8Array)) {
-    throw new Error(`${imgPath}: expected a u8 image array [n, h, w], got shape [${img.shape.join(', ')}]`);
+    throw new IdxError(imgPath, `expected a u8 image array [n, h, w], got ${img.data.constructor.name} of shape [${img.shape.join(', ')}]`);
   }
+  if (img.shape.some((d) => d === 0)) throw new IdxError(imgPath, `holds no images (shape [${img.shape.join(', ')}])`);
   if (lbl.shape.length !== 1 || lbl.shape[0] !== img.shape[0] || !(lbl.data instanceof Uint8Array)) {
-    throw new Error(`${lblPath}: expected ${img.shape[0]} u8 labels, got shape [${lbl.shape.join(', ')}]`);
+    throw new IdxError(lblPath, `expected ${img.shape[0]} u8 labels (one per image in ${imgPath}), got ${lbl.data.constructor.name} of shape [${lbl.shape.join(', ')}]`);
   }
   return { images: img.data, labels: lbl.data, n: img.shape[0], h: img.shape[1], w: img.shape[2] };
 }

@@ -7,6 +7,7 @@ import { nodeBuiltin } from '../io/builtin.js';
 import { decodeNpy } from '../io/npy.js';
 import { FASHION_MNIST_DIR, FASHION_MNIST_CLASSES, loadFashionMnist, loadIdxImageDir } from './idx.js';
 import { deriveSeed, Rng } from './rng.js';
+import { FileError } from '../gpu/errors.js';
 
 export interface ImageSet {
   name: string;
@@ -46,7 +47,7 @@ export function loadImageSet(spec: string, opts: { seed?: number } = {}): ImageS
     const load = spec.startsWith('idx:') ? loadIdxImageDir : loadFashionMnist;
     const tr = load(dir, 'train');
     const te = load(dir, 'test');
-    if (tr.h !== te.h || tr.w !== te.w) throw new Error(`${dir}: train images are ${tr.h}×${tr.w}, test images ${te.h}×${te.w}`);
+    if (tr.h !== te.h || tr.w !== te.w) throw new FileError(dir, `train images are ${tr.h}×${tr.w}, test images ${te.h}×${te.w}`);
     return {
       name: spec.startsWith('idx:') ? dir : 'fashion-mnist',
       shape: [1, tr.h, tr.w],
@@ -65,24 +66,25 @@ function loadNpyImages(path: string, seed: number): ImageSet {
   try {
     b = fs.readFileSync(path);
   } catch (e) {
-    throw new Error((e as { code?: string }).code === 'ENOENT' ? `${path}: no such .npy file` : `${path}: cannot read (${(e as Error).message})`);
+    throw new FileError(path, (e as { code?: string }).code === 'ENOENT' ? 'no such .npy file' : `cannot read (${(e as Error).message})`);
   }
   const npy = decodeNpy(new Uint8Array(b.buffer, b.byteOffset, b.byteLength), path);
   const sh = npy.shape;
-  if (sh.length !== 3 && sh.length !== 4) throw new Error(`${path}: image arrays are [N, H, W] or [N, C, H, W], got shape [${sh.join(', ')}]`);
+  if (sh.length !== 3 && sh.length !== 4) throw new FileError(path, `image arrays are [N, H, W] or [N, C, H, W], got shape [${sh.join(', ')}]`);
   const shape: [number, number, number] = sh.length === 3 ? [1, sh[1], sh[2]] : [sh[1], sh[2], sh[3]];
   const n = sh[0];
-  if (n < 20) throw new Error(`${path}: ${n} images are too few (need at least 20: 10% are held out twice)`);
+  if (shape.some((d) => d < 1)) throw new FileError(path, `images of shape [${shape.join(', ')}] hold no pixels`);
+  if (n < 20) throw new FileError(path, `${n} images are too few (need at least 20: 10% are held out twice)`);
   const per = shape[0] * shape[1] * shape[2];
   let all: Uint8Array | Float32Array;
   if (npy.dtype === 'u1') all = npy.data as Uint8Array;
   else if (npy.dtype === 'f4' || npy.dtype === 'f8') {
     const src = npy.data as Float32Array | Float64Array;
     for (let i = 0; i < src.length; i++) {
-      if (!(src[i] >= -1e-6 && src[i] <= 1 + 1e-6)) throw new Error(`${path}: float images must lie in [0, 1]; value ${src[i]} at image ${Math.floor(i / per)}`);
+      if (!(src[i] >= -1e-6 && src[i] <= 1 + 1e-6)) throw new FileError(path, `float images must lie in [0, 1]; value ${src[i]} at image ${Math.floor(i / per)}`);
     }
     all = src instanceof Float32Array ? src : Float32Array.from(src);
-  } else throw new Error(`${path}: image dtype must be uint8 (0..255) or float32/float64 in [0, 1], got ${npy.dtype}`);
+  } else throw new FileError(path, `image dtype must be uint8 (0..255) or float32/float64 in [0, 1], got ${npy.dtype}`);
   const perm = new Rng(deriveSeed(seed, 5)).permutation(n);
   const nTest = Math.max(2, Math.floor(n / 5));
   const take = (idx: ArrayLike<number>) => {

@@ -19,7 +19,7 @@ export function nodeBuiltin<K extends keyof Builtins>(id: K): Builtins[K] | unde
 }
 
 /** gunzip with node:zlib when available; in a browser use DecompressionStream('gzip') and pass raw bytes. */
-export function gunzipSync(bytes: Uint8Array, what = 'data'): Uint8Array {
+export function gunzipSync(bytes: Uint8Array, what = 'data', maxOutputLength?: number): Uint8Array {
   const z = nodeBuiltin('node:zlib');
   if (!z) {
     throw new Error(
@@ -27,6 +27,6 @@ export function gunzipSync(bytes: Uint8Array, what = 'data'): Uint8Array {
         `decompress it first (e.g. with DecompressionStream('gzip')) and pass the raw bytes`,
     );
   }
-  const b = z.gunzipSync(bytes);
+  const b = z.gunzipSync(bytes, maxOutputLength ? { maxOutputLength } : {});
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }

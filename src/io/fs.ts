@@ -4,6 +4,7 @@ import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rm
 import { basename, dirname, join } from 'node:path';
 import { decodeNpy, encodeNpy, type Npy, type NpyArray } from './npy.js';
 import { decodeSafetensors, encodeSafetensors, type StFile, type StInput } from './safetensors.js';
+import { FileError } from '../gpu/errors.js';
 
 /** mkdir -p. */
 export function mkdirp(dir: string): void {
@@ -65,8 +66,8 @@ function readBytes(path: string, what: string): Uint8Array {
     return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    if (err.code === 'ENOENT') throw new Error(`${path}: no such ${what} file`);
-    throw new Error(`${path}: cannot read ${what} file (${err.message})`);
+    if (err.code === 'ENOENT') throw new FileError(path, `no such ${what} file`);
+    throw new FileError(path, `cannot read ${what} file (${err.message})`);
   }
 }
 

@@ -3,6 +3,8 @@
 //   "\x93NUMPY" major minor  header_len (u16 LE for v1, u32 LE for v2/v3)  header (ASCII/UTF-8 dict
 //   literal, space-padded, '\n'-terminated, so that magic+len+header is a multiple of 64)  data.
 
+import { FileError, quoteUntrusted } from '../gpu/errors.js';
+
 export type NpyDtype = 'f4' | 'f8' | 'i1' | 'i2' | 'i4' | 'i8' | 'u1' | 'u2' | 'u4' | 'u8' | 'b1';
 export type NpyArray =
   | Float32Array | Float64Array | Int8Array | Int16Array | Int32Array | BigInt64Array
@@ -14,12 +16,15 @@ export interface Npy {
   data: NpyArray;
 }
 
-export class NpyError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'NpyError';
+/** A .npy file (or array) that cannot be read or written; the message names the file. */
+export class NpyError extends FileError {
+  constructor(file: string, what: string) {
+    super(file, what);
   }
 }
+
+/** Largest header accepted (numpy's own reader stops at 10 000 bytes unless told otherwise). */
+const MAX_HEADER = 1 << 20;
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 
@@ -39,7 +44,7 @@ function dtypeOf(a: NpyArray): NpyDtype {
   if (a instanceof Uint16Array) return 'u2';
   if (a instanceof Uint32Array) return 'u4';
   if (a instanceof BigUint64Array) return 'u8';
-  throw new NpyError('npy: unsupported array type');
+  throw new NpyError('<npy array>', `unsupported array type ${(a as object)?.constructor?.name ?? typeof a}`);
 }
 
 const littleEndianHost = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -48,7 +53,7 @@ const littleEndianHost = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 export function encodeNpy(data: NpyArray, shape: readonly number[]): Uint8Array {
   const count = shape.reduce((a, b) => a * b, 1);
   if (count !== data.length) {
-    throw new NpyError(`npy: shape [${shape.join(', ')}] holds ${count} elements, data has ${data.length}`);
+    throw new NpyError('<npy array>', `shape [${shape.join(', ')}] holds ${count} elements, data has ${data.length}`);
   }
   const dt = dtypeOf(data);
   const descr = dt === 'u1' || dt === 'i1' ? `|${dt}` : `<${dt}`;
@@ -83,30 +88,35 @@ function swapInPlace(b: Uint8Array, width: number): void {
 }
 
 function parseHeader(h: string, where: string): { descr: string; fortran: boolean; shape: number[] } {
-  const descr = /['"]descr['"]\s*:\s*['"]([^'"]*)['"]/.exec(h);
-  const fortran = /['"]fortran_order['"]\s*:\s*(True|False)/.exec(h);
-  const shape = /['"]shape['"]\s*:\s*\(([^)]*)\)/.exec(h);
-  if (!descr || !fortran || !shape) throw new NpyError(`${where}: malformed .npy header: ${h.trim()}`);
-  const dims = shape[1]
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0)
-    .map((s) => {
-      const v = Number(s.replace(/L$/, ''));
-      if (!Number.isInteger(v) || v < 0) throw new NpyError(`${where}: bad dimension '${s}' in .npy shape`);
-      return v;
-    });
+  const body = h.trim();
+  if (!body.startsWith('{') || !body.endsWith('}')) throw new NpyError(where, `malformed .npy header (not a dict literal): ${quoteUntrusted(body)}`);
+  const descr = /['"]descr['"]\s*:\s*['"]([^'"]*)['"]/.exec(body);
+  const fortran = /['"]fortran_order['"]\s*:\s*(True|False)/.exec(body);
+  const shape = /['"]shape['"]\s*:\s*\(([^)]*)\)/.exec(body);
+  if (!descr || !fortran || !shape) throw new NpyError(where, `malformed .npy header (needs descr, fortran_order and shape): ${quoteUntrusted(body)}`);
+  const parts = shape[1].split(',').map((s) => s.trim());
+  // '(3,)' splits into ['3', '']; an empty part anywhere else is a syntax error
+  if (parts.length > 1 && parts[parts.length - 1] === '') parts.pop();
+  if (parts.length === 1 && parts[0] === '') parts.pop();
+  if (parts.length > 32) throw new NpyError(where, `.npy shape has ${parts.length} dimensions (at most 32)`);
+  const dims = parts.map((s) => {
+    const v = /^\d+L?$/.test(s) ? Number(s.replace(/L$/, '')) : NaN;
+    if (!Number.isSafeInteger(v)) throw new NpyError(where, `bad dimension ${quoteUntrusted(s, 24)} in .npy shape (${quoteUntrusted(shape[1], 60)})`);
+    return v;
+  });
   return { descr: descr[1], fortran: fortran[1] === 'True', shape: dims };
 }
 
 /**
  * Decode .npy bytes. `name` (a file path, say) is put in every error message.
  * Supports little/big-endian ints, uints, float32/float64 and bool, C order. Fortran order is
- * rejected with a clear error (transpose it in NumPy with np.ascontiguousarray first).
+ * rejected with a clear error (transpose it in NumPy with np.ascontiguousarray first). Every size
+ * the header states is checked against the bytes present before anything is allocated.
  */
 export function decodeNpy(bytes: Uint8Array, name = '<npy bytes>'): Npy {
   if (bytes.length < 10 || MAGIC.some((m, i) => bytes[i] !== m)) {
-    throw new NpyError(`${name}: not a .npy file (missing the \\x93NUMPY magic)`);
+    const what = bytes.length === 0 ? 'empty file' : bytes.length < 10 && MAGIC.slice(0, bytes.length).every((m, i) => bytes[i] === m) ? `truncated (${bytes.length} bytes)` : 'missing the \\x93NUMPY magic';
+    throw new NpyError(name, `not a .npy file (${what})`);
   }
   const major = bytes[6];
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -116,37 +126,34 @@ export function decodeNpy(bytes: Uint8Array, name = '<npy bytes>'): Npy {
     pre = 10;
     headerLen = dv.getUint16(8, true);
   } else if (major === 2 || major === 3) {
-    if (bytes.length < 12) throw new NpyError(`${name}: truncated .npy header`);
+    if (bytes.length < 12) throw new NpyError(name, `truncated .npy header (${bytes.length} bytes)`);
     pre = 12;
     headerLen = dv.getUint32(8, true);
   } else {
-    throw new NpyError(`${name}: unsupported .npy version ${major}.${bytes[7]}`);
+    throw new NpyError(name, `unsupported .npy version ${major}.${bytes[7]} (1.0, 2.0 and 3.0 are read)`);
   }
-  if (pre + headerLen > bytes.length) throw new NpyError(`${name}: truncated .npy header`);
-  const header = new TextDecoder().decode(bytes.subarray(pre, pre + headerLen));
+  if (pre + headerLen > bytes.length) throw new NpyError(name, `truncated .npy header: it says ${headerLen} bytes, the file has ${bytes.length - pre} after the preamble`);
+  if (headerLen > MAX_HEADER) throw new NpyError(name, `.npy header length ${headerLen} is over the ${MAX_HEADER}-byte limit`);
+  const header = new TextDecoder(major === 3 ? 'utf-8' : 'latin1').decode(bytes.subarray(pre, pre + headerLen));
   const { descr, fortran, shape } = parseHeader(header, name);
   const m = /^([<>|=]?)([fiub])(\d+)$/.exec(descr);
   const dt = m ? (`${m[2]}${m[3]}` as NpyDtype) : null;
-  if (!m || !dt || !(dt in CTORS)) {
-    throw new NpyError(
-      `${name}: unsupported .npy dtype '${descr}' (supported: float32, float64, int8..int64, uint8..uint64, bool)`,
-    );
+  if (!m || !dt || !Object.hasOwn(CTORS, dt)) {
+    throw new NpyError(name, `unsupported .npy dtype ${quoteUntrusted(descr, 24)} (supported: float32, float64, int8..int64, uint8..uint64, bool)`);
   }
   if (fortran && shape.length > 1) {
-    throw new NpyError(
-      `${name}: Fortran-order (column-major) .npy arrays are not supported; save a C-order copy ` +
-        `(np.save(path, np.ascontiguousarray(a)))`,
-    );
+    throw new NpyError(name, 'Fortran-order (column-major) .npy arrays are not supported; save a C-order copy (np.save(path, np.ascontiguousarray(a)))');
   }
   const Ctor = CTORS[dt];
   const width = Ctor.BYTES_PER_ELEMENT;
-  const count = shape.reduce((a, b) => a * b, 1);
   const start = pre + headerLen;
+  const have = bytes.length - start;
+  // count and need stay exact while they fit the file; beyond it they only need to compare larger
+  const count = shape.reduce((a, b) => a * b, 1);
   const need = count * width;
-  if (bytes.length - start < need) {
-    throw new NpyError(
-      `${name}: truncated .npy data: shape [${shape.join(', ')}] of ${descr} needs ${need} bytes, file has ${bytes.length - start}`,
-    );
+  if (need !== have) {
+    const why = need > have ? 'truncated .npy data' : '.npy data longer than its shape';
+    throw new NpyError(name, `${why}: shape [${shape.join(', ')}] of ${descr} needs ${need} bytes, the file holds ${have}`);
   }
   const raw = bytes.slice(start, start + need); // copy: aligned, owned
   const bigEndian = m[1] === '>' || (m[1] === '=' && !littleEndianHost);

@@ -5,6 +5,8 @@
 // with spaces to a multiple of 8 bytes, as the reference writer does, and lay tensors out in
 // sorted-name order, so the same tensors and metadata always encode to the same bytes.
 
+import { FileError, quoteUntrusted } from '../gpu/errors.js';
+
 export type StDtype = 'F32' | 'F64' | 'F16' | 'BF16' | 'I8' | 'I16' | 'I32' | 'I64' | 'U8' | 'U16' | 'U32' | 'U64' | 'BOOL';
 
 export interface StTensor {
@@ -27,12 +29,15 @@ export interface StInput {
   dtype?: StDtype;
 }
 
-export class SafetensorsError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'SafetensorsError';
+/** A safetensors file (or tensor set) that cannot be read or written; the message names the file. */
+export class SafetensorsError extends FileError {
+  constructor(file: string, what: string) {
+    super(file, what);
   }
 }
+
+/** Largest header accepted (the reference implementation's limit is 100 MB). */
+const MAX_HEADER = 100_000_000;
 
 const WIDTH: Record<StDtype, number> = {
   F32: 4, F64: 8, F16: 2, BF16: 2, I8: 1, I16: 2, I32: 4, I64: 8, U8: 1, U16: 2, U32: 4, U64: 8, BOOL: 1,
@@ -49,7 +54,7 @@ function inferDtype(a: StInput['data']): StDtype {
   if (a instanceof Uint16Array) return 'U16';
   if (a instanceof Uint32Array) return 'U32';
   if (a instanceof BigUint64Array) return 'U64';
-  throw new SafetensorsError('safetensors: unsupported array type');
+  throw new SafetensorsError('<safetensors tensors>', `unsupported array type ${(a as object)?.constructor?.name ?? typeof a}`);
 }
 
 // Byte order: data is written and read in host order, which is little-endian on every platform
@@ -60,19 +65,20 @@ export function encodeSafetensors(tensors: Record<string, StInput>, metadata: Re
   const header: Record<string, unknown> = {};
   const meta: Record<string, string> = {};
   for (const [k, v] of Object.entries(metadata)) {
-    if (typeof v !== 'string') throw new SafetensorsError(`safetensors: metadata '${k}' must be a string`);
+    if (typeof v !== 'string') throw new SafetensorsError('<safetensors tensors>', `metadata '${k}' must be a string`);
     meta[k] = v;
   }
   if (Object.keys(meta).length > 0) header.__metadata__ = meta;
   let off = 0;
   for (const name of names) {
-    if (name === '__metadata__') throw new SafetensorsError(`safetensors: '__metadata__' is not a tensor name`);
+    if (name === '__metadata__') throw new SafetensorsError('<safetensors tensors>', `'__metadata__' is not a tensor name`);
     const t = tensors[name];
     const dtype = t.dtype ?? inferDtype(t.data);
     const count = t.shape.reduce((a, b) => a * b, 1);
     if (count * WIDTH[dtype] !== t.data.byteLength) {
       throw new SafetensorsError(
-        `safetensors: tensor '${name}' shape [${t.shape.join(', ')}] of ${dtype} needs ${count * WIDTH[dtype]} bytes, data has ${t.data.byteLength}`,
+        '<safetensors tensors>',
+        `tensor '${name}' shape [${t.shape.join(', ')}] of ${dtype} needs ${count * WIDTH[dtype]} bytes, data has ${t.data.byteLength}`,
       );
     }
     header[name] = { dtype, shape: [...t.shape], data_offsets: [off, off + t.data.byteLength] };
@@ -97,44 +103,76 @@ export function encodeSafetensors(tensors: Record<string, StInput>, metadata: Re
   return out;
 }
 
+const isDim = (d: unknown): d is number => typeof d === 'number' && Number.isSafeInteger(d) && d >= 0;
+
+/**
+ * Decode safetensors bytes; `name` (a path) is in every error. The header's sizes and offsets are
+ * checked against the bytes present before anything is copied, so a corrupt or hostile header
+ * gives a SafetensorsError, never a huge allocation.
+ */
 export function decodeSafetensors(bytes: Uint8Array, name = '<safetensors bytes>'): StFile {
-  if (bytes.length < 8) throw new SafetensorsError(`${name}: too short for a safetensors file`);
+  const fail = (what: string): never => {
+    throw new SafetensorsError(name, what);
+  };
+  if (bytes.length < 8) fail(bytes.length === 0 ? 'empty file, not a safetensors file' : `too short for a safetensors file (${bytes.length} bytes)`);
   const n = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(0, true);
-  if (n > BigInt(bytes.length - 8)) {
-    throw new SafetensorsError(`${name}: header length ${n} exceeds the file (${bytes.length} bytes); not a safetensors file?`);
-  }
+  if (n > BigInt(bytes.length - 8)) fail(`header length ${n} runs past the end of the file (${bytes.length} bytes): truncated, or not a safetensors file`);
+  if (n > BigInt(MAX_HEADER)) fail(`header length ${n} is over the ${MAX_HEADER}-byte limit`);
   const hlen = Number(n);
-  let header: Record<string, unknown>;
+  if (hlen < 2 || bytes[8] !== 0x7b /* { */) fail(`not a safetensors file (the header does not start with '{')`);
+  let header: unknown;
   try {
-    header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + hlen)));
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + hlen)));
   } catch (e) {
-    throw new SafetensorsError(`${name}: header is not valid JSON (${(e as Error).message})`);
+    fail(`header is not valid UTF-8 JSON (${quoteUntrusted((e as Error).message, 100)})`);
   }
-  if (typeof header !== 'object' || header === null || Array.isArray(header)) {
-    throw new SafetensorsError(`${name}: header is not a JSON object`);
-  }
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) fail('header is not a JSON object');
   const base = 8 + hlen;
   const dataLen = bytes.length - base;
   const tensors: Record<string, StTensor> = {};
   let metadata: Record<string, string> = {};
-  for (const [key, v] of Object.entries(header)) {
+  const entries: { key: string; dtype: StDtype; shape: number[]; b: number; end: number }[] = [];
+  for (const [key, v] of Object.entries(header as Record<string, unknown>)) {
+    const tname = quoteUntrusted(key, 60);
     if (key === '__metadata__') {
+      if (v === null) continue;
+      if (typeof v !== 'object' || Array.isArray(v)) fail(`__metadata__ is not a JSON object`);
+      for (const [mk, mv] of Object.entries(v as Record<string, unknown>)) {
+        if (typeof mv !== 'string') fail(`__metadata__ entry ${quoteUntrusted(mk, 40)} is not a string`);
+      }
       metadata = { ...(v as Record<string, string>) };
       continue;
     }
-    const e = v as { dtype?: string; shape?: number[]; data_offsets?: number[] };
+    if (key === '__proto__') fail(`'__proto__' is not a usable tensor name`);
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(`tensor ${tname}: header entry is not a JSON object`);
+    const e = v as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+    if (typeof e.dtype !== 'string' || !Object.hasOwn(WIDTH, e.dtype)) {
+      fail(`tensor ${tname} has unsupported dtype ${typeof e.dtype === 'string' ? quoteUntrusted(e.dtype, 20) : String(e.dtype)} (${Object.keys(WIDTH).join(', ')})`);
+    }
     const dtype = e.dtype as StDtype;
-    if (!(dtype in WIDTH)) throw new SafetensorsError(`${name}: tensor '${key}' has unsupported dtype '${e.dtype}'`);
-    if (!Array.isArray(e.shape) || !Array.isArray(e.data_offsets) || e.data_offsets.length !== 2) {
-      throw new SafetensorsError(`${name}: tensor '${key}' lacks shape or data_offsets`);
+    if (!Array.isArray(e.shape) || !e.shape.every(isDim) || e.shape.length > 32) fail(`tensor ${tname}: shape must be a list of at most 32 non-negative integers`);
+    if (!Array.isArray(e.data_offsets) || e.data_offsets.length !== 2 || !e.data_offsets.every(isDim)) fail(`tensor ${tname}: data_offsets must be [begin, end], non-negative integers`);
+    const shape = e.shape as number[];
+    const [b, end] = e.data_offsets as number[];
+    const count = shape.reduce((a, c) => a * c, 1);
+    if (!(end >= b && end <= dataLen)) {
+      fail(`tensor ${tname} data_offsets [${b}, ${end}] run past the ${dataLen} data bytes (truncated file?)`);
     }
-    const [b, end] = e.data_offsets;
-    const count = e.shape.reduce((a, c) => a * c, 1);
-    if (!(b >= 0 && end >= b && end <= dataLen) || end - b !== count * WIDTH[dtype]) {
-      throw new SafetensorsError(
-        `${name}: tensor '${key}' data_offsets [${b}, ${end}] do not fit shape [${e.shape.join(', ')}] of ${dtype} within ${dataLen} data bytes`,
-      );
+    if (end - b !== count * WIDTH[dtype]) {
+      fail(`tensor ${tname}: shape [${shape.join(', ')}] of ${dtype} needs ${count * WIDTH[dtype]} bytes, its data_offsets [${b}, ${end}] hold ${end - b}`);
     }
+    entries.push({ key, dtype, shape, b, end });
+  }
+  // The format lays tensors end to end over the whole buffer. Checking that before copying keeps a
+  // header from naming the same bytes many times over (an allocation larger than the file).
+  entries.sort((x, y) => x.b - y.b || x.end - y.end);
+  let at = 0;
+  for (const t of entries) {
+    if (t.b !== at) fail(t.b < at ? `tensor ${quoteUntrusted(t.key, 60)} overlaps another tensor's bytes (data_offsets [${t.b}, ${t.end}])` : `bytes ${at}..${t.b} of the data belong to no tensor`);
+    at = t.end;
+  }
+  if (at !== dataLen) fail(`the header's tensors hold ${at} bytes, the file has ${dataLen} after the header (truncated header or appended data)`);
+  for (const { key, dtype, shape, b, end } of entries) {
     const raw = bytes.slice(base + b, base + end); // copy: aligned and owned
     let data: StTensor['data'];
     switch (dtype) {
@@ -149,7 +187,7 @@ export function decodeSafetensors(bytes: Uint8Array, name = '<safetensors bytes>
       case 'U64': data = new BigUint64Array(raw.buffer); break;
       default: data = raw; // U8, BOOL, F16, BF16
     }
-    tensors[key] = { dtype, shape: [...e.shape], data };
+    tensors[key] = { dtype, shape: [...shape], data };
   }
   return { tensors, metadata };
 }

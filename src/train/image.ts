@@ -9,9 +9,12 @@ import type { UNet } from '../nn/unet.js';
 import type { DiscreteProcess } from '../score/processes/index.js';
 import { loadImageSet, byteScale, toRange, type ImageSet } from '../data/images.js';
 import { Trainer, TrainingDiverged } from './trainer.js';
-import { saveCheckpoint, readCheckpoint, restoreTrainer, loadWeights } from './checkpoint.js';
+import { saveCheckpoint, checkpointOf, restoreTrainer, loadWeights, checkModelFits, configInt, fromFileConfig } from './checkpoint.js';
+import type { StFile } from '../io/safetensors.js';
+import { FileError } from '../gpu/errors.js';
+import { unetConfig } from '../nn/unet.js';
 import { resolveImageConfig, buildImageModel, imageLoss, imageTrainerConfig, type ImageConfig } from './image_recipes.js';
-import { mkdirp } from '../io/fs.js';
+import { mkdirp, readSafetensors } from '../io/fs.js';
 import { RUN_FILES, writeRunConfig, writeLossCsv, readLossCsv } from './run_dir.js';
 
 export interface ImageRunOptions {
@@ -51,18 +54,17 @@ export async function trainImage(device: Device, cfgIn: ImageConfig, o: ImageRun
   mkdirp(o.out);
   const ckPath = join(o.out, RUN_FILES.checkpoint);
   let cfg = cfgIn;
-  let resume: ReturnType<typeof readCheckpoint> | null = null;
+  let resume: ReturnType<typeof checkpointOf> | null = null;
   if (o.resume) {
     if (!existsSync(ckPath)) throw new Error(`--resume: ${o.out} has no ${RUN_FILES.checkpoint} to resume from`);
-    resume = readCheckpoint(ckPath);
+    resume = readImageCheckpoint(ckPath);
     const saved = resume.config as ImageConfig;
-    if (saved.kind !== 'image') throw new Error(`${ckPath}: not an image run`);
     // the run's own config, with the step budget (and the cosine horizon) the caller asks for now
     cfg = { ...saved, steps: Math.max(cfgIn.steps, resume.step) };
   }
   const set = o.set ?? loadImageSet(cfg.data, { seed: cfg.seed });
   if (!resume) cfg = resolveImageConfig(cfg, set);
-  const { net, arena, process } = buildImageModel(device, cfg);
+  const { net, arena, process } = resume ? fromFileConfig(ckPath, () => buildImageModel(device, cfg)) : buildImageModel(device, cfg);
   const range = process.dataRange;
   const D = set.shape[0] * set.shape[1] * set.shape[2];
   let train = set.train;
@@ -127,12 +129,44 @@ export function loadImageRun(device: Device, dir: string, which: 'ema' | 'params
   const candidates = [join(dir, RUN_FILES.checkpoint), join(dir, 'model.safetensors')];
   const path = candidates.find((p) => existsSync(p));
   if (!path) throw new Error(`${dir}: no ${RUN_FILES.checkpoint} or model.safetensors (train first: scoregpu train --data fashion-mnist --model unet --out ${dir})`);
-  const ck = readCheckpoint(path);
+  const ck = readImageCheckpoint(path);
   const cfg = ck.config as ImageConfig;
-  if (cfg?.kind !== 'image') throw new Error(`${path}: not an image model (a toy run? use scoregpu sample with its toy options)`);
-  const { net, arena, process } = buildImageModel(device, cfg);
+  const { net, arena, process } = fromFileConfig(path, () => buildImageModel(device, cfg));
   const weights = loadWeights(net, arena, ck.file, path, which);
   return { cfg, net, arena, process, step: ck.step, weights };
+}
+
+/**
+ * An image checkpoint whose config is safe to build from: the sizes that allocate or loop are
+ * integers in sane ranges, and the U-Net they describe is about as large as the weights the file
+ * holds (a corrupt or foreign config cannot make us allocate more than the file justifies).
+ */
+function readImageCheckpoint(path: string): ReturnType<typeof checkpointOf> {
+  return imageCheckpointOf(readSafetensors(path), path);
+}
+
+/** A read safetensors file as an image model's checkpoint, its config checked (see above). */
+export function imageCheckpointOf(file: StFile, path: string): ReturnType<typeof checkpointOf> {
+  const ck = checkpointOf(file, path);
+  const cfg = ck.config as Partial<ImageConfig>;
+  if (cfg.kind !== 'image') throw new FileError(path, 'not an image model (a toy run? use scoregpu sample with its toy options)');
+  if (!Array.isArray(cfg.shape) || cfg.shape.length !== 3) throw new FileError(path, 'config field shape must be [C, H, W]');
+  const [C, H] = cfg.shape.map((d, i) => configInt(path, `shape[${i}]`, d, 1, i === 0 ? 64 : 4096));
+  const p = (cfg.process ?? {}) as unknown as Record<string, unknown>;
+  for (const k of ['T', 'N', 'levels']) if (p[k] !== undefined) configInt(path, `process.${k}`, p[k], 1, 1_000_000);
+  configInt(path, 'batchSize', cfg.batchSize, 1, 1 << 16);
+  const u = fromFileConfig(path, () => unetConfig(cfg.preset, { ...(cfg.unet ?? {}), channels: C, imageSize: H }));
+  const base = configInt(path, 'unet.base', u.base, 1, 4096);
+  const nres = configInt(path, 'unet.numResBlocks', u.numResBlocks, 1, 64);
+  if (!Array.isArray(u.mults) || u.mults.length > 8) throw new FileError(path, 'config field unet.mults must list 1 to 8 levels');
+  const widths = u.mults.map((m, i) => base * configInt(path, `unet.mults[${i}]`, m, 1, 64));
+  // a residual block holds about 9·(2C)·C + 9·C·C + 2C·C weights (two 3×3 convs, a 1×1 skip), an
+  // attention block 4·C²; each level has nres blocks down and nres + 1 up, the middle two more
+  let estimate = 9 * C * base * 2;
+  for (const c of widths) estimate += (2 * nres + 1) * 34 * c * c;
+  estimate += 2 * 34 * widths[widths.length - 1] ** 2;
+  checkModelFits(path, ck.file, estimate);
+  return ck;
 }
 
 /** Whether a run directory holds an image model (vs a toy run). */

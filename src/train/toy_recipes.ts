@@ -87,9 +87,14 @@ export function toyConfig(over: Partial<ToyConfig> & { loss?: LossName } = {}): 
   return cfg;
 }
 
-export function buildToyModel(device: Device, cfg: ToyConfig): { model: ToyModel; arena: ParamArena } {
+/** The config's network with its initial weights, on the CPU (buildToyModel puts it on a device). */
+export function toyModel(cfg: ToyConfig): ToyModel {
   const mcfg = defaultMlpConfig(cfg.dim, { hidden: cfg.hidden, act: cfg.act, seed: cfg.seed, noiseConditional: cfg.loss === 'ncsn' });
-  const model = cfg.model === 'energy' ? new EnergyMLP(mcfg) : new ScoreMLP(mcfg);
+  return cfg.model === 'energy' ? new EnergyMLP(mcfg) : new ScoreMLP(mcfg);
+}
+
+export function buildToyModel(device: Device, cfg: ToyConfig): { model: ToyModel; arena: ParamArena } {
+  const model = toyModel(cfg);
   const arena = materialize(device, model);
   return { model, arena };
 }

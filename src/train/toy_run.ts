@@ -11,7 +11,10 @@ import type { ParamArena } from '../nn/module.js';
 import type { ToyModel } from '../nn/mlp.js';
 import { toyConfig, buildToyModel, toyLoss, trainerConfig, type ToyConfig } from './toy_recipes.js';
 import { Trainer, TrainingDiverged, rows } from './trainer.js';
-import { saveCheckpoint, readCheckpoint, restoreTrainer, loadWeights } from './checkpoint.js';
+import { saveCheckpoint, checkpointOf, restoreTrainer, loadWeights, checkModelFits, configInt, fromFileConfig } from './checkpoint.js';
+import { readSafetensors } from '../io/fs.js';
+import type { StFile } from '../io/safetensors.js';
+import { FileError } from '../gpu/errors.js';
 import { RUN_FILES, writeRunConfig, writeLossCsv, readLossCsv } from './run_dir.js';
 
 export interface LoadedToyRun {
@@ -25,10 +28,29 @@ export interface LoadedToyRun {
 
 /** The run's checkpoint with its toy config (an image run's is refused, naming the command it wants). */
 function readToyCheckpoint(path: string) {
-  const ck = readCheckpoint(path);
+  return toyCheckpointOf(readSafetensors(path), path);
+}
+
+/**
+ * A read safetensors file as a toy run's checkpoint, its config checked before anything is built
+ * from it: a FileError naming `path` for a foreign, corrupt or oversized config.
+ */
+export function toyCheckpointOf(file: StFile, path: string): ReturnType<typeof checkpointOf> & { cfg: ToyConfig } {
+  const ck = checkpointOf(file, path);
   const saved = ck.config as Partial<ToyConfig> & { kind?: string };
-  if (saved?.kind === 'image') throw new Error(`${path}: an image run, not a toy run (scoregpu sample --run with the image options)`);
-  return { ...ck, cfg: toyConfig(saved) };
+  if (saved?.kind === 'image') throw new FileError(path, 'an image run, not a toy run (scoregpu sample --run with the image options)');
+  const cfg = fromFileConfig(path, () => toyConfig(saved));
+  // the sizes that allocate or loop, checked before anything is built from them
+  const dim = configInt(path, 'dim', cfg.dim, 1, 1 << 16);
+  if (!Array.isArray(cfg.hidden) || cfg.hidden.length < 1 || cfg.hidden.length > 64) throw new FileError(path, 'config field hidden must list 1 to 64 widths');
+  const widths = [dim + (cfg.loss === 'ncsn' ? 32 : 0), ...cfg.hidden.map((h, i) => configInt(path, `hidden[${i}]`, h, 1, 1 << 16)), dim];
+  configInt(path, 'levels', cfg.levels, 1, 1_000_000);
+  configInt(path, 'sampleSteps', cfg.sampleSteps, 1, 10_000_000);
+  configInt(path, 'batchSize', cfg.batchSize, 1, 1 << 20);
+  let estimate = 0;
+  for (let i = 0; i + 1 < widths.length; i++) estimate += (widths[i] + 1) * widths[i + 1];
+  checkModelFits(path, ck.file, estimate);
+  return { ...ck, cfg };
 }
 
 /** Load a run's config and weights; `weights` picks the EMA copy when the run has one. */
