@@ -100,15 +100,18 @@ describe(`langevin (seed ${TEST_SEED})`, () => {
     clock.dispose();
   });
 
-  it('successive eager calls draw different noise', async () => {
+  it('successive unseeded calls draw different noise; a seed repeats it', async () => {
     const n = 64;
     const x = Tensor.fromArray(d, new Float32Array(n)), s = Tensor.fromArray(d, new Float32Array(n));
-    const a = Tensor.empty(d, [n]), b = Tensor.empty(d, [n]);
-    langevinStep(x, s, { step: 0, noiseScale: 1, seed: 3, out: a });
-    langevinStep(x, s, { step: 0, noiseScale: 1, seed: 3, out: b });
+    const a = Tensor.empty(d, [n]), b = Tensor.empty(d, [n]), c = Tensor.empty(d, [n]), e = Tensor.empty(d, [n]);
+    langevinStep(x, s, { step: 0, noiseScale: 1, out: a });
+    langevinStep(x, s, { step: 0, noiseScale: 1, out: b });
+    langevinStep(x, s, { step: 0, noiseScale: 1, seed: 3, out: c });
+    langevinStep(x, s, { step: 0, noiseScale: 1, seed: 3, out: e });
     const av = await a.toArray(), bv = await b.toArray();
     expect(av.some((v, i) => v !== bv[i])).toBe(true);
-    [x, s, a, b].forEach((t) => t.dispose());
+    expect(Array.from(await e.toArray())).toEqual(Array.from(await c.toArray()));
+    [x, s, a, b, c, e].forEach((t) => t.dispose());
   });
 
   it('rejects mismatched sizes and aliasing', async () => {

@@ -2,13 +2,17 @@
 // of (seed, stream, offset, clock step, element index), so runs reproduce and resume.
 //
 // Keys:
-// - `seed`   defaults to the device's seed (setSeed; 0 until set).
-// - `stream` given → the draw is fully determined by (seed, stream, offset ?? 0, step): nothing is
-//   consumed. Not given → the draw takes a fresh `offset` from `device.rngOffset` (with the reserved
-//   stream AUTO_STREAM), so two successive calls differ, and two draws in one recorded step differ.
-//   setSeed(device, s) resets that counter, so an eager program after setSeed repeats exactly.
+// - `seed`   given → the draw is fully determined by (seed, stream ?? 0, offset ?? 0, clock step):
+//   `randn(device, shape, 7)` twice gives the same numbers, as a seeded draw does in NumPy, JAX or
+//   TF.js; nothing is consumed. Vary the stream, the offset or the clock to get other numbers.
+// - `stream` given without a seed → the same, under the device's seed (setSeed; 0 until set).
+// - neither → the draw takes a fresh `offset` from `device.rngOffset` (with the reserved stream
+//   AUTO_STREAM) under the device's seed, so two successive calls differ, and two draws in one
+//   recorded step differ. setSeed(device, s) resets that counter, so an eager program after setSeed
+//   repeats exactly.
 // - `clock`  the step word comes from a clock's storage buffer, read at run time: a recorded step
-//   gets new numbers on every replay after setClock(clock, step), with the same bind groups.
+//   gets new numbers on every replay after setClock(clock, step), with the same bind groups (the
+//   trainer and the samplers key their draws by seed, an explicit stream per draw, and a clock).
 //   Without a clock the device-wide default clock (step 0) is bound.
 import rngSource from '../../../shaders/rng.wgsl';
 import { Tensor } from '../tensor.js';
@@ -91,9 +95,9 @@ export function getSeed(device: Device): number {
 export interface RandomOptions {
   /** Step source; default: the device's clock fixed at 0. */
   clock?: Clock;
-  /** Explicit stream: the draw consumes nothing from device.rngOffset. Must not be AUTO_STREAM. */
+  /** Explicit stream (default 0 when a seed is given): the draw consumes nothing from device.rngOffset. Must not be AUTO_STREAM. */
   stream?: number;
-  /** Explicit counter offset (with `stream`); default 0. */
+  /** Explicit counter offset (with a seed or a stream); default 0. */
   offset?: number;
 }
 
@@ -105,17 +109,20 @@ export interface ResolvedKey {
   clock: Clock;
 }
 
-/** Resolve (seed, stream, offset, clock) for a draw of `n` elements; consumes one eager offset if no stream. */
+/**
+ * Resolve (seed, stream, offset, clock) for a draw: an explicit seed or stream determines it;
+ * with neither, it consumes one eager offset from the device.
+ */
 export function resolveKey(device: Device, seed: number | undefined, opts: RandomOptions = {}): ResolvedKey {
   const s = seed === undefined ? getSeed(device) : u32Of(seed);
   const clock = opts.clock ?? defaultClock(device);
   if (clock.device !== device) throw new KernelError('random: clock belongs to another device');
-  if (opts.stream !== undefined) {
-    const stream = u32Of(opts.stream);
+  if (opts.stream !== undefined || seed !== undefined) {
+    const stream = u32Of(opts.stream ?? 0);
     if (stream === AUTO_STREAM) throw new KernelError(`random: stream ${AUTO_STREAM} is reserved for eager draws`);
     return { seed: s, stream, offset: u32Of(opts.offset ?? 0), clock };
   }
-  if (opts.offset !== undefined) throw new KernelError('random: `offset` needs an explicit `stream`');
+  if (opts.offset !== undefined) throw new KernelError('random: `offset` needs an explicit `seed` or `stream`');
   const offset = device.rngOffset >>> 0;
   device.rngOffset = (device.rngOffset + 1) % 2 ** 32;
   return { seed: s, stream: AUTO_STREAM, offset, clock };
