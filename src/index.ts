@@ -3,22 +3,21 @@ export { createDevice, Device, Recording, type DeviceOptions } from './gpu/devic
 export * from './gpu/errors.js';
 export { Tensor } from './tensor/tensor.js';
 export * as ops from './ops.js';
-export { grad, backward, noGrad, enableGrad, requireGrad } from './autograd/engine.js';
-export { Module, Param, ParamArena, materialize } from './nn/module.js';
+export { Module, Param, ParamArena } from './nn/module.js';
+// plain functions with their arguments checked (src/checked.ts; the ops table checks its own)
+export { grad, backward, noGrad, enableGrad, requireGrad, materialize, geometricSigmas, annealedStepSize, adapt, checkChoice, sampleToy } from './checked.js';
+export { evaluateSamples, energyDistance, mmdRbf, slicedWasserstein2 } from './checked.js';
 export { Linear, FourierEmbedding, SinusoidalEmbedding } from './nn/layers.js';
 export { ScoreMLP, EnergyMLP, defaultMlpConfig, type MlpConfig } from './nn/mlp.js';
 export { UNet, createUNet, unetConfig, UNET_PRESETS, type UNetConfig, type UNetPreset } from './nn/unet.js';
 export * as losses from './score/losses.js';
 export * as samplers from './score/samplers.js';
-export { geometricSigmas, annealedStepSize } from './score/sigmas.js';
 export { Trainer, TrainingDiverged, rows, type TrainerConfig, type TrainingSet, type LossFn } from './train/trainer.js';
 export * as processes from './score/processes/index.js';
-export { adapt, type Adapted } from './score/adapter.js';
+export { type Adapted } from './score/adapter.js';
 export { AdamW, defaultAdam, type AdamConfig } from './train/optimizer.js';
 export { Ema } from './train/ema.js';
 export * as recipes from './train/toy_recipes.js';
 export * as imageRecipes from './train/image_recipes.js';
-export { checkChoice } from './train/choice.js';
-export { sampleToy, TOY_SETS } from './data/toy.js';
-export { evaluateSamples, energyDistance, mmdRbf, slicedWasserstein2 } from './eval/metrics.js';
+export { TOY_SETS } from './data/toy.js';
 export * as charts from './io/charts.js';

@@ -3,6 +3,7 @@
 // autograd layer can attach its graph without this layer knowing its rules.
 import type { Device, Owned } from '../gpu/device.js';
 import { ShapeError, fmtShape } from '../gpu/errors.js';
+import { describe } from './describe.js';
 
 /** A recorded operation: its inputs and how to turn the output's gradient into theirs. */
 export interface GradNode {
@@ -52,6 +53,8 @@ export class Tensor implements Owned {
 
   /** Uninitialised tensor (pooled memory may hold old values: kernels must write every element). */
   static empty(device: Device, shape: readonly number[], label?: string): Tensor {
+    checkDevice('Tensor.empty', device);
+    if (!Array.isArray(shape)) throw new TypeError(`Tensor.empty: shape must be an array of non-negative integers, got ${describe(shape)}`);
     checkShape(shape, label ?? 'tensor');
     const buf = device.alloc(Math.max(4, numel(shape) * 4), `${label ?? 'tensor'} ${fmtShape(shape)}`);
     const t = new Tensor(device, shape, { buffer: buf, refs: 1 });
@@ -60,6 +63,12 @@ export class Tensor implements Owned {
   }
 
   static fromArray(device: Device, data: ArrayLike<number>, shape?: readonly number[], label?: string): Tensor {
+    checkDevice('Tensor.fromArray', device);
+    const isNumbers = (ArrayBuffer.isView(data) && !(data instanceof DataView) && !(data instanceof BigInt64Array) && !(data instanceof BigUint64Array)) || (Array.isArray(data) && data.every((x) => typeof x === 'number'));
+    if (!isNumbers) throw new TypeError(`Tensor.fromArray: data must be an array of numbers or a typed array, got ${describe(data)}`);
+    if (shape !== undefined && !(Array.isArray(shape) && shape.every((d) => Number.isSafeInteger(d) && d >= 0))) {
+      throw new TypeError(`Tensor.fromArray: shape must be an array of non-negative integers, got ${describe(shape)}`);
+    }
     const s = shape ?? [data.length];
     if (numel(s) !== data.length) throw new ShapeError(`Tensor.fromArray: ${data.length} values do not fill shape ${fmtShape(s)} (${numel(s)} elements)`);
     const t = Tensor.empty(device, s, label);
@@ -85,6 +94,7 @@ export class Tensor implements Owned {
 
   /** Overwrite the contents from the CPU (e.g. a new data batch before a replayed step). */
   write(data: ArrayLike<number>): void {
+    if (data === null || typeof data !== 'object' || typeof data.length !== 'number') throw new TypeError(`Tensor.write: data must be an array of numbers or a typed array, got ${describe(data)}`);
     if (data.length !== this.size) throw new ShapeError(`Tensor.write: ${data.length} values for shape ${fmtShape(this.shape)}`);
     this.device.write(this.buffer, data instanceof Float32Array ? data : Float32Array.from(data), this.byteOffset);
   }
@@ -102,6 +112,7 @@ export class Tensor implements Owned {
 
   /** Same storage, another shape (one dimension may be -1). */
   reshape(shape: readonly number[]): Tensor {
+    if (!Array.isArray(shape)) throw new TypeError(`reshape: shape must be an array of integers, got ${describe(shape)}`);
     const s = inferShape(shape, this.size, this.shape);
     this.storage.refs++;
     return new Tensor(this.device, s, this.storage, this.byteOffset);
@@ -149,6 +160,13 @@ export function numel(shape: readonly number[]): number {
   let n = 1;
   for (const d of shape) n *= d;
   return n;
+}
+
+function checkDevice(op: string, device: unknown): void {
+  const d = device as { alloc?: unknown; pool?: unknown } | null;
+  if (!d || typeof d !== 'object' || typeof d.alloc !== 'function' || !d.pool) {
+    throw new TypeError(`${op}: device must be a Device (from createDevice()), got ${describe(device)}`);
+  }
 }
 
 function checkShape(shape: readonly number[], what: string) {
