@@ -5,6 +5,8 @@
 import { BufferPool } from './pool.js';
 import { DeviceError, KernelError, LimitError } from './errors.js';
 import { KernelCache, packParams, type Kernel, type KernelSpec, type ParamValue } from './kernel.js';
+import { adapterCaps, type AdapterDescription, type Caps } from './caps.js';
+import { defaultPolicy, mergePolicy, type KernelPolicy } from './policy.js';
 
 export interface DeviceOptions {
   /** Use this GPU object (navigator.gpu or a Dawn `create()` result) instead of finding one. */
@@ -24,15 +26,6 @@ export interface DeviceOptions {
    * The `scoregpu` command sets this unless --debug; errors are still reported, as exceptions.
    */
   quiet?: boolean;
-}
-
-export interface AdapterDescription {
-  vendor: string;
-  architecture: string;
-  device: string;
-  description: string;
-  backend: string;
-  isFallback: boolean;
 }
 
 /** Something owning device memory that a scope may release (a Tensor). */
@@ -106,6 +99,18 @@ export class Recording {
   }
 }
 
+/**
+ * A piece of per-device state of the layers above (scratch textures, constants, the default random
+ * clock): made by `init` on first use and kept on the device (Device.local), so it lives and dies
+ * with it.
+ */
+export class DeviceLocal<T> {
+  constructor(
+    readonly name: string,
+    readonly init: (d: Device) => T,
+  ) {}
+}
+
 interface Capture {
   commands: Command[];
   /** Buffers handed out during the capture and still held by a tensor. */
@@ -120,6 +125,8 @@ export class Device {
   readonly limits: GPUSupportedLimits;
   readonly features: Set<string>;
   readonly hasSubgroups: boolean;
+  /** What the adapter is and can do, as kernel choices need it. */
+  readonly caps: Caps;
   /** Number of queue submits so far (tests assert one per recorded step). */
   submits = 0;
   dispatches = 0;
@@ -133,6 +140,8 @@ export class Device {
   private lost: string | null = null;
   /** Per-device counter for eager random draws: each draw takes a fresh Philox offset. */
   rngOffset = 0;
+  private currentPolicy: KernelPolicy = defaultPolicy();
+  private locals = new Map<DeviceLocal<unknown>, unknown>();
 
   constructor(
     /** The object `create()` / navigator.gpu returned. Held for the device's whole life: Dawn
@@ -147,6 +156,7 @@ export class Device {
     this.limits = device.limits;
     this.features = new Set([...device.features] as string[]);
     this.hasSubgroups = this.features.has('subgroups');
+    this.caps = adapterCaps(info, this.features, this.limits, (adapter as { info?: { subgroupMinSize?: number } }).info?.subgroupMinSize);
     device.addEventListener?.('uncapturederror', (ev: any) => {
       const recent = this.inFlight.slice(-6).join(', ') || 'none';
       this.errors.push(new KernelError(`GPU error (kernels in flight: ${recent}): ${ev.error?.message ?? ev}`));
@@ -154,6 +164,43 @@ export class Device {
     device.lost.then((i) => {
       this.lost = `${i.reason}: ${i.message}`;
     });
+  }
+
+  // ---------------------------------------------------------------- policy and per-device state
+
+  /** The kernel policy in force (src/gpu/policy.ts): read by the ops' plan functions. */
+  get policy(): Readonly<KernelPolicy> {
+    return this.currentPolicy;
+  }
+
+  /**
+   * Run `fn` under the policy changed by `change`, and restore the one before when it returns or
+   * throws (for an async `fn`: when its promise settles; the change holds for everything run on
+   * this device meanwhile).
+   */
+  withPolicy<T>(change: Partial<KernelPolicy>, fn: () => T): T {
+    const before = this.currentPolicy;
+    this.currentPolicy = mergePolicy(before, change);
+    let result: T;
+    try {
+      result = fn();
+    } catch (e) {
+      this.currentPolicy = before;
+      throw e;
+    }
+    if (result instanceof Promise) {
+      return result.finally(() => {
+        this.currentPolicy = before;
+      }) as T;
+    }
+    this.currentPolicy = before;
+    return result;
+  }
+
+  /** This device's instance of a per-device state `key`, made on first use. */
+  local<T>(key: DeviceLocal<T>): T {
+    if (!this.locals.has(key)) this.locals.set(key, key.init(this));
+    return this.locals.get(key) as T;
   }
 
   // ---------------------------------------------------------------- kernels and dispatch
