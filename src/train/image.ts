@@ -9,13 +9,13 @@ import type { UNet } from '../nn/unet.js';
 import type { DiscreteProcess } from '../score/processes/index.js';
 import { loadImageSet, byteScale, toRange, type ImageSet } from '../data/images.js';
 import { Trainer, TrainingDiverged } from './trainer.js';
-import { saveCheckpoint, checkpointOf, restoreTrainer, loadWeights, checkModelFits, configInt, fromFileConfig } from './checkpoint.js';
-import type { StFile } from '../io/safetensors.js';
-import { FileError } from '../gpu/errors.js';
-import { unetConfig } from '../nn/unet.js';
+import { saveCheckpoint, checkpointOf, restoreTrainer, fromFileConfig } from './checkpoint.js';
+import { loadImageModel, imageCheckpointOf, type LoadedImageRun } from './image_model.js';
 import { resolveImageConfig, buildImageModel, imageLoss, imageTrainerConfig, type ImageConfig } from './image_recipes.js';
 import { mkdirp, readSafetensors } from '../io/fs.js';
 import { RUN_FILES, writeRunConfig, writeLossCsv, readLossCsv } from './run_dir.js';
+
+export { loadImageModel, imageCheckpointOf, type LoadedImageRun };
 
 export interface ImageRunOptions {
   out: string;
@@ -114,59 +114,16 @@ export async function trainImage(device: Device, cfgIn: ImageConfig, o: ImageRun
   return { ...ctx, lossHistory, imgPerSec, diverged };
 }
 
-/** A trained image model loaded for sampling: EMA weights by default. */
-export interface LoadedImageRun {
-  cfg: ImageConfig;
-  net: UNet;
-  arena: ParamArena;
-  process: DiscreteProcess;
-  step: number;
-  weights: 'ema' | 'params';
-}
-
 /** Load a run directory (or a released model's folder) holding checkpoint.safetensors or model.safetensors. */
 export function loadImageRun(device: Device, dir: string, which: 'ema' | 'params' = 'ema'): LoadedImageRun {
   const candidates = [join(dir, RUN_FILES.checkpoint), join(dir, 'model.safetensors')];
   const path = candidates.find((p) => existsSync(p));
   if (!path) throw new Error(`${dir}: no ${RUN_FILES.checkpoint} or model.safetensors (train first: scoregpu train --data fashion-mnist --model unet --out ${dir})`);
-  const ck = readImageCheckpoint(path);
-  const cfg = ck.config as ImageConfig;
-  const { net, arena, process } = fromFileConfig(path, () => buildImageModel(device, cfg));
-  const weights = loadWeights(net, arena, ck.file, path, which);
-  return { cfg, net, arena, process, step: ck.step, weights };
+  return loadImageModel(device, readSafetensors(path), path, which);
 }
 
-/**
- * An image checkpoint whose config is safe to build from: the sizes that allocate or loop are
- * integers in sane ranges, and the U-Net they describe is about as large as the weights the file
- * holds (a corrupt or foreign config cannot make us allocate more than the file justifies).
- */
 function readImageCheckpoint(path: string): ReturnType<typeof checkpointOf> {
   return imageCheckpointOf(readSafetensors(path), path);
-}
-
-/** A read safetensors file as an image model's checkpoint, its config checked (see above). */
-export function imageCheckpointOf(file: StFile, path: string): ReturnType<typeof checkpointOf> {
-  const ck = checkpointOf(file, path);
-  const cfg = ck.config as Partial<ImageConfig>;
-  if (cfg.kind !== 'image') throw new FileError(path, 'not an image model (a toy run? use scoregpu sample with its toy options)');
-  if (!Array.isArray(cfg.shape) || cfg.shape.length !== 3) throw new FileError(path, 'config field shape must be [C, H, W]');
-  const [C, H] = cfg.shape.map((d, i) => configInt(path, `shape[${i}]`, d, 1, i === 0 ? 64 : 4096));
-  const p = (cfg.process ?? {}) as unknown as Record<string, unknown>;
-  for (const k of ['T', 'N', 'levels']) if (p[k] !== undefined) configInt(path, `process.${k}`, p[k], 1, 1_000_000);
-  configInt(path, 'batchSize', cfg.batchSize, 1, 1 << 16);
-  const u = fromFileConfig(path, () => unetConfig(cfg.preset, { ...(cfg.unet ?? {}), channels: C, imageSize: H }));
-  const base = configInt(path, 'unet.base', u.base, 1, 4096);
-  const nres = configInt(path, 'unet.numResBlocks', u.numResBlocks, 1, 64);
-  if (!Array.isArray(u.mults) || u.mults.length > 8) throw new FileError(path, 'config field unet.mults must list 1 to 8 levels');
-  const widths = u.mults.map((m, i) => base * configInt(path, `unet.mults[${i}]`, m, 1, 64));
-  // a residual block holds about 9·(2C)·C + 9·C·C + 2C·C weights (two 3×3 convs, a 1×1 skip), an
-  // attention block 4·C²; each level has nres blocks down and nres + 1 up, the middle two more
-  let estimate = 9 * C * base * 2;
-  for (const c of widths) estimate += (2 * nres + 1) * 34 * c * c;
-  estimate += 2 * 34 * widths[widths.length - 1] ** 2;
-  checkModelFits(path, ck.file, estimate);
-  return ck;
 }
 
 /** Whether a run directory holds an image model (vs a toy run). */
