@@ -6,21 +6,59 @@
 // one step (network forward + update) recorded once and replayed, the host writing only the step's
 // coefficients, its noise-level column and the RNG clock before each replay; nothing is read back
 // until the end (and at the snapshots asked for).
+//
+// Samplers that carry more than x between evaluations (multistep DPM-Solver++ keeps the last x̂₀,
+// Heun's second stage needs the first stage's point) are programs: a fixed list of the same fused
+// update over up to three registers — x (what the network reads), h and r (scratch) —
+//   target ← a·target + b·clip?(p·target + q·source) + c·z,   source ∈ {out, x, h, r},
+// run in order after each network call, with coefficients per step and op (an op a step does not
+// use gets the identity a = 1, b = c = 0). Every step then has the same dispatches, so one recording
+// still serves the whole chain. An op may take its b and c from Langevin's signal-to-noise rule,
+// computed on the device from the step's score and noise (see `snrCoefficients`).
 import type { Device } from '../../gpu/device.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { noGrad } from '../../autograd/engine.js';
 import * as op from '../../autograd/ops.js';
-import { rand, randn, createClock } from '../../tensor/ops/random.js';
+import { rand, randn, createClock, type Clock } from '../../tensor/ops/random.js';
+import { fill, unary } from '../../tensor/ops/elementwise.js';
 import { affineUpdate, UpdateCoefficients, type UpdateCoef } from '../../tensor/ops/affine_update.js';
 import type { NoiseConditionalNet } from '../losses.js';
 
 export interface PlanStep {
   /** The network's noise-level input for this step (σ or t). */
   cond: number;
+  /** The update of a one-op plan (ignored by programs, which give `coefs`). */
   coef: UpdateCoef;
+  /** A program's coefficients, one per op in the program's order. */
+  coefs?: UpdateCoef[];
+  /** For an op with the signal-to-noise rule: its step = scale·(‖z‖/‖s‖)² (0: the op's own b, c only). */
+  snr?: SnrStep;
   /** Noise index of the step (for progress and previews). */
   index?: number;
 }
+
+/** A program's registers: x is the chain's state and the network's input. */
+export type Register = 'x' | 'h' | 'r';
+
+/** target ← a·target + b·clip?(p·target + q·source) + c·z. */
+export interface ProgramOp {
+  target: Register;
+  source: Register | 'out';
+  clip?: boolean;
+  /** b += step, c += noise·√(2·step) with Langevin's step from the signal-to-noise rule (score = p·target + q·source). */
+  snr?: boolean;
+}
+
+/** score_sde's Langevin corrector: step = 2α·(snr·‖z‖/‖s‖)², ‖·‖ per sample, averaged over the batch. */
+export interface SnrStep {
+  /** 2α·snr² (0 on steps that are not Langevin corrector steps). */
+  scale: number;
+  /** 1: add √(2·step)·z; 0: the noise-free x_mean (final denoising). */
+  noise: number;
+}
+
+/** The identity op: target ← target. */
+export const IDENTITY: UpdateCoef = { p: 0, q: 0, a: 1, b: 0, c: 0 };
 
 export interface SamplerPlan {
   /** Which sampler made the plan (for messages and records). */
@@ -30,6 +68,8 @@ export interface SamplerPlan {
   steps: PlanStep[];
   /** Clamp x̂₀ to [coef.lo, coef.hi] in every step (DDPM/DDIM's clip_sample). */
   clip: boolean;
+  /** A program's ops (default: the single op x ← a·x + b·clip?(p·x + q·out) + c·z). */
+  ops?: ProgramOp[];
 }
 
 export interface RunOptions {
@@ -41,6 +81,26 @@ export interface RunOptions {
   snapshotAt?: number[];
   onProgress?: (done: number, total: number) => void;
   progressEvery?: number;
+  /**
+   * Watch the chain: every `every` steps (and after the last) `onPreview` gets x and the model's
+   * estimate of the clean images at that step, x̂₀ = cx·x + co·out with (cx, co) from `estimate`
+   * (the model-output adapter's x₀ at the step's noise level), both read back. Preview steps replay
+   * a second recording of the step that also writes x̂₀ (one copy and one fused update more).
+   */
+  preview?: { every: number; estimate: (step: PlanStep) => { cx: number; co: number }; onPreview: (p: Preview) => void | Promise<void> };
+  /** Stops the chain between steps: runPlan rejects with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+export interface Preview {
+  /** Steps done (1-based) and in all. */
+  step: number;
+  total: number;
+  /** Noise index of the step, if the plan names it. */
+  index?: number;
+  /** The chain after the step, and the model's x̂₀ from the x the step started at. */
+  x: Float32Array;
+  x0: Float32Array;
 }
 
 export interface SampleResult {
@@ -56,6 +116,10 @@ export interface SampleResult {
 export async function runPlan(device: Device, net: NoiseConditionalNet, plan: SamplerPlan, o: RunOptions): Promise<SampleResult> {
   if (!(Number.isInteger(o.n) && o.n >= 1)) throw new Error(`${plan.name}: the number of samples must be a positive integer, got ${o.n}`);
   if (!plan.steps.length) throw new Error(`${plan.name}: the plan has no steps`);
+  const ops: ProgramOp[] = plan.ops ?? [{ target: 'x', source: 'out', clip: plan.clip }];
+  for (const s of plan.steps) {
+    if (plan.ops && s.coefs?.length !== ops.length) throw new Error(`${plan.name}: a step has ${s.coefs?.length ?? 0} coefficient sets for ${ops.length} ops`);
+  }
   const t0 = performance.now();
   const seed = o.seed ?? 0;
   const shape = [o.n, ...o.shape];
@@ -65,17 +129,36 @@ export async function runPlan(device: Device, net: NoiseConditionalNet, plan: Sa
       ? op.scale(randn(device, shape, seed, { stream: 0 }), init.std)
       : op.affine(rand(device, shape, seed, { stream: 0 }), init.hi - init.lo, init.lo),
   ).keep();
+  const used = new Set(ops.flatMap((p) => [p.target, p.source]));
+  const regs: Record<Register, Tensor | null> = {
+    x,
+    h: used.has('h') ? fill(device, shape, 0).keep() : null,
+    r: used.has('r') ? fill(device, shape, 0).keep() : null,
+  };
   const cond = Tensor.fromArray(device, new Float32Array(o.n), [o.n, 1], 'noise level').keep();
-  const coef = new UpdateCoefficients(device);
+  const coefs = ops.map(() => new UpdateCoefficients(device));
+  const snr = ops.some((p) => p.snr) ? new SnrState(device) : null;
   const clock = createClock(device);
-  const body = () =>
+  // x̂₀ for previews: the fused update on a copy of x with (p, q, a, b, c) = (cx, co, 0, 1, 0)
+  const coefX0 = o.preview ? new UpdateCoefficients(device) : null;
+  const estimateX0 = (out: Tensor) => affineUpdate(op.affine(x, 1, 0), out, coefX0!, { seed, stream: 0, clock });
+  const body = (withX0 = false) =>
     device.scope(() =>
       noGrad(() => {
         const out = net.forward(x, cond);
-        affineUpdate(x, out, coef, { seed, stream: 1, clock, clip: plan.clip });
+        const x0 = withX0 ? estimateX0(out) : null; // before x changes in place
+        ops.forEach((p, j) => {
+          const target = regs[p.target]!, source = p.source === 'out' ? out : regs[p.source]!;
+          const key = { seed, stream: 1 + j, clock };
+          const coef = p.snr ? snr!.coefficients(coefs[j].t, target, source, key) : coefs[j].t;
+          affineUpdate(target, source, { t: coef }, { ...key, clip: !!p.clip });
+        });
+        return x0;
       }),
     );
   let rec: ReturnType<Device['record']>['recording'] | null = null;
+  let recPreview: { recording: ReturnType<Device['record']>['recording']; result: Tensor | null } | null = null;
+  const previewEvery = o.preview ? Math.max(1, Math.floor(o.preview.every)) : 0;
   const snaps: { step: number; samples: Float32Array }[] = [];
   const total = plan.steps.length;
   const every = o.progressEvery ?? 10;
@@ -83,19 +166,37 @@ export async function runPlan(device: Device, net: NoiseConditionalNet, plan: Sa
   let lastCond = NaN;
   try {
     for (let k = 0; k < total; k++) {
+      o.signal?.throwIfAborted();
       const s = plan.steps[k];
-      coef.write(s.coef);
+      if (plan.ops) s.coefs!.forEach((c, j) => coefs[j].write(c));
+      else coefs[0].write(s.coef);
+      snr?.write(s.snr ?? { scale: 0, noise: 0 });
       if (s.cond !== lastCond) {
         cond.write(condHost.fill(s.cond));
         lastCond = s.cond;
       }
       clock.set(k + 1);
+      const previewing = previewEvery > 0 && ((k + 1) % previewEvery === 0 || k + 1 === total);
+      if (previewing) {
+        const e = o.preview!.estimate(s);
+        coefX0!.write({ p: e.cx, q: e.co, a: 0, b: 1, c: 0 });
+      }
+      let x0: Tensor | null = null;
       if (k === 0) {
-        body(); // eager: creates constants and compiles pipelines
+        x0 = body(previewing); // eager: creates constants and compiles pipelines
         device.flush();
+      } else if (previewing) {
+        recPreview ??= device.record(() => body(true));
+        recPreview.recording.replay();
+        x0 = recPreview.result;
       } else {
-        rec ??= device.record(body).recording;
+        rec ??= device.record(() => body()).recording;
         rec.replay();
+      }
+      if (x0) {
+        const p: Preview = { step: k + 1, total, index: s.index, x: await x.toArray(), x0: await x0.toArray() };
+        if (k === 0) x0.dispose();
+        await o.preview!.onPreview(p);
       }
       if (o.snapshotAt?.includes(k + 1)) snaps.push({ step: k + 1, samples: await x.toArray() });
       if ((k + 1) % every === 0 || k + 1 === total) {
@@ -107,11 +208,59 @@ export async function runPlan(device: Device, net: NoiseConditionalNet, plan: Sa
     return { samples, snapshots: snaps, nfe: total, dispatchesPerStep: rec?.dispatchCount ?? 0, seconds: (performance.now() - t0) / 1000 };
   } finally {
     rec?.dispose();
+    recPreview?.recording.dispose();
+    recPreview?.result?.dispose();
+    coefX0?.dispose();
     x.dispose();
+    regs.h?.dispose();
+    regs.r?.dispose();
     cond.dispose();
-    coef.dispose();
+    coefs.forEach((c) => c.dispose());
+    snr?.dispose();
     clock.dispose();
   }
+}
+
+/**
+ * The Langevin corrector's step on the device (score_sde's LangevinCorrector), never read back:
+ *   s = p·target + q·source (the score),  z = the op's own noise (randn under the update's key),
+ *   step = scale·(mean_b ‖z_b‖ / mean_b ‖s_b‖)²,   scale = 2α·snr²,
+ *   coefficients = the host's [p, q, a, b, c, lo, hi] + step on b + noise·√(2·step) on c.
+ * ‖s‖ is floored at 1e-12 so that a zero score with scale 0 (a predictor step) gives 0, not NaN.
+ */
+class SnrState {
+  /** [scale, noise], written before each replay. */
+  readonly params: Tensor;
+  private readonly onB: Tensor;
+  private readonly onC: Tensor;
+  constructor(device: Device) {
+    this.params = Tensor.fromArray(device, new Float32Array(2), [2], 'snr rule').keep();
+    this.onB = Tensor.fromArray(device, Float32Array.from([0, 0, 0, 1, 0, 0, 0, 0]), [8]).keep();
+    this.onC = Tensor.fromArray(device, Float32Array.from([0, 0, 0, 0, 1, 0, 0, 0]), [8]).keep();
+  }
+  write(s: SnrStep): void {
+    if (!(Number.isFinite(s.scale) && s.scale >= 0)) throw new RangeError(`snr rule: scale ${s.scale} must be finite and ≥ 0`);
+    this.params.write([s.scale, s.noise]);
+  }
+  coefficients(base: Tensor, target: Tensor, source: Tensor, key: { seed: number; stream: number; clock: Clock }): Tensor {
+    const at = (t: Tensor, i: number) => op.slice(t, [i], [1]);
+    const score = op.add(op.mul(target, at(base, 0)), op.mul(source, at(base, 1)));
+    const z = randn(target.device, target.shape, key.seed, { stream: key.stream, clock: key.clock });
+    const sNorm = unary('clamp', meanRowNorm(score), 1e-12, 3e38);
+    const ratio = op.div(meanRowNorm(z), sNorm);
+    const step = op.mul(at(this.params, 0), op.square(ratio));
+    const c = op.mul(at(this.params, 1), op.sqrt(op.scale(step, 2)));
+    return op.add(base, op.add(op.mul(step, this.onB), op.mul(c, this.onC)));
+  }
+  dispose(): void {
+    [this.params, this.onB, this.onC].forEach((t) => t.dispose());
+  }
+}
+
+/** mean over the batch of the per-sample Euclidean norms, [1]. */
+export function meanRowNorm(t: Tensor): Tensor {
+  const rows = op.reshape(t, [t.shape[0], t.size / t.shape[0]]);
+  return op.mean(op.sqrt(op.sum(op.square(rows), 1)));
 }
 
 /** The data range of a process's images, as clip bounds for x̂₀. */

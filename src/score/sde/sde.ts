@@ -86,6 +86,8 @@ export abstract class Sde {
   abstract marginalProb(t: number): Marginal;
   /** The network's noise-level input at time t. */
   abstract conditioning(t: number): number;
+  /** The time at which s(t)/m(t) = σ (EDM's σ: x(t)/m(t) = x(0) + σ·z), for σ-parametrised samplers. */
+  abstract timeOfSigma(sigma: number): number;
   /** The same m(t), s(t), conditioning and g(t)² computed on the device for a [B, 1] column of times (no gradients). */
   abstract columns(t: Tensor): SdeColumns;
   /** JSON-able description (a run's config stores it to rebuild the SDE). */
@@ -139,7 +141,7 @@ export abstract class Sde {
   }
 
   /** score_sde's index of a time in its N-point tables: ⌊t·(N − 1)/T⌋ (a hair of slack so t = i/(N − 1) maps to i despite rounding). */
-  protected timestep(t: number): number {
+  timestep(t: number): number {
     if (!(t >= 0 && t <= this.T)) throw new RangeError(`${this.name}: time ${t} is outside [0, ${this.T}]`);
     return Math.min(this.N - 1, Math.floor((t * (this.N - 1)) / this.T + 1e-9));
   }

@@ -26,6 +26,11 @@ export class SubVpSde extends LinearBetaSde {
     return { mean: Math.exp(-0.5 * B), std: -Math.expm1(-B) };
   }
 
+  /** σ = s/m = (1 − e^{−B})·e^{B/2} = 2·sinh(B/2)  ⇒  B = 2·asinh(σ/2). */
+  timeOfSigma(sigma: number): number {
+    return this.timeOfIntegral(2 * Math.asinh(sigma / 2));
+  }
+
   columns(t: Tensor): SdeColumns {
     const B = this.integralColumn(t);
     return {

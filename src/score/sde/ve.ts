@@ -41,6 +41,11 @@ export class VeSde extends Sde {
     return this.sigmaMin * Math.exp(this.L * t);
   }
 
+  /** σ(t) = σ_min·e^{L·t}  ⇒  t = log(σ/σ_min)/L. */
+  timeOfSigma(sigma: number): number {
+    return Math.log(sigma / this.sigmaMin) / this.L;
+  }
+
   sde(t: number) {
     return { drift: 0, diffusion: this.sigma(t) * Math.sqrt(2 * this.L) };
   }

@@ -43,6 +43,12 @@ export abstract class LinearBetaSde extends Sde {
     return VP_TIME_SCALE * t;
   }
 
+  /** The t with B(t) = B: the positive root of ½(β_max − β_min)·t² + β_min·t − B = 0. */
+  protected timeOfIntegral(B: number): number {
+    const d = this.betaMax - this.betaMin;
+    return d === 0 ? B / this.betaMin : (B * 2) / (this.betaMin + Math.sqrt(this.betaMin * this.betaMin + 2 * d * B)); // (−β_min + √(β_min² + 2dB))/d without cancellation
+  }
+
   /** B(t) on the device: t·(β_min + ½·(β_max − β_min)·t). */
   protected integralColumn(t: Tensor): Tensor {
     return op.mul(t, op.affine(t, 0.5 * (this.betaMax - this.betaMin), this.betaMin));
@@ -74,6 +80,11 @@ export class VpSde extends LinearBetaSde {
   marginalProb(t: number) {
     const B = this.integral(t);
     return { mean: Math.exp(-0.5 * B), std: Math.sqrt(-Math.expm1(-B)) };
+  }
+
+  /** σ² = s²/m² = e^{B} − 1  ⇒  B = log(1 + σ²). */
+  timeOfSigma(sigma: number): number {
+    return this.timeOfIntegral(Math.log1p(sigma * sigma));
   }
 
   /** DDPM: f = √(1 − β_i) − 1 (times x), G = √β_i. */

@@ -48,11 +48,15 @@ export interface AffineUpdateOptions extends RandomOptions {
   known?: Tensor;
 }
 
-/** x ← a·x + b·clip?(p·x + q·out) + c·z in place; returns x. */
-export function affineUpdate(x: Tensor, out: Tensor, coef: UpdateCoefficients, opts: AffineUpdateOptions = {}): Tensor {
+/**
+ * x ← a·x + b·clip?(p·x + q·out) + c·z in place; returns x. The coefficients are an [8] tensor
+ * (an UpdateCoefficients the host writes, or one computed on the device, as Langevin's SNR step).
+ */
+export function affineUpdate(x: Tensor, out: Tensor, coef: Pick<UpdateCoefficients, 't'>, opts: AffineUpdateOptions = {}): Tensor {
   const device = sameDevice('affineUpdate', x, out, coef.t, ...(opts.mask ? [opts.mask] : []), ...(opts.known ? [opts.known] : []));
   if (out.size !== x.size) throw new ShapeError(`affineUpdate: x ${fmtShape(x.shape)} and model output ${fmtShape(out.shape)} differ in size`);
   if (out.buffer === x.buffer) throw new ShapeError('affineUpdate: the model output shares storage with x (x is written in place)');
+  if (coef.t.size !== 8) throw new ShapeError(`affineUpdate: the coefficients must be an [8] tensor, got ${fmtShape(coef.t.shape)}`);
   if (!!opts.mask !== !!opts.known) throw new ShapeError('affineUpdate: mask and known come together');
   for (const [n, t] of [['mask', opts.mask], ['known', opts.known]] as const) {
     if (t && t.size !== x.size) throw new ShapeError(`affineUpdate: ${n} ${fmtShape(t.shape)} does not match x ${fmtShape(x.shape)}`);
