@@ -12,8 +12,32 @@ import { renderChartPng } from '../io/render_node.js';
 import type { ToyModel } from '../nn/mlp.js';
 import type { ToyConfig } from '../train/toy_recipes.js';
 import { sigmasOf } from '../train/toy_recipes.js';
+import { toModelUnits } from '../train/toy_fit.js';
 
 const LIM: [number, number] = [-4.5, 4.5];
+const LIM0 = LIM;
+
+/**
+ * The square window the toy pictures share: the built-in sets' [−4.5, 4.5]² when the data fit in
+ * it, else the data's bounding square with a 10 % margin (data of any scale and place).
+ */
+export function toyWindow(data: ArrayLike<number>): [number, number] {
+  let lo = Infinity, hi = -Infinity;
+  for (let i = 0; i < data.length; i++) {
+    lo = Math.min(lo, data[i]);
+    hi = Math.max(hi, data[i]);
+  }
+  if (!(hi > lo) || (lo >= -4.5 && hi <= 4.5 && hi - lo > 1)) return LIM;
+  const c = (lo + hi) / 2, h = 0.55 * (hi - lo);
+  return [c - h, c + h];
+}
+
+/** The score of a run's model at data-unit points: s_x(x) = s_u((x − μ)/s)/s (chain rule of u = (x − μ)/s). */
+function scoreInDataUnits(cfg: ToyConfig, out: Float32Array): Float32Array {
+  const s = cfg.norm?.scale ?? 1;
+  for (let i = 0; i < out.length; i++) out[i] /= s;
+  return out;
+}
 
 function noiseLevel(device: Device, cfg: ToyConfig, n: number): Tensor | undefined {
   if (cfg.loss !== 'ncsn') return undefined;
@@ -34,6 +58,7 @@ export async function writeChartPng(path: string, spec: TopLevelSpec): Promise<v
 }
 
 export async function writeSamplesPng(path: string, samples: Float32Array, data: Float32Array, title: string): Promise<void> {
+  const LIM = toyWindow(data);
   await writeChartPng(path, scatterSpec(
     [
       { points: data, color: '#99aabb', label: 'data (held out)' },
@@ -45,21 +70,24 @@ export async function writeSamplesPng(path: string, samples: Float32Array, data:
 
 export async function writeScoreFieldPng(device: Device, path: string, cfg: ToyConfig, model: ToyModel, data: Float32Array): Promise<void> {
   const g = 21;
+  const LIM = toyWindow(data);
   const pts = makeGrid(LIM, LIM, g); // cell centres: no arrow is cut by the frame
   const s = device.scope(() => {
-    const x = Tensor.fromArray(device, pts, [g * g, 2]);
+    const x = Tensor.fromArray(device, toModelUnits(pts, cfg.norm), [g * g, 2]);
     return noGrad(() => model.score(x, noiseLevel(device, cfg, g * g)));
   });
-  const vec = await s.toArray();
+  const vec = scoreInDataUnits(cfg, await s.toArray());
   s.dispose();
   await writeChartPng(path, scoreFieldSpec(pts, vec, { title: `learned score s(x): ${cfg.loss} on ${cfg.data}`, xlim: LIM, ylim: LIM, data }));
 }
 
-export async function writeDensityPng(device: Device, path: string, cfg: ToyConfig, model: ToyModel): Promise<void> {
+export async function writeDensityPng(device: Device, path: string, cfg: ToyConfig, model: ToyModel, data?: Float32Array): Promise<void> {
   if (model.kind !== 'energy') return;
   const g = 144; // fine enough that the cells do not show at 2×
+  const LIM = data ? toyWindow(data) : LIM0;
   const pts = makeGrid(LIM, LIM, g);
-  const e = device.scope(() => noGrad(() => model.energy(Tensor.fromArray(device, pts, [g * g, 2]), noiseLevel(device, cfg, g * g))));
+  // E in data units differs from the model's by a constant (log s per dimension): exp(−E) is drawn shifted anyway
+  const e = device.scope(() => noGrad(() => model.energy(Tensor.fromArray(device, toModelUnits(pts, cfg.norm), [g * g, 2]), noiseLevel(device, cfg, g * g))));
   const en = await e.toArray();
   e.dispose();
   // unnormalised density exp(−E), shifted for range

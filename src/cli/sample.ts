@@ -1,7 +1,7 @@
 import type { Device } from '../gpu/device.js';
 import type { OptSpec } from './args.js';
 import { loadToyRun } from '../train/toy_run.js';
-import { sampleToyModel } from '../train/toy_recipes.js';
+import { sampleToyModel, checkFiniteSamples } from '../train/toy_recipes.js';
 import { writeNpy } from '../io/fs.js';
 import { Progress } from '../io/progress.js';
 import { loadDataset } from '../data/dataset.js';
@@ -46,13 +46,14 @@ export async function sampleRun(device: Device, a: Record<string, any>, quiet = 
     },
   });
   bar?.done();
+  checkFiniteSamples(res.samples, cfg.dim, `run ${a.run}`);
   const secs = (performance.now() - t0) / 1000;
   const data = loadDataset(cfg.data, { seed: cfg.seed, nTrain: 2000 });
   if (write) writeNpy(out, res.samples, [a.n, cfg.dim]);
   if (write && cfg.dim === 2) {
     await writeSamplesPng(out.replace(/\.npy$/, '') + '.png', res.samples, data.held, `${a.sampler ?? cfg.sampler} samples: ${cfg.loss} on ${cfg.data}`);
     await writeScoreFieldPng(device, paths.scorePng, cfg, model, data.held);
-    await writeDensityPng(device, paths.densityPng, cfg, model);
+    await writeDensityPng(device, paths.densityPng, cfg, model, data.held);
   }
   return { samples: res.samples, cfg, data, out, secs };
 }

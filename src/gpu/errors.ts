@@ -18,6 +18,8 @@ export class LimitError extends ScoreGpuError {}
 export class ShapeError extends ScoreGpuError {}
 /** No adapter, or the device was lost. */
 export class DeviceError extends ScoreGpuError {}
+/** Values that came out NaN or ±Inf where numbers were promised (samples of a diverged chain). */
+export class NonFiniteError extends ScoreGpuError {}
 
 /**
  * A file that cannot be used as given (truncated, wrong magic or dtype, a header that disagrees

@@ -13,6 +13,8 @@ import { defaultAdam, LR_SCHEDULES, type AdamConfig } from './optimizer.js';
 import { copyInto } from '../tensor/ops/layout.js';
 import type { LossFn, TrainerConfig } from './trainer.js';
 import { checkChoice } from './choice.js';
+import { toDataUnits, type ToyNorm } from './toy_fit.js';
+import { NonFiniteError } from '../gpu/errors.js';
 
 export interface ToyConfig {
   data: string;
@@ -43,6 +45,14 @@ export interface ToyConfig {
   /** Initial points: uniform on [−initScale, initScale]^D or N(0, initScale²I). */
   init?: 'uniform' | 'normal';
   initScale: number;
+  /**
+   * The network sees u = (x − center)/scale; the σs, step sizes and initScale above are in those
+   * units (toy_fit.ts chose them from the data). Absent: the data as given (runs made by
+   * toyConfig alone, and runs written before item 4).
+   */
+  norm?: ToyNorm;
+  /** What the fit measured (data units), kept in the config for the record. */
+  fit?: { scale: number; maxDist: number; nnDist: number };
 }
 
 export const INITS = ['uniform', 'normal'] as const;
@@ -142,7 +152,23 @@ export interface SampleRequest {
   initScale?: number;
 }
 
-export function sampleToyModel(device: Device, cfg: ToyConfig, model: ToyModel, req: SampleRequest): Promise<ChainResult> {
+/**
+ * Samples of a run in data units. The request's step sizes and initScale are in data units too;
+ * the chain runs in the model's units (cfg.norm) and its samples and snapshots are mapped back.
+ */
+export async function sampleToyModel(device: Device, cfg: ToyConfig, model: ToyModel, req: SampleRequest): Promise<ChainResult> {
+  const s = cfg.norm?.scale ?? 1;
+  const inModel = { ...req };
+  if (req.stepSize !== undefined) inModel.stepSize = req.stepSize / (s * s);
+  if (req.stepSizeEnd !== undefined) inModel.stepSizeEnd = req.stepSizeEnd / (s * s);
+  if (req.initScale !== undefined) inModel.initScale = req.initScale / s;
+  const r = await sampleInModelUnits(device, cfg, model, inModel);
+  toDataUnits(r.samples, cfg.norm);
+  for (const snap of r.snapshots) toDataUnits(snap.samples, cfg.norm);
+  return r;
+}
+
+function sampleInModelUnits(device: Device, cfg: ToyConfig, model: ToyModel, req: SampleRequest): Promise<ChainResult> {
   const sampler = checkChoice('sampler', req.sampler ?? cfg.sampler, SAMPLERS);
   const common = { n: req.n, shape: [cfg.dim], seed: req.seed ?? cfg.seed + 1, init: checkChoice('init', req.init ?? cfg.init ?? 'uniform', INITS), initScale: req.initScale ?? cfg.initScale, snapshotAt: req.snapshotAt, onProgress: req.onProgress };
   if (sampler === 'annealed') {
@@ -162,6 +188,25 @@ export function sampleToyModel(device: Device, cfg: ToyConfig, model: ToyModel, 
   const denoiseSigma = req.denoise === false || !(smoothing > 0) ? undefined : smoothing;
   const alpha = req.stepSize ?? cfg.stepSize;
   return langevin(device, model, req.steps ?? cfg.sampleSteps, alpha, { ...common, denoiseSigma, alphaEnd: req.stepSizeEnd ?? (req.stepSize !== undefined ? alpha : cfg.stepSizeEnd ?? alpha) });
+}
+
+/**
+ * Samples must be numbers: a chain that diverged (NaN or ±Inf in any coordinate) is an error naming
+ * `what` (the run) and how many samples, never a file.
+ */
+export function checkFiniteSamples(samples: Float32Array, dim: number, what: string): void {
+  let bad = 0;
+  for (let i = 0; i < samples.length; i += dim) {
+    for (let k = 0; k < dim; k++) {
+      if (!Number.isFinite(samples[i + k])) {
+        bad++;
+        break;
+      }
+    }
+  }
+  if (bad > 0) {
+    throw new NonFiniteError(`${what}: ${bad} of ${samples.length / dim} samples are not finite (NaN or ±Inf): the chain diverged; nothing was written (try a smaller --step-size, or train longer)`);
+  }
 }
 
 /** A second copy of the model holding the trainer's EMA weights (what sampling should use). */

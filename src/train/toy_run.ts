@@ -16,6 +16,7 @@ import { readSafetensors } from '../io/fs.js';
 import type { StFile } from '../io/safetensors.js';
 import { FileError } from '../gpu/errors.js';
 import { RUN_FILES, writeRunConfig, writeLossCsv, readLossCsv } from './run_dir.js';
+import { fitToyConfig, toModelUnits, type ToyFitOverrides } from './toy_fit.js';
 
 export interface LoadedToyRun {
   cfg: ToyConfig;
@@ -47,6 +48,11 @@ export function toyCheckpointOf(file: StFile, path: string): ReturnType<typeof c
   configInt(path, 'levels', cfg.levels, 1, 1_000_000);
   configInt(path, 'sampleSteps', cfg.sampleSteps, 1, 10_000_000);
   configInt(path, 'batchSize', cfg.batchSize, 1, 1 << 20);
+  if (cfg.norm !== undefined) {
+    const { center, scale } = cfg.norm as { center?: unknown; scale?: unknown };
+    if (!Array.isArray(center) || center.length !== dim || !center.every((v) => typeof v === 'number' && Number.isFinite(v))) throw new FileError(path, `config field norm.center must list ${dim} finite numbers`);
+    if (typeof scale !== 'number' || !(scale > 0 && Number.isFinite(scale))) throw new FileError(path, 'config field norm.scale must be a positive finite number');
+  }
   let estimate = 0;
   for (let i = 0; i + 1 < widths.length; i++) estimate += (widths[i] + 1) * widths[i + 1];
   checkModelFits(path, ck.file, estimate);
@@ -69,6 +75,13 @@ export interface ToyRunOptions {
   checkpointEvery?: number;
   logEvery?: number;
   nTrain?: number;
+  /**
+   * Derive the noise scales, step sizes and the chains' start from the training rows (toy_fit.ts);
+   * the values given here (data units) win. A resumed run keeps its own.
+   */
+  fit?: ToyFitOverrides;
+  /** Called with the config the run trains with (after the fit), before training starts. */
+  onConfig?: (cfg: ToyConfig) => void;
   onLog?: (step: number, loss: number, stepsPerSec: number) => void;
   /** Called when training starts, with the trainer (for dispatch counts etc.). */
   onStart?: (t: Trainer) => void;
@@ -97,9 +110,12 @@ export async function trainToy(device: Device, cfgIn: ToyConfig, o: ToyRunOption
   if (resume) cfg = { ...resume.cfg, steps: cfgIn.steps };
   const data = loadDataset(cfg.data, { seed: cfg.seed, nTrain: o.nTrain });
   cfg = { ...cfg, dim: data.dim };
+  if (!resume && o.fit) cfg = fitToyConfig(cfg, data.train, data.dim, o.fit);
+  o.onConfig?.(cfg);
   writeRunConfig(o.out, cfg);
   const { model, arena } = buildToyModel(device, cfg);
-  const trainer = new Trainer(device, arena, toyLoss(device, cfg, model), rows(data.train, data.dim), trainerConfig(cfg, o.logEvery ?? 50));
+  // the network trains on the standardised rows when the run has a norm
+  const trainer = new Trainer(device, arena, toyLoss(device, cfg, model), rows(toModelUnits(data.train, cfg.norm), data.dim), trainerConfig(cfg, o.logEvery ?? 50));
   let lossHistory: [number, number][] = [];
   if (resume) {
     restoreTrainer(model, trainer, resume.file, path, resume.step);

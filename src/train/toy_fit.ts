@@ -1,0 +1,165 @@
+// Defaults that fit the data (issue 15, item 4). A toy run's network sees the data standardised,
+// u = (x − μ)/s with μ the data's mean and s its RMS standard deviation (one number: the geometry is
+// kept), and every noise scale, step size and starting distribution is chosen from the training
+// rows in those units, by one rule for the built-in sets and for a user's .npy alike:
+//
+//   NCSN and annealed Langevin, NCSNv2's rules (Song & Ermon 2020):
+//     σ_max = the largest distance between two training points (technique 1; on a subsample),
+//     σ_min = half the median nearest-neighbour distance (in a 1000-row subsample),
+//     γ from technique 2 (ncsnv2Gamma), capped at 1.6 where low dimensions leave it unbounded,
+//     L = ⌈ln(σ_max/σ_min)/ln γ⌉ + 1 levels, T = 100 steps per level, ε from technique 4
+//     (ncsnv2StepSize), chains started from the prior N(0, σ_max²I) — around the data mean.
+//   Single-σ objectives (DSM, DEEN; ESM/SSM/SSM-VR on the smoothed data where they smooth):
+//     σ = 0.05 s, plain Langevin α from 0.025 s² decaying to 2.5e-5 s², chains started uniform on
+//     μ ± 1.5 s — the constants tuned on the built-in sets (s ≈ 2 there) expressed in units of s.
+//
+// Everything the rules chose is stored in the run's config (in model units, with `norm`), so
+// `sample` and `eval` reuse it; samples are mapped back to data units (x = μ + s·u) before anyone
+// sees them. Pure: no device, no Node built-ins.
+import type { ToyConfig } from './toy_recipes.js';
+import { ncsnv2Gamma } from '../score/sigmas.js';
+import { ncsnv2StepSize } from '../score/sampling/annealed.js';
+import { Rng, deriveSeed } from '../data/rng.js';
+
+/** Data units → model units: u = (x − center)/scale. */
+export interface ToyNorm {
+  center: number[];
+  scale: number;
+}
+
+export interface DataStats {
+  /** Per-dimension mean. */
+  mean: Float64Array;
+  /** RMS standard deviation over dimensions: √(mean_d var_d). */
+  scale: number;
+  /** Largest distance between two rows of the subsample (data units). */
+  maxDist: number;
+  /** Median over the subsample of each row's distance to its nearest other row (data units). */
+  nnDist: number;
+  /** Rows in the subsample. */
+  m: number;
+}
+
+/** Rows of the subsample the distance statistics use (O(m²) distances: ~0.5 M at 1000). */
+export const STATS_ROWS = 1000;
+/** Low-dimensional cap on NCSNv2's γ (its rule puts no bound below D = 5): the tuned toy ratio. */
+export const GAMMA_CAP = 1.6;
+/** σ_min as a fraction of the median nearest-neighbour distance. */
+export const NN_FRACTION = 0.5;
+/** Steps per level of annealed Langevin (NCSN's T). */
+export const STEPS_PER_LEVEL = 100;
+
+/** Mean, scale and the distance statistics of [n, dim] rows, in float64 (subsample seeded). */
+export function dataStats(rows: ArrayLike<number>, dim: number, seed = 0): DataStats {
+  const n = Math.floor(rows.length / dim);
+  if (!(n >= 2) || n * dim !== rows.length) throw new Error(`dataStats: need at least 2 rows of ${dim} values, got ${rows.length} values`);
+  const mean = new Float64Array(dim);
+  for (let i = 0; i < n; i++) for (let k = 0; k < dim; k++) mean[k] += rows[i * dim + k];
+  for (let k = 0; k < dim; k++) mean[k] /= n;
+  let ss = 0;
+  for (let i = 0; i < n; i++) for (let k = 0; k < dim; k++) ss += (rows[i * dim + k] - mean[k]) ** 2;
+  const scale = Math.sqrt(ss / (n * dim));
+  const m = Math.min(n, STATS_ROWS);
+  const idx = m === n ? Array.from({ length: n }, (_, i) => i) : Array.from(new Rng(deriveSeed(seed, 7)).permutation(n).subarray(0, m));
+  const sub = new Float64Array(m * dim);
+  for (let i = 0; i < m; i++) for (let k = 0; k < dim; k++) sub[i * dim + k] = rows[idx[i] * dim + k];
+  const nn = new Float64Array(m).fill(Infinity);
+  let max2 = 0;
+  for (let i = 0; i < m; i++) {
+    for (let j = i + 1; j < m; j++) {
+      let d2 = 0;
+      for (let k = 0; k < dim; k++) d2 += (sub[i * dim + k] - sub[j * dim + k]) ** 2;
+      if (d2 > max2) max2 = d2;
+      if (d2 < nn[i]) nn[i] = d2;
+      if (d2 < nn[j]) nn[j] = d2;
+    }
+  }
+  const sorted = Float64Array.from(nn).sort();
+  const med2 = m % 2 ? sorted[(m - 1) / 2] : (Math.sqrt(sorted[m / 2 - 1]) + Math.sqrt(sorted[m / 2])) ** 2 / 4;
+  return { mean, scale, maxDist: Math.sqrt(max2), nnDist: Math.sqrt(med2), m };
+}
+
+/** NCSN levels and annealed-Langevin step from the statistics, in model units (÷ scale). */
+export function ncsnRules(st: DataStats, dim: number): { sigmaMax: number; sigmaMin: number; levels: number; gamma: number; eps: number; T: number } {
+  const s = st.scale > 0 ? st.scale : 1;
+  const sigmaMax = st.maxDist / s;
+  // duplicate rows give a zero nearest-neighbour distance: keep σ_min above 1e-4 of σ_max
+  const sigmaMin = Math.min(Math.max((NN_FRACTION * st.nnDist) / s, 1e-4 * sigmaMax), sigmaMax / GAMMA_CAP);
+  const gammaRule = Math.min(ncsnv2Gamma(dim), GAMMA_CAP);
+  const levels = Math.ceil(Math.log(sigmaMax / sigmaMin) / Math.log(gammaRule) - 1e-9) + 1;
+  const gamma = Math.exp(Math.log(sigmaMax / sigmaMin) / (levels - 1));
+  const T = STEPS_PER_LEVEL;
+  return { sigmaMax, sigmaMin, levels, gamma, eps: ncsnv2StepSize(gamma, sigmaMin, T), T };
+}
+
+/** Values a user set explicitly, in data units (CLI flags): they win over the rules. */
+export interface ToyFitOverrides {
+  sigma?: number;
+  sigmaMax?: number;
+  sigmaMin?: number;
+  levels?: number;
+}
+
+/**
+ * The config with its data-derived choices: `norm`, the noise scales, the sampler's step sizes and
+ * starting distribution (model units). Built-in sets and files alike.
+ */
+export function fitToyConfig(cfg: ToyConfig, train: ArrayLike<number>, dim: number, fixed: ToyFitOverrides = {}): ToyConfig {
+  const st = dataStats(train, dim, cfg.seed);
+  const s = st.scale > 0 ? st.scale : 1;
+  const norm: ToyNorm = { center: Array.from(st.mean), scale: s };
+  const out: ToyConfig = { ...cfg, dim, norm, fit: { scale: s, maxDist: st.maxDist, nnDist: st.nnDist } };
+  if (cfg.loss === 'ncsn') {
+    const r = ncsnRules(st, dim);
+    out.sigmaMax = fixed.sigmaMax !== undefined ? fixed.sigmaMax / s : r.sigmaMax;
+    out.sigmaMin = fixed.sigmaMin !== undefined ? fixed.sigmaMin / s : r.sigmaMin;
+    out.levels = fixed.levels ?? (fixed.sigmaMax !== undefined || fixed.sigmaMin !== undefined ? ncsnRules({ ...st, maxDist: out.sigmaMax * s, nnDist: (out.sigmaMin * s) / NN_FRACTION }, dim).levels : r.levels);
+    const gamma = out.levels > 1 ? Math.exp(Math.log(out.sigmaMax / out.sigmaMin) / (out.levels - 1)) : GAMMA_CAP;
+    out.sampleSteps = r.T;
+    out.stepSize = ncsnv2StepSize(Math.max(gamma, 1 + 1e-6), out.sigmaMin, r.T);
+    out.init = 'normal';
+    out.initScale = out.sigmaMax;
+  } else {
+    // the tuned toy constants (data scale s ≈ 2) in units of s; the checkerboard's discontinuous
+    // density is learned smoothed (see toy_recipes.ts)
+    const smooth = cfg.data === 'checkerboard' ? 0.1 : 0.05;
+    out.sigma = fixed.sigma !== undefined ? fixed.sigma / s : smooth;
+    out.dataNoise = cfg.data === 'checkerboard' ? smooth : 0;
+    out.stepSize = 0.025;
+    out.stepSizeEnd = 2.5e-5;
+    out.init = 'uniform';
+    out.initScale = 1.5;
+  }
+  return out;
+}
+
+/** One line saying what the rules chose, in data units. */
+export function describeFit(cfg: ToyConfig): string {
+  const s = cfg.norm?.scale ?? 1;
+  const f = (v: number) => (Math.abs(v) >= 1e4 || Math.abs(v) < 1e-3 ? v.toExponential(2) : v.toPrecision(3));
+  const centre = `μ = (${(cfg.norm?.center ?? []).slice(0, 4).map(f).join(', ')}${cfg.dim > 4 ? ', …' : ''})`;
+  const head = `fit to the data: scale s = ${f(s)}, ${centre}`;
+  if (cfg.loss === 'ncsn') {
+    const gamma = cfg.levels > 1 ? Math.exp(Math.log(cfg.sigmaMax / cfg.sigmaMin) / (cfg.levels - 1)) : 1;
+    return `${head}; σ ${f(cfg.sigmaMax * s)} → ${f(cfg.sigmaMin * s)} in ${cfg.levels} levels (γ = ${gamma.toFixed(3)}), annealed Langevin T = ${cfg.sampleSteps}, ε = ${f(cfg.stepSize * s * s)}, start N(μ, ${f(cfg.initScale * s)}²I)`;
+  }
+  const sm = cfg.loss === 'dsm' || cfg.loss === 'deen' ? `σ = ${f(cfg.sigma * s)}` : cfg.dataNoise > 0 ? `data smoothed by σ = ${f(cfg.dataNoise * s)}` : 'no smoothing';
+  return `${head}; ${sm}, Langevin ${cfg.sampleSteps} steps, α ${f(cfg.stepSize * s * s)} → ${f(cfg.stepSizeEnd * s * s)}, start uniform on μ ± ${f(cfg.initScale * s)}`;
+}
+
+/** Rows in data units → model units (a copy). Identity without a norm. */
+export function toModelUnits(rows: Float32Array, norm: ToyNorm | undefined): Float32Array {
+  if (!norm) return rows;
+  const d = norm.center.length;
+  const out = new Float32Array(rows.length);
+  for (let i = 0; i < rows.length; i++) out[i] = (rows[i] - norm.center[i % d]) / norm.scale;
+  return out;
+}
+
+/** Rows in model units → data units, in place. */
+export function toDataUnits(rows: Float32Array, norm: ToyNorm | undefined): Float32Array {
+  if (!norm) return rows;
+  const d = norm.center.length;
+  for (let i = 0; i < rows.length; i++) rows[i] = norm.center[i % d] + norm.scale * rows[i];
+  return rows;
+}
