@@ -1,10 +1,12 @@
 // Bundles the engine with esbuild: WGSL files are inlined as text.
 //   node build.mjs            → dist/node/cli.js (the `scoregpu` command), dist/node/index.js and
 //                               dist/node/node.js (the Node-only surface: runs, files, data, metrics)
-//   node build.mjs --browser  → also dist/browser/scoregpu.js and the example pages in dist/examples/
+//   node build.mjs --browser  → also dist/browser/scoregpu.js and the example pages in dist/examples/,
+//                               with the shipped models (models/NAME/ → dist/examples/models/NAME/ and
+//                               a list of them in dist/examples/models/index.json) for the image page
 // The browser part is importable (test/browser builds with it): `await buildBrowser()`.
 import * as esbuild from 'esbuild';
-import { cpSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -40,6 +42,35 @@ export async function buildNode() {
 
 const browserOpts = { ...common, platform: 'browser', target: 'es2022', plugins: [noNodeInBrowser] };
 
+/**
+ * The model folders under models/ (model.safetensors + config.json each) copied beside the pages,
+ * and listed with what the page shows before loading one: the config and the file's size.
+ */
+function copyModels(outRoot) {
+  const src = join(ROOT, 'models');
+  const out = join(outRoot, 'models');
+  rmSync(out, { recursive: true, force: true });
+  const list = [];
+  if (existsSync(src)) {
+    for (const d of readdirSync(src, { withFileTypes: true }).filter((e) => e.isDirectory()).sort((a, b) => a.name.localeCompare(b.name))) {
+      const st = join(src, d.name, 'model.safetensors');
+      if (!existsSync(st)) continue;
+      mkdirSync(join(out, d.name), { recursive: true });
+      for (const f of readdirSync(join(src, d.name))) cpSync(join(src, d.name, f), join(out, d.name, f));
+      let config = null;
+      try {
+        config = JSON.parse(readFileSync(join(src, d.name, 'config.json'), 'utf8'));
+      } catch {
+        /* the page reads the config from the safetensors metadata */
+      }
+      list.push({ name: d.name, file: `${d.name}/model.safetensors`, bytes: statSync(st).size, config });
+    }
+  }
+  mkdirSync(out, { recursive: true });
+  writeFileSync(join(out, 'index.json'), JSON.stringify({ models: list }, null, 1) + '\n');
+  return list.length;
+}
+
 /** The engine as one ES module (dist/browser/scoregpu.js) and every page under examples/browser/. */
 export async function buildBrowser({ plugins = [], pages = true } = {}) {
   const opts = { ...browserOpts, plugins: [...plugins, ...browserOpts.plugins] };
@@ -49,6 +80,11 @@ export async function buildBrowser({ plugins = [], pages = true } = {}) {
   const root = join(ROOT, 'examples/browser');
   const built = [];
   if (!existsSync(root)) return built;
+  const outRoot = join(ROOT, 'dist/examples');
+  mkdirSync(outRoot, { recursive: true });
+  // the index page linking the pages, and anything else beside the page folders
+  for (const f of readdirSync(root, { withFileTypes: true })) if (f.isFile() && !f.name.endsWith('.ts')) cpSync(join(root, f.name), join(outRoot, f.name));
+  copyModels(outRoot);
   for (const page of readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory())) {
     const src = join(root, page.name);
     const out = join(ROOT, 'dist/examples', page.name);

@@ -21,3 +21,9 @@ export * as recipes from './train/toy_recipes.js';
 export * as imageRecipes from './train/image_recipes.js';
 export { TOY_SETS } from './data/toy.js';
 export * as charts from './io/charts.js';
+// image models and their samplers, as the CLI uses them (the browser's image page too)
+export * as imageSamplers from './score/sampling/index.js';
+export { sampleImages, samplerDefaults, type SampleImagesOptions } from './score/sampling/draw.js';
+export { loadImageModel, imageCheckpointOf, type LoadedImageRun } from './train/image_model.js';
+export { type ImageConfig } from './train/image_recipes.js';
+export { decodeSafetensors, encodeSafetensors, type StFile } from './io/safetensors.js';

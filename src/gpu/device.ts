@@ -367,6 +367,10 @@ export class Device {
     try {
       await staging.mapAsync(1 /* READ */);
     } catch (e: any) {
+      // A lost device fails the mapping first and resolves `lost` a moment later: wait briefly so
+      // the error names the loss (a DeviceError a page or the CLI can tell apart) rather than the map.
+      await Promise.race([this.device.lost, new Promise((r) => setTimeout(r, 200))]);
+      this.checkAlive();
       await this.throwErrors();
       throw new DeviceError(`read-back failed: ${e?.message ?? e}`);
     }

@@ -27,6 +27,10 @@ export interface LoadedImageRun {
  * model.safetensors), given as bytes or as a decoded file; `name` names it in errors.
  */
 export function loadImageModel(device: Device, bytes: Uint8Array | StFile, name: string, which: 'ema' | 'params' = 'ema'): LoadedImageRun {
+  if (!device || typeof (device as { scope?: unknown }).scope !== 'function') throw new TypeError('loadImageModel: device must be a Device (createDevice())');
+  if (!(bytes instanceof Uint8Array) && !(bytes && typeof bytes === 'object' && 'tensors' in bytes)) throw new TypeError('loadImageModel: bytes must be a Uint8Array (the file\'s contents) or a decoded safetensors file');
+  if (typeof name !== 'string') throw new TypeError('loadImageModel: name must be a string (the file\'s name, for messages)');
+  if (which !== 'ema' && which !== 'params') throw new TypeError(`loadImageModel: which must be 'ema' or 'params', got ${String(which)}`);
   const file = bytes instanceof Uint8Array ? decodeSafetensors(bytes, name) : bytes;
   const ck = imageCheckpointOf(file, name);
   const cfg = ck.config as ImageConfig;

@@ -5,8 +5,9 @@ import type { NoiseConditionalNet } from '../losses.js';
 import type { DiscreteProcess } from '../processes/process.js';
 import { NcsnProcess } from '../processes/ncsn.js';
 import { makePlan, type PlanOptions } from './index.js';
-import { runPlan, type SampleResult } from './plan.js';
+import { runPlan, type SampleResult, type Preview } from './plan.js';
 import { ncsnv2StepSize } from './annealed.js';
+import { adapt } from '../adapter.js';
 
 export interface SampleImagesOptions extends PlanOptions {
   sampler: string;
@@ -14,6 +15,10 @@ export interface SampleImagesOptions extends PlanOptions {
   seed?: number;
   batch?: number;
   onProgress?: (done: number, total: number) => void;
+  /** Watch each batch's chain: x and the model's x̂₀ every `every` steps (see RunOptions.preview). */
+  preview?: { every: number; onPreview: (p: Preview & { batch: number }) => void | Promise<void> };
+  /** Stops sampling between steps. */
+  signal?: AbortSignal;
 }
 
 /** Sampler defaults that depend on the process: annealed Langevin's ε by NCSNv2's rule, clipping for DDPM. */
@@ -41,6 +46,13 @@ export async function sampleImages(device: Device, net: NoiseConditionalNet, pro
     const r = await runPlan(device, net, plan, {
       n, shape, seed: (o.seed ?? 0) * 1000 + k,
       onProgress: (d, total) => o.onProgress?.(k * total + d, batches * total),
+      signal: o.signal,
+      // x̂₀ at the step's noise index, by the model-output adapter (whatever the sampler's update uses)
+      preview: o.preview && {
+        every: o.preview.every,
+        estimate: (s) => adapt(proc.prediction, proc.marginal(s.index ?? 0)).x0,
+        onPreview: (p) => o.preview!.onPreview({ ...p, batch: k }),
+      },
     });
     all.set(r.samples, done * per);
     done += n;
