@@ -1,23 +1,17 @@
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { device, rng, relErr, poisonPool, TEST_SEED } from './helpers.js';
+import { describe, expect, beforeAll } from 'vitest';
+import { device, rng, relErr, poisonPool, TEST_SEED, itUnder } from './helpers.js';
 import { Tensor } from '../src/tensor/tensor.js';
 import { conv2d, conv2dBackwardInput, conv2dBackwardWeight, conv2dOutSize } from '../src/tensor/ops/conv2d.js';
 import { conv2dRef, conv2dBackwardInputRef, conv2dBackwardWeightRef } from '../src/tensor/cpu/conv2d.js';
-import { convTexMode, convImplicitMode } from '../src/tensor/ops/conv2d_tex.js';
 import type { Device } from '../src/gpu/device.js';
 
 // The buffer kernels (shaders/conv2d.wgsl) on every adapter: the texture paths are switched off
-// here and have their own tests (conv2d_tex.test.ts, conv2d_implicit.test.ts).
+// here (the device's kernel policy) and have their own tests (conv2d_tex.test.ts, conv2d_implicit.test.ts).
 let d: Device;
 beforeAll(async () => {
   d = await device();
-  convTexMode.mode = 'never';
-  convImplicitMode.mode = 'never';
 });
-afterAll(() => {
-  convTexMode.mode = 'auto';
-  convImplicitMode.mode = 'auto';
-});
+const it = itUnder({ convTex: 'never', convImplicit: 'never' });
 
 // [B, Cin, H, W, Cout, k, stride, padding]
 type Case = [number, number, number, number, number, number, number, number];

@@ -1,10 +1,9 @@
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { describe, it, expect, beforeAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { device, rng, relErr, poisonPool, TEST_SEED, forEachTexelOutput } from './helpers.js';
 import { Tensor } from '../src/tensor/tensor.js';
 import { conv2d, conv2dBackwardInput, conv2dBackwardWeight, conv2dOutSize } from '../src/tensor/ops/conv2d.js';
-import { type ImplicitTile, convImplicitMode, convImplicitPack, convTexMode, conv2dImplicitForward, conv2dImplicitBackwardInput, conv2dImplicitBackwardWeight } from '../src/tensor/ops/conv2d_tex.js';
-import { subgroupsUsable } from '../src/tensor/ops/matmul.js';
+import { type ImplicitTile, conv2dImplicitForward, conv2dImplicitBackwardInput, conv2dImplicitBackwardWeight } from '../src/tensor/ops/conv2d_tex.js';
 import { groupNorm, groupNormPackedParts } from '../src/tensor/ops/norm.js';
 import { upsample2Packed } from '../src/tensor/ops/pool.js';
 import { packTexture } from '../src/tensor/ops/matmul_tex.js';
@@ -21,12 +20,8 @@ let d: Device;
 let usable = false;
 beforeAll(async () => {
   d = await device();
-  usable = subgroupsUsable(d);
+  usable = d.caps.subgroups;
   if (!usable) console.warn('conv2d implicit tests skipped: the adapter has no `subgroups` feature with subgroups of ≥ 8 lanes');
-});
-afterAll(() => {
-  convImplicitMode.mode = 'auto';
-  convTexMode.mode = 'auto';
 });
 
 // [B, Cin, H, W, Cout, k, stride, padding]
@@ -98,23 +93,22 @@ async function checkForward(c: Case, seed: number, epi: number, how: 'implicit' 
   [x, w, y, bias, cbias, residual].forEach((t) => t?.dispose());
 }
 
-// every test that packs runs with staged and direct texel outputs (helpers.ts forEachTexelOutput)
-forEachTexelOutput(() => {
+// every test that packs runs with staged and direct texel outputs (helpers.ts forEachTexelOutput),
+// and with the implicit GEMM forced on (the device's kernel policy)
+forEachTexelOutput((_staging, it) => {
 describe(`conv2d implicit-GEMM texture path (seed ${TEST_SEED})`, () => {
   it('forward with every epilogue combination against the reference (every input packing)', async (ctx) => {
     if (!usable) return ctx.skip();
-    convImplicitMode.mode = 'always';
     let seed = TEST_SEED;
     for (const pack of ['nhwc4', 'nhwc4_px'] as const) {
-      convImplicitPack.entry = pack;
-      for (const c of cases) await checkForward(c, seed++, seed % 16, 'implicit');
-      for (const epi of [0, 1, 2, 4, 8, 15, 6, 9]) await checkForward(cases[6], seed++, epi, 'implicit');
+      await d.withPolicy({ implicitPack: pack }, async () => {
+        for (const c of cases) await checkForward(c, seed++, seed % 16, 'implicit');
+        for (const epi of [0, 1, 2, 4, 8, 15, 6, 9]) await checkForward(cases[6], seed++, epi, 'implicit');
+      });
     }
-    convImplicitPack.entry = 'nhwc4_px';
   });
   it('every strip shape (rows × columns per lane)', async (ctx) => {
     if (!usable) return ctx.skip();
-    convImplicitMode.mode = 'always';
     let seed = TEST_SEED + 100;
     for (const tile of TILES) {
       for (const c of [cases[0], cases[1], cases[6], cases[7]]) await checkForward(c, seed++, 15, 'implicit', tile);
@@ -122,7 +116,6 @@ describe(`conv2d implicit-GEMM texture path (seed ${TEST_SEED})`, () => {
   });
   it('every output block (3×3 stride 1), every epilogue bit, partial blocks', async (ctx) => {
     if (!usable) return ctx.skip();
-    convImplicitMode.mode = 'always';
     let seed = TEST_SEED + 300;
     for (const tile of BLOCKS) {
       for (const c of BLOCK_CASES) await checkForward(c, seed++, 15, 'implicit', tile);
@@ -131,7 +124,6 @@ describe(`conv2d implicit-GEMM texture path (seed ${TEST_SEED})`, () => {
   });
   it('input gradient against the reference, every strip shape and block', async (ctx) => {
     if (!usable) return ctx.skip();
-    convImplicitMode.mode = 'always';
     let seed = TEST_SEED + 200;
     for (const tile of [undefined, ...TILES, ...BLOCKS]) {
       for (const c of tile ? ('block' in tile ? BLOCK_CASES : [cases[1], cases[6], cases[7]]) : cases) {
@@ -155,7 +147,6 @@ describe(`conv2d implicit-GEMM texture path (seed ${TEST_SEED})`, () => {
   });
   it('weight gradient against the reference: every strip shape, reduction split over grid z', async (ctx) => {
     if (!usable) return ctx.skip();
-    convImplicitMode.mode = 'always';
     let seed = TEST_SEED + 400;
     const WT = [undefined, { tm: 16, tn: 8 }, { tm: 32, tn: 4 }, { tm: 8, tn: 8 }, { tm: 64, tn: 4 }, { tm: 32, tn: 8 }];
     for (const tile of WT) {
@@ -187,7 +178,6 @@ describe(`conv2d implicit-GEMM texture path (seed ${TEST_SEED})`, () => {
   });
   it('the weight gradient reads gy from the texture the input gradient just packed, and only while it is there', async (ctx) => {
     if (!usable) return ctx.skip();
-    convImplicitMode.mode = 'always';
     let seed = TEST_SEED + 500;
     // strips (28×28-like, odd sizes), blocks (7-divisible), a 1×1 conv; Cout ≥ 32 takes the NHWC4 gy
     const shareCases: Case[] = [[2, 7, 9, 11, 40, 3, 1, 1], [2, 10, 14, 7, 33, 3, 1, 1], [3, 6, 5, 7, 64, 1, 1, 0]];
@@ -214,18 +204,16 @@ describe(`conv2d implicit-GEMM texture path (seed ${TEST_SEED})`, () => {
       expect(relErr(await gw2.toArray(), refW(gv2)), `dw after the slot moved on ${name(c)}`).toBeLessThan(1e-4);
       [x, w, gy, gx, gw, other, gx2, gw2].forEach((t) => t.dispose());
     }
-    convImplicitMode.mode = 'auto';
   });
   it('the same epilogue on the row-conv and im2col paths (cbias and residual added after)', async () => {
     let seed = TEST_SEED + 300;
-    convImplicitMode.mode = 'never';
     for (const tex of ['never', 'always'] as const) {
       if (tex === 'always' && !usable) continue;
-      convTexMode.mode = tex;
-      for (const epi of [2, 6, 8, 15]) await checkForward(cases[0], seed++, epi, 'fallback');
-      await checkForward(cases[1], seed++, 15, 'fallback');
+      await d.withPolicy({ convImplicit: 'never', convTex: tex }, async () => {
+        for (const epi of [2, 6, 8, 15]) await checkForward(cases[0], seed++, epi, 'fallback');
+        await checkForward(cases[1], seed++, 15, 'fallback');
+      });
     }
-    convTexMode.mode = 'auto';
   });
   it('cbias and residual shape errors name the shapes', () => {
     const x = Tensor.empty(d, [2, 3, 8, 8]), w = Tensor.empty(d, [4, 3, 3, 3]), cb = Tensor.empty(d, [2, 5]), res = Tensor.empty(d, [2, 4, 8, 7]);
@@ -246,7 +234,6 @@ describe(`GroupNorm writing the conv's packed input (seed ${TEST_SEED})`, () => 
   ];
   it('the conv reading the norm-packed texture matches the reference; a later norm invalidates it', async (ctx) => {
     if (!usable) return ctx.skip();
-    convImplicitMode.mode = 'always';
     let seed = TEST_SEED + 500;
     for (const [B, C, H, W, groups, Cout] of shapes) {
       const r = rng(seed++);
@@ -281,7 +268,6 @@ describe(`GroupNorm writing the conv's packed input (seed ${TEST_SEED})`, () => 
 describe(`GroupNorm packing its input for a 1×1 conv (packInput, seed ${TEST_SEED})`, () => {
   it('the 1×1 conv of the norm input reads the texture the norm wrote, and repacks once it is overwritten', async (ctx) => {
     if (!usable) return ctx.skip();
-    convImplicitMode.mode = 'always';
     let seed = TEST_SEED + 800;
     // aligned planes (28×7) and unaligned (7×7)
     for (const [B, C, H, W, groups, Cout] of [[2, 16, 28, 7, 4, 24], [3, 24, 7, 7, 6, 8]]) {
@@ -318,7 +304,6 @@ describe(`GroupNorm packing its input for a 1×1 conv (packInput, seed ${TEST_SE
 describe(`GroupNorm of a concatenation read in place (groupNormPackedParts, seed ${TEST_SEED})`, () => {
   it('both packed textures match the norm and the input of the concatenation; layouts it cannot read return null', async (ctx) => {
     if (!usable) return ctx.skip();
-    convImplicitMode.mode = 'always';
     let seed = TEST_SEED + 900;
     // [B, part channels, H, W, groups, Cout]: two and three parts, aligned (28×7) and unaligned (7×7) planes
     const cases: [number, number[], number, number, number, number][] = [[2, [16, 8], 28, 7, 6, 12], [3, [8, 16, 8], 7, 7, 4, 20], [2, [12, 12], 6, 6, 4, 8]];
@@ -360,7 +345,6 @@ describe(`GroupNorm of a concatenation read in place (groupNormPackedParts, seed
 describe(`×2 up-sampling straight into the conv's packed input (upsample2Packed, seed ${TEST_SEED})`, () => {
   it('the conv of the texture matches conv(upsample(x)) even when the slot held NaNs', async (ctx) => {
     if (!usable) return ctx.skip();
-    convImplicitMode.mode = 'always';
     let seed = TEST_SEED + 1000;
     // 7×7 → 14×14 (block geometry), 5×6 → 10×12 (row strips), channels not a multiple of 4
     for (const [B, C, H, W, Cout] of [[2, 16, 7, 7, 8], [3, 6, 5, 6, 12]]) {
@@ -385,7 +369,6 @@ describe(`×2 up-sampling straight into the conv's packed input (upsample2Packed
 describe(`GroupNorm writing only the packed texture (packOnly, seed ${TEST_SEED})`, () => {
   it('the conv reads it; an overwritten slot or a conv off the implicit path is an error, not garbage', async (ctx) => {
     if (!usable) return ctx.skip();
-    convImplicitMode.mode = 'always';
     const r = rng(TEST_SEED + 700);
     const [B, C, H, W, groups, Cout] = [2, 16, 7, 7, 4, 12];
     const xs = r.normal(B * C * H * W), ga = r.uniform(C, 0.5, 1.5), be = r.normal(C), wv = r.normal(Cout * C * 9);
@@ -402,13 +385,11 @@ describe(`GroupNorm writing only the packed texture (packOnly, seed ${TEST_SEED}
     const h2 = groupNorm(x, groups, gamma, beta, 1e-5, { silu: true, pack });
     expect(() => conv2d(h, w, { padding: 1 })).toThrow(/exists only as a producer-packed texture.*overwritten/);
     const h3 = groupNorm(x, groups, gamma, beta, 1e-5, { silu: true, pack, packOnly: true });
-    convImplicitMode.mode = 'never';
-    expect(() => conv2d(h3, w, { padding: 1 })).toThrow(/exists only as a packed texture.*implicit-GEMM/);
-    convImplicitMode.mode = 'always';
+    d.withPolicy({ convImplicit: 'never' }, () => expect(() => conv2d(h3, w, { padding: 1 })).toThrow(/exists only as a packed texture.*implicit-GEMM/));
     [x, gamma, beta, w, h, y, h2, h3].forEach((t) => t.dispose());
   });
 });
-});
+}, { convImplicit: 'always' });
 
 describe('generated implicit-GEMM shaders', () => {
   it('match scripts/gen-conv2d-tex.mjs (edit the generator, not the .wgsl)', () => {

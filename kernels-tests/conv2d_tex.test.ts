@@ -1,9 +1,7 @@
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { device, rng, relErr, poisonPool, TEST_SEED } from './helpers.js';
+import { describe, expect, beforeAll } from 'vitest';
+import { device, rng, relErr, poisonPool, TEST_SEED, itUnder } from './helpers.js';
 import { Tensor } from '../src/tensor/tensor.js';
 import { conv2d, conv2dBackwardInput, conv2dBackwardWeight, conv2dOutSize } from '../src/tensor/ops/conv2d.js';
-import { convTexMode, convImplicitMode } from '../src/tensor/ops/conv2d_tex.js';
-import { subgroupsUsable } from '../src/tensor/ops/matmul.js';
 import { conv2dRef, conv2dBackwardInputRef, conv2dBackwardWeightRef } from '../src/tensor/cpu/conv2d.js';
 import type { Device } from '../src/gpu/device.js';
 
@@ -13,15 +11,11 @@ let d: Device;
 let usable = false;
 beforeAll(async () => {
   d = await device();
-  usable = subgroupsUsable(d);
+  usable = d.caps.subgroups;
   if (!usable) console.warn('conv2d_tex tests skipped: the adapter has no `subgroups` feature with subgroups of ≥ 8 lanes');
-  convTexMode.mode = 'always';
-  convImplicitMode.mode = 'never'; // the implicit GEMM has its own tests (conv2d_implicit.test.ts)
 });
-afterAll(() => {
-  convTexMode.mode = 'auto';
-  convImplicitMode.mode = 'auto';
-});
+// the implicit GEMM has its own tests (conv2d_implicit.test.ts)
+const it = itUnder({ convTex: 'always', convImplicit: 'never' });
 
 // [B, Cin, H, W, Cout, k, stride, padding]
 type Case = [number, number, number, number, number, number, number, number];

@@ -1,7 +1,7 @@
 // Shared test helpers: one device per test file, seeded random inputs, NaN-poisoned pool, errors.
 import { createDevice, type Device } from '../src/gpu/device.js';
-import { describe, beforeAll, afterAll } from 'vitest';
-import { texStaging } from '../src/tensor/ops/texel_out.js';
+import { describe, it, type TestContext } from 'vitest';
+import type { KernelPolicy } from '../src/gpu/policy.js';
 
 let dev: Promise<Device> | null = null;
 export function device(): Promise<Device> {
@@ -80,21 +80,24 @@ export function poisonPool(d: Device, maxBytes = 1 << 22, perClass = 3): void {
   for (const b of bufs) d.pool.release(b);
 }
 
+/** A test declaration like vitest's `it`. */
+export type ItFn = (name: string, fn: (ctx: TestContext) => unknown, timeout?: number) => void;
+
+/** vitest's `it`, each body run under `change` of the test device's kernel policy (Device.withPolicy). */
+export function itUnder(change: Partial<KernelPolicy>): ItFn {
+  return (name, fn, timeout) => it(name, async (ctx) => (await device()).withPolicy(change, () => fn(ctx)), timeout);
+}
+
 /**
  * Declare `body`'s tests twice, as suites with packing passes staged through a buffer and stored
  * straight to the texture (src/tensor/ops/texel_out.ts: CPU adapters stage, GPUs store), so both
- * ways run on every adapter.
+ * ways run on every adapter: `body` declares its tests with the `it` it is given, which runs them
+ * under that texStaging (and `policy`).
  */
-export function forEachTexelOutput(body: (staging: 'always' | 'never') => void): void {
+export function forEachTexelOutput(body: (staging: 'always' | 'never', it: ItFn) => void, policy: Partial<KernelPolicy> = {}): void {
   for (const staging of ['always', 'never'] as const) {
     describe(`texel outputs ${staging === 'always' ? 'staged through a buffer' : 'stored to the texture'}`, () => {
-      beforeAll(() => {
-        texStaging.mode = staging;
-      });
-      afterAll(() => {
-        texStaging.mode = 'auto';
-      });
-      body(staging);
+      body(staging, itUnder({ ...policy, texStaging: staging }));
     });
   }
 }

@@ -1,9 +1,8 @@
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { describe, it, expect, beforeAll } from 'vitest';
 import { device, rng, relErr, poisonPool, TEST_SEED } from './helpers.js';
 import { Tensor } from '../src/tensor/tensor.js';
 import { transpose, concat, slice, padTo, gather, gatherBackward, copyInto } from '../src/tensor/ops/layout.js';
 import { transposeRef, concatRef, sliceRef, padToRef, gatherRef, gatherBackwardRef } from '../src/tensor/cpu/layout.js';
-import { forceKernelStyle } from '../src/tensor/ops/reduce.js';
 import type { Device } from '../src/gpu/device.js';
 
 let d: Device;
@@ -18,7 +17,6 @@ const exact = (out: ArrayLike<number>, ref: ArrayLike<number>) => relErr(out, re
 describe(`layout (seed ${TEST_SEED})`, () => {
   for (const style of ['gpu', 'cpu'] as const)
   it(`transpose (${style} style): tiled 2-D, batched last-two swap, general permutes`, async () => {
-    forceKernelStyle(style);
     const r = rng(TEST_SEED + 1);
     const cases: [number[], number[]][] = [
       [[1], [0]],
@@ -36,12 +34,11 @@ describe(`layout (seed ${TEST_SEED})`, () => {
       const xs = r.uniform(numel(shape));
       poisonPool(d, xs.length * 4 + 4096, 2);
       const x = Tensor.fromArray(d, xs, shape);
-      const y = transpose(x, perm);
+      const y = d.withPolicy({ rowStyle: style }, () => transpose(x, perm));
       expect(y.shape).toEqual(perm.map((p) => shape[p]));
       expect(exact(await y.toArray(), transposeRef(xs, shape, perm)), `${shape} ${perm}`).toBe(0);
       [x, y].forEach((t) => t.dispose());
     }
-    forceKernelStyle(null);
     // in the GPU style, the last-two-dims swaps above took the tiled kernel
     const names = [...((d.kernels as any).cache as Map<string, { name: string }>).values()].map((k) => k.name);
     expect(names.some((n) => n.startsWith('layout.wgsl:transpose2d'))).toBe(true);

@@ -2,7 +2,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { device, rng, relErr, poisonPool, TEST_SEED, forEachTexelOutput } from './helpers.js';
 import { Tensor } from '../src/tensor/tensor.js';
-import { matmul, subgroupsUsable, type MatmulAct } from '../src/tensor/ops/matmul.js';
+import { matmul, type MatmulAct } from '../src/tensor/ops/matmul.js';
 import { matmulRef } from '../src/tensor/cpu/matmul.js';
 import { DEFAULT_TEX_TILE, type TexTile } from '../src/tensor/ops/matmul_tex.js';
 import type { Device } from '../src/gpu/device.js';
@@ -13,7 +13,7 @@ let d: Device;
 let usable = false;
 beforeAll(async () => {
   d = await device();
-  usable = subgroupsUsable(d);
+  usable = d.caps.subgroups;
   if (!usable) console.warn('matmul_tex tests skipped: the adapter has no `subgroups` feature with subgroups of ≥ 8 lanes');
 });
 
@@ -50,7 +50,7 @@ const name = (c: Case) =>
   `${c.batchA.join('x') || '-'}|${c.batchB.join('x') || '-'} ${c.M}x${c.N}x${c.K}${c.transA ? ' tA' : ''}${c.transB ? ' tB' : ''}${c.bias ? ' +bias' : ''}${c.act ? ' ' + c.act : ''}`;
 
 // every test that packs runs with staged and direct texel outputs (helpers.ts forEachTexelOutput)
-forEachTexelOutput((staging) => {
+forEachTexelOutput((staging, it) => {
 describe(`matmul texture variant (seed ${TEST_SEED})`, () => {
   it('odd sizes, all transposes', async (ctx) => {
     if (!usable) return ctx.skip();

@@ -1,9 +1,8 @@
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { device, rng, relErr, poisonPool, TEST_SEED } from './helpers.js';
+import { describe, it, expect, beforeAll } from 'vitest';
+import { device, rng, relErr, poisonPool, TEST_SEED, itUnder } from './helpers.js';
 import { Tensor } from '../src/tensor/tensor.js';
 import { groupNorm, groupNormWithStats, groupNormBackward } from '../src/tensor/ops/norm.js';
 import { groupNormRef, groupNormBackwardRef } from '../src/tensor/cpu/norm.js';
-import { forceKernelStyle } from '../src/tensor/ops/reduce.js';
 import type { Device } from '../src/gpu/device.js';
 
 let d: Device;
@@ -16,8 +15,8 @@ const numel = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 // Both launch styles run on every adapter: workgroup trees and thread-per-group.
 for (const style of ['gpu', 'cpu'] as const)
 describe(`groupNorm, ${style} style (seed ${TEST_SEED})`, () => {
-  beforeAll(() => forceKernelStyle(style));
-  afterAll(() => forceKernelStyle(null));
+  // the policy's rowStyle forces the style for this block's tests (Device.withPolicy)
+  const it = itUnder({ rowStyle: style });
   const cases: [number[], number][] = [
     [[1, 1], 1],
     [[7, 6], 2],           // [B, C] (2-element groups are ill-conditioned: gx ≈ 0 up to eps)

@@ -1,7 +1,7 @@
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { device, rng, relErr, sumErr, poisonPool, TEST_SEED } from './helpers.js';
+import { describe, it, expect, beforeAll } from 'vitest';
+import { device, rng, relErr, sumErr, poisonPool, TEST_SEED, itUnder } from './helpers.js';
 import { Tensor } from '../src/tensor/tensor.js';
-import { sum, mean, max, sumTo, sumSquares, dot, forceKernelStyle } from '../src/tensor/ops/reduce.js';
+import { sum, mean, max, sumTo, sumSquares, dot } from '../src/tensor/ops/reduce.js';
 import { reduceRef, sumToRef, sumSquaresRef, dotRef } from '../src/tensor/cpu/reduce.js';
 import type { Device } from '../src/gpu/device.js';
 
@@ -16,8 +16,8 @@ const norm = (axes: number[], r: number) => axes.map((a) => (a < 0 ? a + r : a))
 // Both launch styles run on every adapter: GPU-style trees and CPU-style thread-per-row.
 for (const style of ['gpu', 'cpu'] as const)
 describe(`reduce ${style} style (seed ${TEST_SEED})`, () => {
-  beforeAll(() => forceKernelStyle(style));
-  afterAll(() => forceKernelStyle(null));
+  // the policy's rowStyle forces the style for this block's tests (Device.withPolicy)
+  const it = itUnder({ rowStyle: style });
   const cases: [number[], number[] | undefined][] = [
     [[1], undefined],
     [[7], [0]],

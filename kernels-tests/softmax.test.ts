@@ -1,9 +1,8 @@
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { device, rng, relErr, poisonPool, TEST_SEED } from './helpers.js';
+import { describe, it, expect, beforeAll } from 'vitest';
+import { device, rng, relErr, poisonPool, TEST_SEED, itUnder } from './helpers.js';
 import { Tensor } from '../src/tensor/tensor.js';
 import { softmax, logSoftmax, softmaxBackward, logSoftmaxBackward } from '../src/tensor/ops/softmax.js';
 import { softmaxRef, softmaxBackwardRef } from '../src/tensor/cpu/softmax.js';
-import { forceKernelStyle } from '../src/tensor/ops/reduce.js';
 import type { Device } from '../src/gpu/device.js';
 
 let d: Device;
@@ -16,8 +15,8 @@ const numel = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 // Both launch styles run on every adapter: GPU-style trees and CPU-style thread-per-row.
 for (const style of ['gpu', 'cpu'] as const)
 describe(`softmax ${style} style (seed ${TEST_SEED})`, () => {
-  beforeAll(() => forceKernelStyle(style));
-  afterAll(() => forceKernelStyle(null));
+  // the policy's rowStyle forces the style for this block's tests (Device.withPolicy)
+  const it = itUnder({ rowStyle: style });
   const cases: [number[], number][] = [
     [[1], -1],
     [[7], 0],

@@ -8,12 +8,12 @@ import { join } from 'node:path';
 import { device, rng, relErr, TEST_SEED } from '../kernels-tests/helpers.js';
 import type { Device } from '../src/gpu/device.js';
 import { Tensor } from '../src/tensor/tensor.js';
-import { matmul, subgroupsUsable } from '../src/tensor/ops/matmul.js';
+import { matmul } from '../src/tensor/ops/matmul.js';
 import { conv2d } from '../src/tensor/ops/conv2d.js';
-import { convImplicitMode, implicitTileFor, defaultImplicitTile } from '../src/tensor/ops/conv2d_tex.js';
+import { implicitTileFor, defaultImplicitTile } from '../src/tensor/ops/conv2d_tex.js';
 import { matmulRef } from '../src/tensor/cpu/matmul.js';
 import { conv2dRef } from '../src/tensor/cpu/conv2d.js';
-import { tuneMatmul, installTunedChooser, candidates, tuneConv, installTunedConvChooser, convCandidates } from '../src/bench/autotune.js';
+import { tuneMatmul, tunedChoosers, candidates, tuneConv, convCandidates } from '../src/bench/autotune.js';
 
 let d: Device;
 let cacheDir = '';
@@ -24,14 +24,13 @@ beforeAll(async () => {
   process.env.XDG_CACHE_HOME = cacheDir; // never the user's cache
 });
 afterAll(() => {
-  convImplicitMode.mode = 'auto';
   if (savedCache === undefined) delete process.env.XDG_CACHE_HOME;
   else process.env.XDG_CACHE_HOME = savedCache;
   rmSync(cacheDir, { recursive: true, force: true });
 });
 
 describe(`autotuners (seed ${TEST_SEED})`, () => {
-  it('matmul: tunes, caches, and the installed chooser still computes A·B', async () => {
+  it('matmul: tunes, caches, and under the tuned chooser still computes A·B', async () => {
     const q = { batch: 1, M: 37, N: 24, K: 20, transA: false, transB: false };
     const first = await tuneMatmul(d, q, { reps: 1, targetMs: 1 });
     expect(first.cached).toBe(false);
@@ -44,43 +43,36 @@ describe(`autotuners (seed ${TEST_SEED})`, () => {
     expect(Object.values(file).map((e: any) => JSON.stringify(e.config))).toContain(JSON.stringify(first.config));
     const r = rng(TEST_SEED + 1);
     const av = r.normal(q.M * q.K), bv = r.normal(q.K * q.N);
-    const uninstall = installTunedChooser();
-    try {
-      const c = matmul(Tensor.fromArray(d, av, [q.M, q.K]), Tensor.fromArray(d, bv, [q.K, q.N]));
-      expect(relErr(await c.toArray(), matmulRef(av, [q.M, q.K], bv, [q.K, q.N]).data)).toBeLessThan(1e-5);
-    } finally {
-      uninstall();
-    }
+    const c = d.withPolicy({ choosers: tunedChoosers() }, () => matmul(Tensor.fromArray(d, av, [q.M, q.K]), Tensor.fromArray(d, bv, [q.K, q.N])));
+    expect(relErr(await c.toArray(), matmulRef(av, [q.M, q.K], bv, [q.K, q.N]).data)).toBeLessThan(1e-5);
   });
 
-  it('conv: tunes the implicit-GEMM tile, caches it, and the installed chooser uses it', async (ctx) => {
-    if (!subgroupsUsable(d)) return ctx.skip();
-    convImplicitMode.mode = 'always';
-    const [B, Cin, H, W, Cout] = [2, 12, 7, 7, 24];
-    const dims = { B, Cin, H, W, Cout, KH: 3, KW: 3, Ho: H, Wo: W, s: 1, p: 1 };
-    const q = { B, Rc: Cin, N: Cout, Ho: H, Wo: W, KH: 3, KW: 3, stride: 1, dil: 1 };
-    const first = await tuneConv(d, dims, 'forward', { reps: 1, targetMs: 1 });
-    expect(first).not.toBeNull();
-    expect(first!.cached).toBe(false);
-    expect(convCandidates(q).map((t) => JSON.stringify(t))).toContain(JSON.stringify(first!.tile));
-    expect((await tuneConv(d, dims, 'forward'))!.cached).toBe(true);
-    const file = JSON.parse(readFileSync(join(cacheDir, 'scoregpu', 'conv-autotune.json'), 'utf8'));
-    expect(Object.values(file).map((e: any) => JSON.stringify(e.tile))).toContain(JSON.stringify(first!.tile));
-    expect(implicitTileFor(d, q)).toEqual(defaultImplicitTile(q));
-    const r = rng(TEST_SEED + 2);
-    const xv = r.normal(B * Cin * H * W), wv = r.normal(Cout * Cin * 9);
-    const uninstall = installTunedConvChooser();
-    try {
-      expect(implicitTileFor(d, q)).toEqual(first!.tile);
-      const y = conv2d(Tensor.fromArray(d, xv, [B, Cin, H, W]), Tensor.fromArray(d, wv, [Cout, Cin, 3, 3]), { padding: 1 });
-      expect(relErr(await y.toArray(), conv2dRef(xv, [B, Cin, H, W], wv, [Cout, Cin, 3, 3], { padding: 1 }).data)).toBeLessThan(1e-4);
-    } finally {
-      uninstall();
-    }
-    expect(implicitTileFor(d, q)).toEqual(defaultImplicitTile(q));
-    // the input gradient is its own problem: tuning it leaves the forward's entry alone
-    const inp = await tuneConv(d, { ...dims, Cin: Cout, Cout: Cin }, 'input', { reps: 1, targetMs: 1 });
-    expect(inp!.cached, 'an input-gradient problem with the forward\'s numbers is not the forward').toBe(false);
+  it('conv: tunes the implicit-GEMM tile, caches it, and the tuned chooser uses it', async (ctx) => {
+    if (!d.caps.subgroups) return ctx.skip();
+    await d.withPolicy({ convImplicit: 'always' }, async () => {
+      const [B, Cin, H, W, Cout] = [2, 12, 7, 7, 24];
+      const dims = { B, Cin, H, W, Cout, KH: 3, KW: 3, Ho: H, Wo: W, s: 1, p: 1 };
+      const q = { B, Rc: Cin, N: Cout, Ho: H, Wo: W, KH: 3, KW: 3, stride: 1, dil: 1 };
+      const first = await tuneConv(d, dims, 'forward', { reps: 1, targetMs: 1 });
+      expect(first).not.toBeNull();
+      expect(first!.cached).toBe(false);
+      expect(convCandidates(q).map((t) => JSON.stringify(t))).toContain(JSON.stringify(first!.tile));
+      expect((await tuneConv(d, dims, 'forward'))!.cached).toBe(true);
+      const file = JSON.parse(readFileSync(join(cacheDir, 'scoregpu', 'conv-autotune.json'), 'utf8'));
+      expect(Object.values(file).map((e: any) => JSON.stringify(e.tile))).toContain(JSON.stringify(first!.tile));
+      expect(implicitTileFor(d, q)).toEqual(defaultImplicitTile(q));
+      const r = rng(TEST_SEED + 2);
+      const xv = r.normal(B * Cin * H * W), wv = r.normal(Cout * Cin * 9);
+      await d.withPolicy({ choosers: tunedChoosers() }, async () => {
+        expect(implicitTileFor(d, q)).toEqual(first!.tile);
+        const y = conv2d(Tensor.fromArray(d, xv, [B, Cin, H, W]), Tensor.fromArray(d, wv, [Cout, Cin, 3, 3]), { padding: 1 });
+        expect(relErr(await y.toArray(), conv2dRef(xv, [B, Cin, H, W], wv, [Cout, Cin, 3, 3], { padding: 1 }).data)).toBeLessThan(1e-4);
+      });
+      expect(implicitTileFor(d, q)).toEqual(defaultImplicitTile(q));
+      // the input gradient is its own problem: tuning it leaves the forward's entry alone
+      const inp = await tuneConv(d, { ...dims, Cin: Cout, Cout: Cin }, 'input', { reps: 1, targetMs: 1 });
+      expect(inp!.cached, 'an input-gradient problem with the forward\'s numbers is not the forward').toBe(false);
+    });
   });
 
   it('the default rule: 7×7 blocks for forwards of any 7-divisible size, input gradients up to 14×14; strips where a block cannot run', () => {

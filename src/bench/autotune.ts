@@ -2,13 +2,14 @@
 // kernel configurations for a problem shape and keeps the fastest, keyed by the adapter's
 // description and the shape, in memory and in a JSON file under ~/.cache/scoregpu/ (or
 // $XDG_CACHE_HOME/scoregpu/). Tuning is asynchronous (it must wait on the queue), so it runs ahead
-// of use (`tuneMatmul`, `tuneConv`); `installTunedChooser` / `installTunedConvChooser` make the ops
-// pick the tuned configuration for shapes seen and the hand-picked default for the rest.
+// of use (`tuneMatmul`, `tuneConv`); `tunedChoosers()` are the policy choosers (Device.withPolicy)
+// that make the ops pick the tuned configuration for shapes seen and the hand-picked default for the rest.
 import type { Device } from '../gpu/device.js';
+import type { KernelChoosers } from '../gpu/policy.js';
 import { Tensor } from '../tensor/tensor.js';
-import { matmul, defaultMatmulConfig, setMatmulConfigChooser, vec4Aligned, subgroupsUsable, type MatmulConfig, type MatmulProblem } from '../tensor/ops/matmul.js';
+import { matmul, defaultMatmulConfig, vec4Aligned, type MatmulConfig, type MatmulProblem } from '../tensor/ops/matmul.js';
 import {
-  conv2dImplicitForward, conv2dImplicitBackwardInput, defaultImplicitTile, setImplicitTileChooser, blockKernelServes,
+  conv2dImplicitForward, conv2dImplicitBackwardInput, defaultImplicitTile, blockKernelServes,
   type ConvDims, type ImplicitProblem, type ImplicitTile,
 } from '../tensor/ops/conv2d_tex.js';
 import { timeOp } from './timing.js';
@@ -75,11 +76,6 @@ const matmulCache = new TuneCache<Entry>('matmul-autotune.json');
  */
 const KEEP_DEFAULT = 0.9;
 
-function adapterKey(device: Device): string {
-  const i = device.info;
-  return [i.vendor, i.architecture, i.device, i.description, i.backend].join('/');
-}
-
 function problemKey(q: MatmulProblem): string {
   return `${q.batch}x${q.M}x${q.N}x${q.K}${q.transA ? 'T' : 'N'}${q.transB ? 'T' : 'N'}`;
 }
@@ -101,14 +97,14 @@ export function candidates(device: Device, q: MatmulProblem): MatmulConfig[] {
       }
     }
   }
-  if (aligned && q.M >= 8 && subgroupsUsable(device)) push({ variant: 'subgroup', tm: 8, tn: 4, wgx: 8, wgy: 1 });
-  if (aligned && q.M >= 8 && subgroupsUsable(device)) push({ variant: 'subgroup', tm: 8, tn: 8, wgx: 8, wgy: 1 });
+  if (aligned && q.M >= 8 && device.caps.subgroups) push({ variant: 'subgroup', tm: 8, tn: 4, wgx: 8, wgy: 1 });
+  if (aligned && q.M >= 8 && device.caps.subgroups) push({ variant: 'subgroup', tm: 8, tn: 8, wgx: 8, wgy: 1 });
   return out;
 }
 
 /** Tune one problem (or return the cached choice). */
 export async function tuneMatmul(device: Device, q: MatmulProblem, opts: { reps?: number; targetMs?: number } = {}): Promise<Entry & { cached: boolean; tried: number }> {
-  const key = `${adapterKey(device)}|${problemKey(q)}`;
+  const key = `${device.caps.key}|${problemKey(q)}`;
   const hit = matmulCache.get(key);
   if (hit) return { ...hit, cached: true, tried: 0 };
   const pre = q.batch > 1 ? [q.batch] : [];
@@ -133,11 +129,6 @@ export async function tuneMatmul(device: Device, q: MatmulProblem, opts: { reps?
   return { ...e, cached: false, tried: cands.length };
 }
 
-/** Make matmul use tuned configurations where known (the default elsewhere); returns an uninstaller. */
-export function installTunedChooser(): () => void {
-  const prev = setMatmulConfigChooser((device, q) => matmulCache.get(`${adapterKey(device)}|${problemKey(q)}`)?.config ?? defaultMatmulConfig(device, q));
-  return () => void setMatmulConfigChooser(prev);
-}
 
 // ------------------------------------------------------------------ implicit-GEMM convolution
 
@@ -174,7 +165,7 @@ export async function tuneConv(
   const q: ImplicitProblem = kind === 'forward'
     ? { B: c.B, Rc: c.Cin, N: c.Cout, Ho: c.Ho, Wo: c.Wo, KH: c.KH, KW: c.KW, stride: c.s, dil: 1 }
     : { B: c.B, Rc: c.Cout, N: c.Cin, Ho: c.H, Wo: c.W, KH: c.KH, KW: c.KW, stride: 1, dil: c.s, input: true };
-  const key = `${adapterKey(device)}|${convKey(q)}`;
+  const key = `${device.caps.key}|${convKey(q)}`;
   const hit = convCache.get(key);
   if (hit) return { ...hit, cached: true, tried: 0 };
   const fill = (shape: number[], f: (i: number) => number) => Tensor.fromArray(device, Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => f(i)), shape).keep();
@@ -203,8 +194,13 @@ export async function tuneConv(
   return { ...e, cached: false, tried: cands.length };
 }
 
-/** Make the implicit-GEMM conv use tuned tiles where known (the measured rule elsewhere); returns an uninstaller. */
-export function installTunedConvChooser(): () => void {
-  const prev = setImplicitTileChooser((device, q) => convCache.get(`${adapterKey(device)}|${convKey(q)}`)?.tile ?? defaultImplicitTile(q));
-  return () => void setImplicitTileChooser(prev);
+/**
+ * Policy choosers (`device.withPolicy({ choosers: tunedChoosers() }, fn)`) under which matmul and the
+ * implicit-GEMM conv take the tuned configuration or tile where one is known (the default rules elsewhere).
+ */
+export function tunedChoosers(): KernelChoosers {
+  return {
+    matmul: (device, q) => matmulCache.get(`${device.caps.key}|${problemKey(q)}`)?.config,
+    implicitTile: (device, q) => convCache.get(`${device.caps.key}|${convKey(q)}`)?.tile,
+  };
 }

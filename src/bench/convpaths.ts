@@ -4,7 +4,7 @@
 import type { Device } from '../gpu/device.js';
 import { Tensor } from '../tensor/tensor.js';
 import { conv2d, conv2dBackwardInput, conv2dBackwardWeight, conv2dOutSize } from '../tensor/ops/conv2d.js';
-import { type ConvBlock, convImplicitMode, convImplicitPack, convTexMode, conv2dImplicitForward, conv2dImplicitBackwardInput, conv2dImplicitBackwardWeight } from '../tensor/ops/conv2d_tex.js';
+import { type ConvBlock, conv2dImplicitForward, conv2dImplicitBackwardInput, conv2dImplicitBackwardWeight } from '../tensor/ops/conv2d_tex.js';
 import { median } from './timing.js';
 
 export interface ConvShape {
@@ -22,17 +22,14 @@ export interface PathTiming {
   ratio: number;
 }
 
-function withPath<T>(path: ConvPath, fn: () => T): T {
-  const saved = [convImplicitMode.mode, convTexMode.mode, convImplicitPack.entry] as const;
-  convImplicitMode.mode = path.startsWith('implicit') || path.startsWith('blk') ? 'always' : 'never';
-  convTexMode.mode = path === 'im2col' ? 'always' : 'never';
-  if (path === 'implicit-texelpack') convImplicitPack.entry = 'nhwc4';
-  if (path === 'implicit-pxpack') convImplicitPack.entry = 'nhwc4_px';
-  try {
-    return fn();
-  } finally {
-    [convImplicitMode.mode, convTexMode.mode, convImplicitPack.entry] = saved;
-  }
+/** Run fn with `path` forced by the device's kernel policy. */
+function withPath<T>(d: Device, path: ConvPath, fn: () => T): T {
+  const pack = path === 'implicit-texelpack' ? 'nhwc4' : path === 'implicit-pxpack' ? 'nhwc4_px' : d.policy.implicitPack;
+  return d.withPolicy({
+    convImplicit: path.startsWith('implicit') || path.startsWith('blk') ? 'always' : 'never',
+    convTex: path === 'im2col' ? 'always' : 'never',
+    implicitPack: pack,
+  }, fn);
 }
 
 export async function compareConvPaths(
@@ -52,7 +49,7 @@ export async function compareConvPaths(
         // weight gradients: implicitRxC[sS][t], S reduction splits, t gy transposed (nchw_t) not NHWC4
         const tile = /^implicit(\d+)x(\d+)(?:s(\d+))?(t?)$/.exec(path);
         const blk = /^blk(7x7)$/.exec(path);
-        withPath(path, () =>
+        withPath(d, path, () =>
           d.scope(() => {
             if (blk && kind !== 'weight') {
               const t = { block: blk[1] as ConvBlock };

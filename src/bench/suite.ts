@@ -25,7 +25,7 @@ import { imageWorkload, timeTrainSteps, timePlanSteps, convFlopsOf } from './wor
 import { timeOp, median } from './timing.js';
 import { measureFma, measureCopy, measureOverheads, type Overheads } from './ceilings.js';
 import { loadPeers, useBackend, timePeer, randTf, buildTfUNet, tfUNetTrainStep, type Peers, type PeerName } from './peers.js';
-import { describeDevice } from '../cli/info.js';
+import { describeCaps } from '../gpu/caps.js';
 import { tuneMatmul, tuneConv } from './autotune.js';
 import { conv2dImplicitForward, defaultImplicitTile, type ImplicitTile } from '../tensor/ops/conv2d_tex.js';
 import { defaultMatmulConfig } from '../tensor/ops/matmul.js';
@@ -104,7 +104,7 @@ export async function runBench(device: Device, o: BenchOptions = {}) {
   for (const g of only ?? []) if (!(GROUPS as readonly string[]).includes(g)) throw new Error(`bench: unknown group '${g}'; valid: ${GROUPS.join(', ')}`);
   const want = (g: string) => !only || only.includes(g);
   const t0 = performance.now();
-  const info = describeDevice(device);
+  const info = describeCaps(device.caps);
   const loadAtStart = (globalThis as any).process?.getBuiltinModule?.('node:os')?.loadavg?.();
   log(`scoregpu bench (${quick ? 'quick' : 'full'}${o.full ? ', U-Net at batch 64' : ''}) on ${device.info.description || device.info.device || device.info.vendor}`);
 

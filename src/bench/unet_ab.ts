@@ -10,8 +10,7 @@
 import type { Device } from '../gpu/device.js';
 import { median } from './timing.js';
 import { unetWorkload, type UNetWorkload } from './profile.js';
-import { texStaging } from '../tensor/ops/texel_out.js';
-import { setImplicitTileChooser, defaultImplicitTile, implicitTile, blocksTile, type ImplicitProblem, type ImplicitTile } from '../tensor/ops/conv2d_tex.js';
+import { defaultImplicitTile, implicitTile, blocksTile, type ImplicitProblem, type ImplicitTile } from '../tensor/ops/conv2d_tex.js';
 
 /** 7×7 blocks where they tile an output of at most `maxPixels` pixels (forward and input gradient alike), strips elsewhere. */
 const blocksUpTo = (maxPixels: number) => (q: ImplicitProblem): ImplicitTile =>
@@ -42,17 +41,12 @@ export async function abUNet(d: Device, o: { batch?: number; rounds?: number; tr
   try {
     for (const n of names) {
       const { rule, direct } = split(n);
-      const prev = setImplicitTileChooser((_d, q) => tileRules[rule](q));
-      const staging = texStaging.mode;
-      if (direct) texStaging.mode = 'never';
-      try {
+      const policy = { choosers: { implicitTile: (_d: Device, q: ImplicitProblem) => tileRules[rule](q) }, ...(direct ? { texStaging: 'never' as const } : {}) };
+      await d.withPolicy(policy, async () => {
         const w = unetWorkload(d, { batch: o.batch ?? 64, train: o.train });
         works.push(w);
         await w.prepare(); // warm-up (pipelines, scratch textures), then record
-      } finally {
-        setImplicitTileChooser(prev);
-        texStaging.mode = staging;
-      }
+      });
     }
     const ms: number[][] = names.map(() => []);
     for (const w of works) {

@@ -1,18 +1,8 @@
 import type { Device } from '../gpu/device.js';
-
-export function describeDevice(d: Device): Record<string, unknown> {
-  const l = d.limits as any;
-  const limits: Record<string, number> = {};
-  for (const k of [
-    'maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeWorkgroupStorageSize', 'maxComputeInvocationsPerWorkgroup',
-    'maxComputeWorkgroupSizeX', 'maxComputeWorkgroupSizeY', 'maxComputeWorkgroupSizeZ', 'maxComputeWorkgroupsPerDimension',
-    'maxStorageBuffersPerShaderStage', 'maxUniformBufferBindingSize', 'minStorageBufferOffsetAlignment',
-  ]) limits[k] = l[k];
-  return { adapter: d.info, features: [...d.features].sort(), limits };
-}
+import { describeCaps } from '../gpu/caps.js';
 
 export function printInfo(d: Device, json: boolean): void {
-  const info = describeDevice(d);
+  const info = describeCaps(d.caps);
   if (json) {
     console.log(JSON.stringify(info, null, 2));
     return;
@@ -20,7 +10,7 @@ export function printInfo(d: Device, json: boolean): void {
   const a = d.info;
   console.log(`adapter   ${a.description || a.device || '(unnamed)'}${a.isFallback ? ' (fallback)' : ''}`);
   console.log(`vendor    ${a.vendor || '-'}   architecture ${a.architecture || '-'}   backend ${a.backend}`);
-  console.log(`features  ${(info.features as string[]).join(', ')}`);
+  console.log(`features  ${info.features.join(', ')}`);
   console.log('limits');
-  for (const [k, v] of Object.entries(info.limits as Record<string, number>)) console.log(`  ${k.padEnd(36)} ${v.toLocaleString('en-US')}`);
+  for (const [k, v] of Object.entries(info.limits)) console.log(`  ${k.padEnd(36)} ${v.toLocaleString('en-US')}`);
 }

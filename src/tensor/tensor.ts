@@ -1,7 +1,7 @@
 // An f32 tensor on the GPU: a shape over a pooled storage buffer, contiguous and row-major.
 // Reshape shares storage (reference counted). Autograd fields live here as plain data so that the
 // autograd layer can attach its graph without this layer knowing its rules.
-import type { Device, Owned } from '../gpu/device.js';
+import { DeviceLocal, type Device, type Owned } from '../gpu/device.js';
 import { ShapeError, fmtShape } from '../gpu/errors.js';
 import { describe } from './describe.js';
 
@@ -19,7 +19,8 @@ interface Storage {
 }
 
 let nextId = 1;
-const constants = new WeakMap<Device, Map<string, Tensor>>();
+/** The device's constants by key (Tensor.constant). */
+const CONSTANTS = new DeviceLocal('constants', () => new Map<string, Tensor>());
 
 export class Tensor implements Owned {
   readonly id = nextId++;
@@ -82,8 +83,7 @@ export class Tensor implements Owned {
    * frequencies): safe to use inside a recorded step once it exists.
    */
   static constant(device: Device, key: string, data: ArrayLike<number>, shape: readonly number[]): Tensor {
-    let cache = constants.get(device);
-    if (!cache) constants.set(device, (cache = new Map()));
+    const cache = device.local(CONSTANTS);
     let t = cache.get(key);
     if (!t) {
       t = Tensor.fromArray(device, data, shape, key).keep();

@@ -7,7 +7,6 @@ import { Tensor, sameDevice } from '../tensor.js';
 import type { Device } from '../../gpu/device.js';
 import { grid1d } from '../dispatch.js';
 import { ShapeError, KernelError, fmtShape } from '../../gpu/errors.js';
-import { isCpuAdapter } from './matmul.js';
 import { conv2dTexForward, conv2dTexBackwardInput, conv2dTexBackwardWeight, conv2dImplicitForward, conv2dImplicitBackwardInput, conv2dImplicitBackwardWeight, isPackOnly } from './conv2d_tex.js';
 import { binary, unary } from './elementwise.js';
 
@@ -43,14 +42,7 @@ export interface Conv2dOptions extends ConvGeometry {
 export function defaultConv2dConfig(device: Device, q: { C: number; Wo: number }): Conv2dConfig {
   const tp = q.Wo >= 8 ? 8 : 4;
   const tc4 = q.C > 4 ? 2 : 1;
-  return { tp, tc4, wg: isCpuAdapter(device) ? 8 : 64 };
-}
-
-let chooser: (device: Device, q: { C: number; Wo: number; R: number; kind: 'forward' | 'input' }) => Conv2dConfig = defaultConv2dConfig;
-export function setConv2dConfigChooser(f: typeof chooser) {
-  const prev = chooser;
-  chooser = f;
-  return prev;
+  return { tp, tc4, wg: device.caps.cpu ? 8 : 64 };
 }
 
 export function conv2dOutSize(h: number, k: number, stride: number, padding: number): number {
@@ -150,7 +142,7 @@ export function conv2d(x: Tensor, w: Tensor, opts: Conv2dOptions = {}): Tensor {
   const target = steps.length ? Tensor.empty(d, shape) : o;
   // CPU adapters: im2col into a texture + the texture GEMM (conv2d_tex.ts) when large enough.
   if (!conv2dTexForward(d, x, w, target, dims, opts.bias, silu && !late)) {
-    const cfg = { ...chooser(d, { C: Cout, Wo, R: Cin, kind: 'forward' }), ...opts.config };
+    const cfg = { ...defaultConv2dConfig(d, { C: Cout, Wo }), ...opts.config };
     checkKernel('conv2d', KH, KW, cfg.tp, s);
     const { packed, C4 } = packWeights(w, false);
     rowConv(x, packed, Cout, C4, target, { KH, KW, STRIDE: s, DIL: 1, pad: p }, cfg, opts.bias, silu && !late ? 'silu' : 'none');
@@ -183,7 +175,7 @@ export function conv2dBackwardInput(gy: Tensor, w: Tensor, xShape: readonly numb
   const dims = { B, Cin, H, W, Cout, KH, KW, Ho, Wo, s, p };
   if (KH === KW && conv2dImplicitBackwardInput(d, gy, w, gx, dims)) return gx;
   if (KH === KW && conv2dTexBackwardInput(d, gy, w, gx, dims)) return gx;
-  const cfg = { ...chooser(d, { C: Cin, Wo: W, R: Cout, kind: 'input' }), ...opts.config };
+  const cfg = { ...defaultConv2dConfig(d, { C: Cin, Wo: W }), ...opts.config };
   checkKernel('conv2dBackwardInput', KH, KW, cfg.tp, 1);
   const { packed, C4 } = packWeights(w, true);
   // Stride-1 convolution of the s-dilated gy, padded by KW−1−p, with flipped weights.
@@ -214,7 +206,7 @@ export function conv2dBackwardWeight(x: Tensor, gy: Tensor, wShape: readonly num
   if (gw.size === 0) return gw;
   if (conv2dTexBackwardWeight(d, x, gy, gw, dims)) return gw;
   const tp = opts.config?.tp ?? 4;
-  const wg = opts.config?.wg ?? (isCpuAdapter(d) ? 8 : 64);
+  const wg = opts.config?.wg ?? (d.caps.cpu ? 8 : 64);
   checkKernel('conv2dBackwardWeight', KH, KW, tp, s);
   d.run(
     { file: FILE, source, entry: 'wgrad', constants: { KH, KW, STRIDE: s, TP: tp, WG: wg } },

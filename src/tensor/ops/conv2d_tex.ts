@@ -10,13 +10,9 @@ import wgradSource from '../../../shaders/conv2d_tex_wgrad.wgsl';
 import blkSource from '../../../shaders/conv2d_blk.wgsl';
 import { Tensor } from '../tensor.js';
 import * as red from './reduce.js';
-import type { Device } from '../../gpu/device.js';
+import { DeviceLocal, type Device } from '../../gpu/device.js';
 import { KernelError, fmtShape } from '../../gpu/errors.js';
 import { gemmTex, packTexture, texGemmFits, texGeometry, maxTexels, scratchTarget, type TexTarget, type TexTile } from './matmul_tex.js';
-import { isCpuAdapter, subgroupsUsable } from './matmul.js';
-
-/** 'auto': use the texture path where convTexWorthwhile says so; tests force 'always' / 'never'. */
-export const convTexMode: { mode: 'auto' | 'always' | 'never' } = { mode: 'auto' };
 
 /** Tile for a GEMM with N output columns: 8-lane workgroups cover 8·tn columns. */
 function tileFor(N: number): TexTile {
@@ -33,9 +29,10 @@ function tileFor(N: number): TexTile {
  * gradient); `hw`: output pixels per image.
  */
 export function convTexWorthwhile(d: Device, M: number, N: number, K: number, channels: number, hw: number, maxHw = 256): boolean {
-  if (convTexMode.mode === 'never' || !subgroupsUsable(d)) return false;
-  if (convTexMode.mode === 'always') return true;
-  return isCpuAdapter(d) && channels >= 64 && hw <= maxHw && Math.min(M, N) >= 16 && K >= 16 && M * N * K >= 1 << 22;
+  const mode = d.policy.convTex;
+  if (mode === 'never' || !d.caps.subgroups) return false;
+  if (mode === 'always') return true;
+  return d.caps.cpu && channels >= 64 && hw <= maxHw && Math.min(M, N) >= 16 && K >= 16 && M * N * K >= 1 << 22;
 }
 
 export interface ConvDims {
@@ -105,21 +102,16 @@ export function conv2dTexBackwardWeight(d: Device, x: Tensor, gy: Tensor, gw: Te
 // reads its A rows straight from the padded input. The input gradient is the same kernel over the
 // s-dilated gy with flipped weights (the dilation and padding are in the packed texture).
 
-/** 'auto': where convImplicitWorthwhile says so; tests force 'always' / 'never'. */
-export const convImplicitMode: { mode: 'auto' | 'always' | 'never' } = { mode: 'auto' };
-
 /**
- * Packing pass of the padded NHWC4 input: 'nhwc4_px' (one invocation per pixel, no divisions)
- * measured faster than 'nhwc4' (one per texel) on lavapipe; both stay under test. (A variant
- * reading 4 pixels per channel plane as vec4 loads measured 0.65–1.0× of nhwc4_px and was dropped.)
+ * Pack src [B, Rc, Hi, Wi] into scratch `slot` as the padded NHWC4 texture [B, Hp, Wp, C4], by the
+ * policy's implicitPack pass: 'nhwc4_px' (one invocation per pixel, no divisions) measured faster
+ * than 'nhwc4' (one per texel) on lavapipe; both stay under test. (A variant reading 4 pixels per
+ * channel plane as vec4 loads measured 0.65–1.0× of nhwc4_px and was dropped.)
  */
-export const convImplicitPack: { entry: 'nhwc4' | 'nhwc4_px' } = { entry: 'nhwc4_px' };
-
-/** Pack src [B, Rc, Hi, Wi] into scratch `slot` as the padded NHWC4 texture [B, Hp, Wp, C4]. */
 function packPadded(d: Device, src: Tensor, slot: string, g: { B: number; Rc: number; Hi: number; Wi: number; Hp: number; Wp: number; pad: number; dil: number }): GPUTextureView {
   const C4 = Math.ceil(g.Rc / 4);
   const R = g.B * g.Hp * g.Wp;
-  return packTexture(d, convImplicitPack.entry, src, slot, {
+  return packTexture(d, d.policy.implicitPack, src, slot, {
     R, C: g.Rc, Rp: R, C4p: C4, Cin: g.Rc, Hi: g.Hi, Wi: g.Wi, Ho: g.Hp, Wo: g.Wp, pad: g.pad, DIL: g.dil,
   });
 }
@@ -141,9 +133,10 @@ export function implicitTile(M: number, N: number): { tm: number; tn: number } {
  * conv at B64: the row conv ×1.78 faster).
  */
 export function convImplicitWorthwhile(d: Device, M: number, N: number, K: number, rc = 4): boolean {
-  if (convImplicitMode.mode === 'never' || !subgroupsUsable(d)) return false;
-  if (convImplicitMode.mode === 'always') return true;
-  return isCpuAdapter(d) && N >= 16 && K >= 8 && rc >= 4 && M * N * K >= 1 << 20;
+  const mode = d.policy.convImplicit;
+  if (mode === 'never' || !d.caps.subgroups) return false;
+  if (mode === 'always') return true;
+  return d.caps.cpu && N >= 16 && K >= 8 && rc >= 4 && M * N * K >= 1 << 20;
 }
 
 export interface ConvEpilogue {
@@ -200,9 +193,8 @@ function implicitFits(d: Device, q: ImplicitConv, tile: { tm: number; tn: number
 export interface PaddedGeometry { Hp: number; Wp: number; pad: number }
 
 const producerPacked = new WeakMap<Tensor, PaddedGeometry & { view: GPUTextureView; slot: string; token: number; only: boolean }>();
-/** The token of the latest write to each producer slot, per device. */
-const slotTokens = new WeakMap<Device, Map<string, number>>();
-let lastToken = 0;
+/** The token of the latest write to each producer slot of a device. */
+const SLOT_TOKENS = new DeviceLocal('producer slot tokens', () => ({ last: 0, bySlot: new Map<string, number>() }));
 
 /**
  * The padded geometry conv2dImplicitForward will read its input in, or null when that forward does
@@ -219,10 +211,9 @@ export function implicitForwardGeometry(d: Device, c: ConvDims): PaddedGeometry 
  * for a norm's output, 'GNX' for its input); call markPacked after.
  */
 export function producerTexture(d: Device, texels: number, slot: 'GN' | 'GNX' | 'GY' = 'GN', staged?: boolean): { view: GPUTextureView; slot: string; token: number; target: TexTarget } {
-  const token = ++lastToken;
-  let m = slotTokens.get(d);
-  if (!m) slotTokens.set(d, (m = new Map()));
-  m.set(slot, token);
+  const tokens = d.local(SLOT_TOKENS);
+  const token = ++tokens.last;
+  tokens.bySlot.set(slot, token);
   const target = scratchTarget(d, slot, texels, staged);
   return { view: target.view, slot, token, target };
 }
@@ -242,7 +233,7 @@ export function isPackOnly(x: Tensor): boolean {
 
 /** x's producer-packed texture if it is still in the slot and has the wanted geometry. */
 /** Whether the producer slot still holds what entry e says it does (no later write to it). */
-const isCurrent = (d: Device, e: { slot: string; token: number }) => slotTokens.get(d)?.get(e.slot) === e.token;
+const isCurrent = (d: Device, e: { slot: string; token: number }) => d.local(SLOT_TOKENS).bySlot.get(e.slot) === e.token;
 
 function takePacked(d: Device, x: Tensor, g: PaddedGeometry, dil: number): GPUTextureView | null {
   const e = producerPacked.get(x);
@@ -351,18 +342,16 @@ export interface ImplicitProblem {
   input?: boolean;
 }
 
-let tileChooser: (d: Device, q: ImplicitProblem) => ImplicitTile = (_d, q) => defaultImplicitTile(q);
-
-/** Install a tile chooser for the implicit-GEMM forward and input gradient (autotuner); returns the previous one. */
-export function setImplicitTileChooser(f: (d: Device, q: ImplicitProblem) => ImplicitTile): (d: Device, q: ImplicitProblem) => ImplicitTile {
-  const prev = tileChooser;
-  tileChooser = f;
-  return prev;
+declare module '../../gpu/policy.js' {
+  interface KernelChoosers {
+    /** The implicit-GEMM tile of a forward or input gradient in place of defaultImplicitTile's (autotuner, A/B rules), or undefined for the default. */
+    implicitTile?: (device: Device, q: ImplicitProblem) => ImplicitTile | undefined;
+  }
 }
 
-/** The tile the implicit path will use for q on d (the installed chooser's, the measured rule by default). */
+/** The tile the implicit path will use for q on d (the policy's chooser's, the measured rule by default). */
 export function implicitTileFor(d: Device, q: ImplicitProblem): ImplicitTile {
-  const t = tileChooser(d, q);
+  const t = d.policy.choosers.implicitTile?.(d, q) ?? defaultImplicitTile(q);
   // a block cannot serve a strided or dilated problem, nor one whose grid or textures outgrow the adapter
   const bad = 'block' in t && (!blockKernelServes(q) || !blockFits(d, q, t.block).ok);
   return bad ? implicitTile(q.B * q.Ho * q.Wo, q.N) : t;
@@ -443,7 +432,7 @@ export function conv2dImplicitBackwardWeight(
   // GPUs want hundreds of workgroups in flight. On lavapipe short reductions keep each chunk's
   // slice of the input in cache while all workgroups of that chunk run: at B64 (interleaved A/B)
   // chunks of ≤ 400 texels were 1.1× (28×28·32) to 2.7× (7×7·128) faster than one chunk.
-  const auto = isCpuAdapter(d) ? Math.ceil(K4 / 128) : Math.ceil(512 / (gx * gyN));
+  const auto = d.caps.cpu ? Math.ceil(K4 / 128) : Math.ceil(512 / (gx * gyN));
   const splits = Math.max(1, Math.min(o.splits ?? auto, 64, Math.floor(K4 / 16) || 1));
   const kchunk = Math.ceil(K4 / splits);
   const va = !nhwc

@@ -17,10 +17,10 @@ export const ACT_CODE: Record<MatmulAct, number> = { none: 0, silu: 1, relu: 2 }
 export interface MatmulConfig {
   /** 'vec4': aligned vec4 loads (needs the contiguous dims to be multiples of 4); 'scalar': any shape;
    *  'subgroup': 'vec4' sharing A's fragment across the 8 lanes by subgroupBroadcast (tm 8, wgx 8,
-   *  wgy 1; only where subgroupsUsable); 'small': shaders/matmul_small.wgsl for N ≤ 8, K ≤ 8 or M ≤ 8
+   *  wgy 1; only where Device.caps.subgroups); 'small': shaders/matmul_small.wgsl for N ≤ 8, K ≤ 8 or M ≤ 8
    *  (matmul_small.ts; tile fields ignored). */
   /** 'texture': operands packed into rgba32float textures, A shared across the subgroup
-   *  (matmul_tex.ts; its own tiles, any shape; only where subgroupsUsable). */
+   *  (matmul_tex.ts; its own tiles, any shape; only where Device.caps.subgroups). */
   variant: 'texture' | 'vec4' | 'scalar' | 'subgroup' | 'small';
   /** Rows × columns of C per invocation (4 or 8 each). */
   tm: 4 | 8;
@@ -57,20 +57,6 @@ export function vec4Aligned(q: MatmulProblem): boolean {
   return aContig % 4 === 0 && bContig % 4 === 0 && q.N % 4 === 0 && q.M >= 4;
 }
 
-/** CPU adapters (lavapipe / SwiftShader) run workgroups as 8-wide SIMD: 8 invocations were best there. */
-export function isCpuAdapter(device: Device): boolean {
-  const i = device.info;
-  const s = `${i.vendor} ${i.architecture} ${i.device} ${i.description}`.toLowerCase();
-  return i.isFallback || /llvmpipe|lavapipe|swiftshader|cpu/.test(s);
-}
-
-/** The subgroup variant needs the feature and subgroups of at least 8 lanes (lavapipe: exactly 8). */
-export function subgroupsUsable(device: Device): boolean {
-  if (!device.hasSubgroups) return false;
-  const min = (device.adapter as any).info?.subgroupMinSize;
-  return typeof min === 'number' ? min >= 8 : isCpuAdapter(device);
-}
-
 /** The hand-picked configuration; an autotuner may replace this function's choice per shape. */
 export function defaultMatmulConfig(device: Device, q: MatmulProblem): MatmulConfig {
   if (smallMatmulKind(q)) return { variant: 'small', tm: 4, tn: 4, wgx: 8, wgy: 1 };
@@ -78,22 +64,21 @@ export function defaultMatmulConfig(device: Device, q: MatmulProblem): MatmulCon
   // Small outputs: smaller tiles keep more invocations busy.
   const tm: 4 | 8 = q.M >= 64 ? 8 : 4;
   const tn: 4 | 8 = q.N >= 64 ? 8 : 4;
-  if (isCpuAdapter(device)) {
+  if (device.caps.cpu) {
     // lavapipe: the texture GEMM beats the buffer kernels once the GEMM outweighs its packing passes.
-    if (subgroupsUsable(device) && texWorthwhile(q)) return { variant: 'texture', tm, tn, wgx: 8, wgy: 1 };
+    if (device.caps.subgroups && texWorthwhile(q)) return { variant: 'texture', tm, tn, wgx: 8, wgy: 1 };
     // lavapipe: sharing A across the 8 lanes by subgroup broadcast measured ~2× the plain vec4 kernel.
-    if (variant === 'vec4' && q.M >= 8 && subgroupsUsable(device)) return { variant: 'subgroup', tm: 8, tn: 4, wgx: 8, wgy: 1 };
+    if (variant === 'vec4' && q.M >= 8 && device.caps.subgroups) return { variant: 'subgroup', tm: 8, tn: 4, wgx: 8, wgy: 1 };
     return { variant, tm, tn, wgx: 8, wgy: 1 };
   }
   return { variant, tm, tn, wgx: 8, wgy: 8 };
 }
 
-let chooser: (device: Device, q: MatmulProblem) => MatmulConfig = defaultMatmulConfig;
-/** Install a config chooser (autotuner); returns the previous one. */
-export function setMatmulConfigChooser(f: (device: Device, q: MatmulProblem) => MatmulConfig) {
-  const prev = chooser;
-  chooser = f;
-  return prev;
+declare module '../../gpu/policy.js' {
+  interface KernelChoosers {
+    /** A configuration in place of defaultMatmulConfig's (autotuner), or undefined for the default. */
+    matmul?: (device: Device, q: MatmulProblem) => MatmulConfig | undefined;
+  }
 }
 
 function matShape(name: string, t: Tensor, trans: boolean): { batch: number[]; rows: number; cols: number } {
@@ -133,9 +118,9 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   if (o.size === 0) return o;
 
   const q: MatmulProblem = { M, N, K, batch, transA, transB };
-  const cfg = { ...chooser(device, q), ...opts.config };
+  const cfg = { ...(device.policy.choosers.matmul?.(device, q) ?? defaultMatmulConfig(device, q)), ...opts.config };
   if (cfg.variant === 'texture') {
-    if (subgroupsUsable(device) && texGemmFits(device, { M, N, K, batch, tile: DEFAULT_TEX_TILE }, nA, nB)) {
+    if (device.caps.subgroups && texGemmFits(device, { M, N, K, batch, tile: DEFAULT_TEX_TILE }, nA, nB)) {
       matmulTex(a, b, o, { M, N, K, batch, transA, transB, nA, nB }, { bias: opts.bias, act: ACT_CODE[opts.act ?? 'none'] });
       return o;
     }
@@ -144,7 +129,7 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   const sa = nA === 1 ? 0 : M * K, sb = nB === 1 ? 0 : K * N;
   if (cfg.variant === 'small' && matmulSmall(device, { a, b, out: o, bias: opts.bias, act: ACT_CODE[opts.act ?? 'none'], q, sa, sb })) return o;
   if (cfg.variant === 'small') cfg.variant = 'vec4';
-  if (cfg.variant === 'subgroup' && !subgroupsUsable(device)) cfg.variant = 'vec4';
+  if (cfg.variant === 'subgroup' && !device.caps.subgroups) cfg.variant = 'vec4';
   if (cfg.variant !== 'scalar' && !vec4Aligned(q)) cfg.variant = 'scalar';
   if (cfg.variant === 'subgroup') Object.assign(cfg, { tm: 8, wgx: 8, wgy: 1 });
   const [file, src] = cfg.variant === 'vec4' ? ['matmul.wgsl', source]

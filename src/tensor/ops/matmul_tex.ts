@@ -2,14 +2,13 @@
 // scratch textures (shaders/tex_pack.wgsl: plain matrices with transposes, or im2col for
 // convolutions), then one kernel reads them with textureLoad and shares A across the 8 lanes of a
 // subgroup. Needs the `subgroups` feature with subgroups of at least 8 lanes; callers check that
-// (matmul.ts subgroupsUsable) and fall back to the buffer kernels when `texGemmFits` says no.
+// (Device.caps.subgroups) and fall back to the buffer kernels when `texGemmFits` says no.
 import source from '../../../shaders/matmul_tex.wgsl';
 import packSource from '../../../shaders/tex_pack.wgsl';
 import pack4Source from '../../../shaders/tex_pack_vec4.wgsl';
 import type { Tensor } from '../tensor.js';
-import type { Device } from '../../gpu/device.js';
+import { DeviceLocal, type Device } from '../../gpu/device.js';
 import { grid1d } from '../dispatch.js';
-import { isCpuAdapter } from './matmul.js';
 import { stagesTexels, withTexelOutputs } from './texel_out.js';
 
 const LOG_TW = 12;
@@ -38,7 +37,8 @@ interface Scratch {
   /** Staging buffer of the same size (texel_out.ts), made on first staged write. */
   staging?: GPUBuffer;
 }
-const scratch = new WeakMap<Device, Map<string, Scratch>>();
+/** The device's scratch textures by slot name. */
+const SCRATCH = new DeviceLocal('texture scratch slots', () => new Map<string, Scratch>());
 
 /** Largest texel count a scratch texture can hold on this device. */
 export function maxTexels(d: Device): number {
@@ -46,17 +46,12 @@ export function maxTexels(d: Device): number {
 }
 
 /**
- * A cached rgba32float scratch texture `slot` holding at least `texels` texels. Grows by powers of
+ * The rgba32float scratch texture `slot` holding at least `texels` texels. Grows by powers of
  * two; the old texture is left to the GC because recordings may still bind it. Consecutive GEMMs
  * sharing a slot are safe: dispatches in a pass run in order.
  */
-export function scratchView(d: Device, slot: string, texels: number): GPUTextureView {
-  return scratchEntry(d, slot, texels).view;
-}
-
 function scratchEntry(d: Device, slot: string, texels: number): Scratch {
-  let m = scratch.get(d);
-  if (!m) scratch.set(d, (m = new Map()));
+  const m = d.local(SCRATCH);
   const need = Math.max(1, Math.ceil(texels / TW));
   let s = m.get(slot);
   if (!s || s.rows < need) {
@@ -167,7 +162,7 @@ export function packTexture(d: Device, entry: PackEntry, src: Tensor, slot: stri
     return out.view;
   }
   // nhwc4_px: one invocation per padded pixel, grid (px, py, img); 8-wide rows on CPU adapters
-  const pxWg = isCpuAdapter(d) ? 8 : 64;
+  const pxWg = d.caps.cpu ? 8 : 64;
   const constants: Record<string, number> = { LOG_TW, WG: entry === 'nhwc4_px' ? pxWg : PACK_WG };
   if (entry === 'pack' || entry === 'wconv') constants.TRANS = a.trans ? 1 : 0;
   if (entry === 'im2col' || entry === 'wflip' || entry === 'wconv') Object.assign(constants, { KH: a.KH ?? 1, KW: a.KW ?? 1 });

@@ -17,7 +17,7 @@
 import rngSource from '../../../shaders/rng.wgsl';
 import { Tensor } from '../tensor.js';
 import { grid1d } from '../dispatch.js';
-import type { Device } from '../../gpu/device.js';
+import { DeviceLocal, type Device } from '../../gpu/device.js';
 import { KernelError, ShapeError, fmtShape } from '../../gpu/errors.js';
 import { stepWords, u32Of } from '../cpu/random.js';
 
@@ -74,22 +74,21 @@ export function setClock(clock: Clock, step: number): void {
   clock.set(step);
 }
 
-const defaultClocks = new WeakMap<Device, Clock>();
+const DEFAULT_CLOCK = new DeviceLocal('default rng clock', (d) => new Clock(d, 'default rng clock'));
 /** The device-wide clock fixed at step 0 (bound when no clock is given). Never write it. */
 export function defaultClock(device: Device): Clock {
-  let c = defaultClocks.get(device);
-  if (!c) defaultClocks.set(device, (c = new Clock(device, 'default rng clock')));
-  return c;
+  return device.local(DEFAULT_CLOCK);
 }
 
-const defaultSeeds = new WeakMap<Device, number>();
+/** The device's default seed (setSeed). */
+const DEFAULT_SEED = new DeviceLocal('default seed', () => ({ seed: 0 }));
 /** Set the device's default seed and restart its eager-draw counter (like torch.manual_seed). */
 export function setSeed(device: Device, seed: number): void {
-  defaultSeeds.set(device, u32Of(seed));
+  device.local(DEFAULT_SEED).seed = u32Of(seed);
   device.rngOffset = 0;
 }
 export function getSeed(device: Device): number {
-  return defaultSeeds.get(device) ?? 0;
+  return device.local(DEFAULT_SEED).seed;
 }
 
 export interface RandomOptions {

@@ -74,21 +74,13 @@ function blocks(shape: readonly number[], axes: readonly number[]): { size: numb
  * a workgroup-memory tree. 'cpu' (llvmpipe/lavapipe, SwiftShader): one thread per row item and no
  * tree — on those, every barrier of a tree costs a pass over the whole workgroup (measured on
  * lavapipe: 1024 rows of 1024 sum in 108 ms with a 256-thread tree, 1.1 ms thread-per-row). Both
- * styles are tested on every adapter (forceKernelStyle).
+ * styles are tested on every adapter (the policy's rowStyle forces one; Device.withPolicy).
  */
 export type KernelStyle = 'gpu' | 'cpu';
-let forcedStyle: KernelStyle | null = null;
-
-/** Force a style for every adapter (tests cover both paths); null restores the automatic choice. */
-export function forceKernelStyle(style: KernelStyle | null): void {
-  forcedStyle = style;
-}
 
 export function kernelStyle(d: Device): KernelStyle {
-  if (forcedStyle) return forcedStyle;
-  const i = d.info;
-  const software = i.isFallback || i.architecture === 'software' || /llvmpipe|lavapipe|swiftshader/i.test(`${i.device} ${i.description}`);
-  return software ? 'cpu' : 'gpu';
+  const forced = d.policy.rowStyle;
+  return forced === 'auto' ? d.caps.rowStyle : forced;
 }
 
 /** Threads per row for the 'gpu' style: about four elements each, a power of two from 1 to wg. */

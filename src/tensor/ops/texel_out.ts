@@ -6,15 +6,13 @@
 // 28×28·32 NHWC4 pack: ~7 ms stores alone to the texture, ~2 ms to a buffer), while the copy runs
 // at memcpy speed (7.4 MB in ~0.3 ms). GPUs store to textures directly.
 import type { Device } from '../../gpu/device.js';
-import { isCpuAdapter } from './matmul.js';
 
-/** Staging policy: 'auto' stages on CPU adapters; the others force it (tests, A/B timing). */
-export const texStaging: { mode: 'auto' | 'never' | 'always' } = { mode: 'auto' };
-
+/** Whether a packing pass of `bytes` stages its texels: on CPU adapters unless the policy's texStaging forces it either way. */
 export function stagesTexels(d: Device, bytes: number): boolean {
-  if (texStaging.mode === 'never') return false;
+  const mode = d.policy.texStaging;
+  if (mode === 'never') return false;
   const fits = bytes <= Math.min(d.limits.maxStorageBufferBindingSize, d.limits.maxBufferSize);
-  return fits && (texStaging.mode === 'always' || isCpuAdapter(d));
+  return fits && (mode === 'always' || d.caps.cpu);
 }
 
 /** WGSL declaring texel output `name` at `binding` and its `put_<name>(t, v)`; LOG_TW comes from the shader. */
