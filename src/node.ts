@@ -10,4 +10,5 @@ export { sampleImages, samplerDefaults, type SampleImagesOptions } from './score
 export * as imageSamplers from './score/sampling/index.js';
 export { loadOrTrainClassifier, type TrainedClassifier } from './eval/fmnist_classifier.js';
 export { evaluateImageSamples, type ImageEvalReport } from './eval/image_eval.js';
+export { writeFileAtomic, writeNpy, readNpy, readSafetensors, writeSafetensors } from './io/fs.js';
 export { imageGrid, renderChartPng, renderChartSvg, type TitledGridOptions } from './io/render_node.js';

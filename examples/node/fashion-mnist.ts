@@ -5,8 +5,8 @@
 //
 // Writes PNG grids to examples/node/out/. Keep `device` referenced for as long as you use the GPU.
 import { join } from 'node:path';
-import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
-import { createDevice, loadImageRun, sampleImages, trainImage, imageRecipes, imageGrid, loadImageSet } from '../../src/node.js';
+import { mkdirSync, existsSync } from 'node:fs';
+import { createDevice, loadImageRun, sampleImages, trainImage, imageRecipes, imageGrid, loadImageSet, writeFileAtomic } from '../../src/node.js';
 
 // paths from the repository root (npm runs scripts there; the script itself runs from a bundle)
 const root = process.env.INIT_CWD ?? process.cwd();
@@ -21,7 +21,7 @@ const device = await createDevice();
 /** Save images [n, C, H, W] in the process's data range as a grid. */
 function grid(file: string, x: Float32Array, shape: readonly number[], range: '[0,1]' | '[-1,1]', title: string) {
   const n = x.length / (shape[0] * shape[1] * shape[2]);
-  writeFileSync(file, imageGrid(x, [n, shape[0], shape[1], shape[2]], 8, { range, title, scale: 2 }));
+  writeFileAtomic(file, imageGrid(x, [n, shape[0], shape[1], shape[2]], 8, { range, title, scale: 2 }));
   console.log(`wrote ${file}`);
 }
 

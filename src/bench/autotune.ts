@@ -13,6 +13,7 @@ import {
   type ConvDims, type ImplicitProblem, type ImplicitTile,
 } from '../tensor/ops/conv2d_tex.js';
 import { timeOp } from './timing.js';
+import { writeFileAtomic } from '../io/fs.js';
 
 interface Entry {
   config: MatmulConfig;
@@ -39,16 +40,10 @@ class TuneCache<E> {
   set(key: string, e: E): void {
     this.load();
     this.memory.set(key, e);
-    const proc = (globalThis as any).process;
-    const fs = proc?.getBuiltinModule?.('node:fs');
-    const path = proc?.getBuiltinModule?.('node:path');
     const p = this.path();
-    if (!fs || !path || !p) return;
+    if (!p) return;
     try {
-      fs.mkdirSync(path.dirname(p), { recursive: true });
-      const tmp = `${p}.${proc.pid}.tmp`;
-      fs.writeFileSync(tmp, JSON.stringify(Object.fromEntries(this.memory), null, 1));
-      fs.renameSync(tmp, p);
+      writeFileAtomic(p, JSON.stringify(Object.fromEntries(this.memory), null, 1));
     } catch {
       /* read-only cache directory: keep the in-memory choice */
     }

@@ -19,6 +19,7 @@ import { imageGrid } from '../io/render_node.js';
 import { writeFileAtomic, writeNpy, mkdirp } from '../io/fs.js';
 import { saveWeights } from '../train/checkpoint.js';
 import { writeLossPng } from './pictures.js';
+import { testWriteOptions } from './write_hooks.js';
 
 const lines = (o: Record<string, string>) => Object.entries(o).map(([k, v]) => `${k}: ${v}`).join('; ');
 
@@ -134,6 +135,7 @@ export async function trainImageCommand(device: Device, a: Record<string, any>):
     checkpointEvery: a['checkpoint-every'],
     logEvery: a['log-every'] === 50 ? 25 : a['log-every'],
     sampleEvery: a['sample-every'],
+    write: testWriteOptions(),
     onStart: (t, c) => {
       const p = c.process;
       console.error(`scoregpu: ${c.preset} U-Net (${t.arena.size.toLocaleString()} parameter slots) on ${c.data} [${c.shape.join('×')}], process ${p.kind}` +

@@ -9,6 +9,7 @@ import { writeLossPng, runPaths } from './pictures.js';
 import { loadDataset } from '../data/dataset.js';
 import { isImageSpec } from '../data/images.js';
 import { IMAGE_TRAIN_OPTS, trainImageCommand } from './images.js';
+import { testWriteOptions } from './write_hooks.js';
 
 export const TRAIN_OPTS: OptSpec = {
   data: { type: 'string', help: 'toy set (swissroll, 8gaussians, moons, checkerboard, rings, pinwheel, 2spirals), FILE.npy [N, D]; images: fashion-mnist, idx:DIR (MNIST-format files), FILE.npy [N, H, W] or [N, C, H, W]', default: 'swissroll' },
@@ -75,6 +76,7 @@ export async function trainCommand(device: Device, a: Record<string, any>): Prom
     onConfig: (c) => {
       if (c.norm && !a.resume) console.log(describeFit(c));
     },
+    write: testWriteOptions(),
     onStart: (t) => {
       last = t.step;
       bar.tick(t.step);

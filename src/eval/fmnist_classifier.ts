@@ -20,6 +20,7 @@ import { loadFashionMnist, imagesToFloat, FASHION_MNIST_DIR, type ImageSplit } f
 import { Rng } from '../data/rng.js';
 import { nodeBuiltin } from '../io/builtin.js';
 import { decodeSafetensors, encodeSafetensors } from '../io/safetensors.js';
+import { writeFileAtomic } from '../io/fs.js';
 import { accuracy, classifierOutputs } from './image_quality.js';
 
 export const CLASSIFIER_FORMAT = 'scoregpu-fmnist-classifier-1';
@@ -348,13 +349,9 @@ export async function loadOrTrainClassifier(device: Device, opts: LoadOrTrainOpt
   const t = await trainClassifier(device, { ...opts, config });
   if (file) {
     const bytes = await encodeClassifier(t);
-    fs!.mkdirSync(path!.dirname(file), { recursive: true });
-    const tmp = `${file}.${(globalThis as any).process?.pid ?? 0}.${Date.now().toString(36)}.tmp`;
     try {
-      fs!.writeFileSync(tmp, bytes);
-      fs!.renameSync(tmp, file);
+      writeFileAtomic(file, bytes);
     } catch (e) {
-      fs!.rmSync(tmp, { force: true });
       opts.log?.(`classifier: could not write the cache ${file} (${(e as Error).message})`);
     }
   }

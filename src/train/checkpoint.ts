@@ -9,7 +9,7 @@
 // Toy runs made before toy and image runs shared this format ('scoregpu-toy-1': our parameter
 // names and layout, Linear weights [in, out], no rng entry) are still read; nothing writes them.
 import type { Module, ParamArena } from '../nn/module.js';
-import { readSafetensors, writeSafetensors } from '../io/fs.js';
+import { readSafetensors, writeSafetensors, type AtomicWriteOptions } from '../io/fs.js';
 import type { Trainer } from './trainer.js';
 import type { StFile } from '../io/safetensors.js';
 import { CHECKPOINT_FORMAT, checkpointOf, toTorchLayout } from './checkpoint_format.js';
@@ -23,7 +23,7 @@ export interface CheckpointMeta {
 }
 
 /** Everything a run needs to continue exactly: weights, EMA, Adam's moments, step, RNG position. */
-export async function saveCheckpoint(path: string, model: Module, trainer: Trainer, meta: CheckpointMeta): Promise<void> {
+export async function saveCheckpoint(path: string, model: Module, trainer: Trainer, meta: CheckpointMeta, write?: AtomicWriteOptions): Promise<void> {
   const a = trainer.arena;
   const tensors = {
     ...toTorchLayout(model, a, await a.data.toArray(), 'params.'),
@@ -37,7 +37,7 @@ export async function saveCheckpoint(path: string, model: Module, trainer: Train
     step: String(meta.step),
     // the training noise is keyed by (seed, step, draw): the step is the stream's position
     rng: JSON.stringify({ generator: 'philox4x32-10', seed: meta.seed, step: meta.step }),
-  });
+  }, write);
 }
 
 /** A released model: the EMA weights (or the parameters) under their bare torch names. */

@@ -12,7 +12,7 @@ import { Trainer, TrainingDiverged } from './trainer.js';
 import { saveCheckpoint, checkpointOf, restoreTrainer, fromFileConfig } from './checkpoint.js';
 import { loadImageModel, imageCheckpointOf, type LoadedImageRun } from './image_model.js';
 import { resolveImageConfig, buildImageModel, imageLoss, imageTrainerConfig, type ImageConfig } from './image_recipes.js';
-import { mkdirp, readSafetensors } from '../io/fs.js';
+import { mkdirp, readSafetensors, removeStaleTemps, type AtomicWriteOptions } from '../io/fs.js';
 import { RUN_FILES, writeRunConfig, writeLossCsv, readLossCsv } from './run_dir.js';
 
 export { loadImageModel, imageCheckpointOf, type LoadedImageRun };
@@ -32,6 +32,8 @@ export interface ImageRunOptions {
   set?: ImageSet;
   /** Stop at this step (checkpointed) though the run's budget is longer: a session's share of a run. */
   until?: number;
+  /** Options of the run's atomic file writes (tests hook their stages to kill a writer mid-write). */
+  write?: AtomicWriteOptions;
 }
 
 export interface ImageRunContext {
@@ -52,6 +54,7 @@ export interface ImageRunResult extends ImageRunContext {
 /** Train (or resume) an image run in `o.out`: config.json, checkpoint.safetensors, loss.csv. */
 export async function trainImage(device: Device, cfgIn: ImageConfig, o: ImageRunOptions): Promise<ImageRunResult> {
   mkdirp(o.out);
+  removeStaleTemps(o.out); // left by a run killed mid-write
   const ckPath = join(o.out, RUN_FILES.checkpoint);
   let cfg = cfgIn;
   let resume: ReturnType<typeof checkpointOf> | null = null;
@@ -84,13 +87,15 @@ export async function trainImage(device: Device, cfgIn: ImageConfig, o: ImageRun
     restoreTrainer(net, trainer, resume.file, ckPath, resume.step);
     lossHistory = readLossCsv(o.out, resume.step);
   }
-  writeRunConfig(o.out, cfg);
+  writeRunConfig(o.out, cfg, o.write);
   const ctx: ImageRunContext = { cfg, net, arena, process, trainer, set };
   o.onStart?.(trainer, cfg);
   const every = o.checkpointEvery ?? 500;
   const save = async () => {
-    await saveCheckpoint(ckPath, net, trainer, { config: cfg, step: trainer.step, seed: cfg.seed });
-    writeLossCsv(o.out, lossHistory);
+    // the log first: a kill between the two leaves a log ahead of the checkpoint, which resume
+    // cuts back to the checkpoint's step (the other order would lose the rows in between)
+    writeLossCsv(o.out, lossHistory, o.write);
+    await saveCheckpoint(ckPath, net, trainer, { config: cfg, step: trainer.step, seed: cfg.seed }, o.write);
   };
   const t0 = performance.now();
   const s0 = trainer.step;

@@ -3,16 +3,16 @@
 // loss.csv (step,loss at every log). Written atomically, so a kill leaves the previous file.
 import { join } from 'node:path';
 import { existsSync, readFileSync } from 'node:fs';
-import { writeFileAtomic } from '../io/fs.js';
+import { writeFileAtomic, type AtomicWriteOptions } from '../io/fs.js';
 
 export const RUN_FILES = { checkpoint: 'checkpoint.safetensors', config: 'config.json', lossCsv: 'loss.csv' } as const;
 
-export function writeRunConfig(dir: string, cfg: unknown): void {
-  writeFileAtomic(join(dir, RUN_FILES.config), JSON.stringify(cfg, null, 2) + '\n');
+export function writeRunConfig(dir: string, cfg: unknown, write?: AtomicWriteOptions): void {
+  writeFileAtomic(join(dir, RUN_FILES.config), JSON.stringify(cfg, null, 2) + '\n', write);
 }
 
-export function writeLossCsv(dir: string, history: readonly [number, number][]): void {
-  writeFileAtomic(join(dir, RUN_FILES.lossCsv), 'step,loss\n' + history.map(([s, l]) => `${s},${l}`).join('\n') + '\n');
+export function writeLossCsv(dir: string, history: readonly [number, number][], write?: AtomicWriteOptions): void {
+  writeFileAtomic(join(dir, RUN_FILES.lossCsv), 'step,loss\n' + history.map(([s, l]) => `${s},${l}`).join('\n') + '\n', write);
 }
 
 /** The loss history up to `upTo` (the checkpoint's step: a later log was never checkpointed); [] if none. */

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import type { Device } from '../gpu/device.js';
 import { loadDataset, type Dataset } from '../data/dataset.js';
-import { mkdirp } from '../io/fs.js';
+import { mkdirp, removeStaleTemps, type AtomicWriteOptions } from '../io/fs.js';
 import type { ParamArena } from '../nn/module.js';
 import type { ToyModel } from '../nn/mlp.js';
 import { toyConfig, buildToyModel, toyLoss, trainerConfig, type ToyConfig } from './toy_recipes.js';
@@ -85,6 +85,8 @@ export interface ToyRunOptions {
   onLog?: (step: number, loss: number, stepsPerSec: number) => void;
   /** Called when training starts, with the trainer (for dispatch counts etc.). */
   onStart?: (t: Trainer) => void;
+  /** Options of the run's atomic file writes (tests hook their stages to kill a writer mid-write). */
+  write?: AtomicWriteOptions;
 }
 
 export interface ToyRunResult {
@@ -104,6 +106,7 @@ export interface ToyRunResult {
  */
 export async function trainToy(device: Device, cfgIn: ToyConfig, o: ToyRunOptions): Promise<ToyRunResult> {
   mkdirp(o.out);
+  removeStaleTemps(o.out); // left by a run killed mid-write
   const path = join(o.out, RUN_FILES.checkpoint);
   let cfg = cfgIn;
   const resume = o.resume && existsSync(path) ? readToyCheckpoint(path) : null;
@@ -112,7 +115,7 @@ export async function trainToy(device: Device, cfgIn: ToyConfig, o: ToyRunOption
   cfg = { ...cfg, dim: data.dim };
   if (!resume && o.fit) cfg = fitToyConfig(cfg, data.train, data.dim, o.fit);
   o.onConfig?.(cfg);
-  writeRunConfig(o.out, cfg);
+  writeRunConfig(o.out, cfg, o.write);
   const { model, arena } = buildToyModel(device, cfg);
   // the network trains on the standardised rows when the run has a norm
   const trainer = new Trainer(device, arena, toyLoss(device, cfg, model), rows(toModelUnits(data.train, cfg.norm), data.dim), trainerConfig(cfg, o.logEvery ?? 50));
@@ -124,8 +127,10 @@ export async function trainToy(device: Device, cfgIn: ToyConfig, o: ToyRunOption
   o.onStart?.(trainer);
   const every = o.checkpointEvery ?? 500;
   const save = async () => {
-    await saveCheckpoint(path, model, trainer, { config: cfg, step: trainer.step, seed: cfg.seed });
-    writeLossCsv(o.out, lossHistory);
+    // the log first: a kill between the two leaves a log ahead of the checkpoint, which resume
+    // cuts back to the checkpoint's step (the other order would lose the rows in between)
+    writeLossCsv(o.out, lossHistory, o.write);
+    await saveCheckpoint(path, model, trainer, { config: cfg, step: trainer.step, seed: cfg.seed }, o.write);
   };
   const t0 = performance.now();
   const s0 = trainer.step;
