@@ -11,6 +11,7 @@ import { runPaths } from './pictures.js';
 import { sampleRun, SAMPLE_OPTS } from './sample.js';
 import { isImageRun } from '../train/image.js';
 import { evalImageCommand } from './image_eval.js';
+import { ODE_OPTS, BPD_OPTS } from './ode.js';
 
 export const EVAL_OPTS: OptSpec = {
   run: { type: 'string', help: 'run directory', default: 'runs/toy' },
@@ -30,6 +31,8 @@ export const EVAL_OPTS: OptSpec = {
   seed: { type: 'number', help: 'images: sampler seed' },
   weights: SAMPLE_OPTS.weights,
   references: { type: 'boolean', help: 'images: also score real test images blurred twice by a 3×3 box and with Gaussian noise of std 0.1', default: false },
+  ...ODE_OPTS,
+  ...BPD_OPTS,
 };
 
 export async function evaluateRun(device: Device, a: Record<string, any>) {

@@ -13,6 +13,7 @@ import { evaluateImageSamples, checkClassifierShape } from '../eval/image_eval.j
 import { readNpy, writeFileAtomic, writeNpy } from '../io/fs.js';
 import { Progress } from '../io/progress.js';
 import { writeGrid } from './images.js';
+import { drawOdeImages, evalBpdCommand } from './ode.js';
 
 /** A file-name tag for a sampler setting, e.g. ddim50, ddim20-eta1, ancestral-beta, annealed5. */
 export function samplerTag(sampler: string, o: SampleImagesOptions, nfe: number): string {
@@ -25,6 +26,7 @@ export function samplerTag(sampler: string, o: SampleImagesOptions, nfe: number)
 }
 
 export async function evalImageCommand(device: Device, a: Record<string, any>): Promise<number> {
+  if (a.bpd) return evalBpdCommand(device, a);
   const n: number = a.n ?? 1000;
   if (!(Number.isInteger(n) && n >= 2)) throw new Error(`--n must be an integer ≥ 2, got ${a.n}`);
   const run = loadImageRun(device, a.run, a.weights === 'params' ? 'params' : 'ema');
@@ -39,13 +41,22 @@ export async function evalImageCommand(device: Device, a: Record<string, any>): 
     sampler, n, seed: a.seed ?? 0, batch: a.batch,
     steps: a.steps, stepsPerLevel: a.steps, eta: a.eta, spacing: a.spacing, variance: a.variance, clip: a.clip, eps: a['step-size'], denoise: a.denoise,
   };
-  const plan = makePlan(sampler, process, samplerDefaults(process, sampler, o));
-  let samples: Float32Array, seconds = 0, dispatches = 0, source: string;
+  const ode = sampler === 'ode'; // the probability-flow ODE is not a plan (./ode.ts)
+  const plan = ode ? null : makePlan(sampler, process, samplerDefaults(process, sampler, o));
+  let samples: Float32Array, seconds = 0, dispatches = 0, source: string, nfe = 0, tag = '';
   if (a.samples) {
     const npy = readNpy(a.samples);
     samples = Float32Array.from(npy.data as ArrayLike<number>);
     source = a.samples;
+  } else if (ode) {
+    const r = await drawOdeImages(device, run.net, process, cfg.shape, n, a);
+    samples = r.samples;
+    seconds = r.seconds;
+    nfe = r.nfe;
+    tag = r.tag;
+    source = `${r.name}, ${r.nfe.toFixed(1)} NFE`;
   } else {
+    if (!plan) throw new Error('unreachable: no plan');
     const B = Math.min(n, a.batch ?? 64);
     const bar = new Progress({ total: plan.steps.length * Math.ceil(n / B), label: `sample ${plan.name}, n=${n}` });
     let last = 0;
@@ -55,14 +66,16 @@ export async function evalImageCommand(device: Device, a: Record<string, any>): 
     seconds = r.seconds;
     dispatches = r.dispatchesPerStep;
     source = `${plan.name}, ${plan.steps.length} NFE`;
+    nfe = plan.steps.length;
+    tag = samplerTag(sampler, o, nfe);
   }
-  const tag = a.samples ? 'file' : samplerTag(sampler, o, plan.steps.length);
+  if (a.samples) tag = 'file';
   const q = await evaluateImageSamples(device, clf.model, set, samples, process.dataRange, { references: !!a.references, seed: cfg.seed });
   const per = cfg.shape[0] * cfg.shape[1] * cfg.shape[2];
   writeGrid(join(a.run, `eval_${tag}.png`), samples.subarray(0, Math.min(64, samples.length / per) * per), cfg.shape, process.dataRange, `${cfg.process.kind} step ${run.step}: ${source}, FD ${q.fd.toFixed(1)} (floor ${q.floor.toFixed(1)})`);
   const report = {
     run: a.run, data: cfg.data, process: cfg.process.kind, step: run.step, weights: run.weights,
-    sampler: tag, samples: source, nfe: a.samples ? undefined : plan.steps.length,
+    sampler: tag, samples: source, nfe: a.samples ? undefined : nfe,
     sampleSeconds: seconds || undefined, imgPerSec: seconds ? n / seconds : undefined, batch: a.samples ? undefined : Math.min(n, a.batch ?? 64),
     dispatchesPerStep: dispatches || undefined, submitsPerStep: dispatches ? 1 : undefined,
     classifier: { testAccuracy: clf.testAccuracy, sha256: clf.sha256 },

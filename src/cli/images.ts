@@ -19,6 +19,7 @@ import { imageGrid } from '../io/render_node.js';
 import { writeFileAtomic, writeNpy, mkdirp } from '../io/fs.js';
 import { saveWeights } from '../train/checkpoint.js';
 import { writeLossPng } from './pictures.js';
+import { drawOdeImages, ODE_OPTS } from './ode.js';
 import { testWriteOptions } from './write_hooks.js';
 
 const lines = (o: Record<string, string>) => Object.entries(o).map(([k, v]) => `${k}: ${v}`).join('; ');
@@ -166,14 +167,17 @@ export const IMAGE_SAMPLE_OPTS: OptSpec = {
   variance: { type: 'string', help: 'ancestral: posterior (β̃_t) | beta (β_t)', default: 'posterior' },
   clip: { type: 'boolean', help: 'clip x̂₀ to the data range (default: on for ddpm)' },
   batch: { type: 'number', help: 'images per sampling chain', default: 64 },
+  ...ODE_OPTS,
 };
 
-export const SAMPLER_HELP = Object.entries(IMAGE_SAMPLERS).map(([k, v]) => `${k} — ${v}`).join('; ');
+export const SAMPLER_HELP = Object.entries(IMAGE_SAMPLERS).map(([k, v]) => `${k} — ${v}`).join('; ') +
+  '; ode — the probability-flow ODE from t = 1 to 1e-3 (score SDEs; linear-β ddpm and ncsn through their SDE), --method rk45|euler|heun, --rtol/--atol (1e-5), --steps (fixed-step), --denoise';
 
 export async function sampleImageCommand(device: Device, a: Record<string, any>): Promise<number> {
   const run = loadImageRun(device, a.run, a.weights === 'params' ? 'params' : 'ema');
   const { cfg, process } = run;
   const sampler: string = a.sampler ?? defaultSampler(process);
+  if (sampler === 'ode') return sampleOdeImages(device, run, a);
   if (sdeOf(process) && !['ddim', 'ancestral'].includes(sampler)) {
     throw new Error(`sampler '${sampler}' does not take a ${process.name} SDE model yet; use --sampler ddim or ancestral (they walk the SDE's time grid) until the SDE samplers (pc, ode) land`);
   }
@@ -191,6 +195,18 @@ export async function sampleImageCommand(device: Device, a: Record<string, any>)
   if (/\.npy$/i.test(out)) writeNpy(out, r.samples, [n, ...cfg.shape]);
   else writeGrid(out, r.samples, cfg.shape, process.dataRange, `${cfg.process.kind}, ${plan.name}, ${r.nfe} NFE`);
   console.log(`${n} images in ${r.seconds.toFixed(1)} s (${(n / r.seconds).toFixed(2)} img/s, ${r.nfe} network evaluations each, ${r.dispatchesPerStep} dispatches per step) → ${out}`);
+  return 0;
+}
+
+/** `scoregpu sample --sampler ode`: the probability-flow ODE (./ode.ts), a grid or an .npy. */
+async function sampleOdeImages(device: Device, run: ReturnType<typeof loadImageRun>, a: Record<string, any>): Promise<number> {
+  const { cfg, process } = run;
+  const n: number = a.n === 2000 ? 64 : a.n;
+  const r = await drawOdeImages(device, run.net, process, cfg.shape, n, a);
+  const out: string = a.out ?? join(a.run, `samples_${r.tag}.png`);
+  if (/\.npy$/i.test(out)) writeNpy(out, r.samples, [n, ...cfg.shape]);
+  else writeGrid(out, r.samples, cfg.shape, process.dataRange, `${cfg.process.kind}, ${r.name}, ${r.nfe.toFixed(0)} NFE`);
+  console.log(`${n} images in ${r.seconds.toFixed(1)} s (${(n / r.seconds).toFixed(2)} img/s, ${r.nfe.toFixed(1)} network evaluations each${r.settings.method === 'rk45' ? `, ${r.accepted} steps accepted and ${r.rejected} rejected` : ''}) → ${out}`);
   return 0;
 }
 

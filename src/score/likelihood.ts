@@ -25,7 +25,7 @@ import type { NoiseConditionalNet } from './losses.js';
 import type { Sde } from './sde/sde.js';
 import type { DataRange } from './processes/process.js';
 import { solveOde, disposeState, type Field, type OdeMethod } from './sampling/ode/index.js';
-import { netAt } from './sampling/ode/flow.js';
+import { netAt, type Conditioning } from './sampling/ode/flow.js';
 
 /** score_sde's likelihood ε: the augmented ODE starts at t = 1e-5. */
 export const LIKELIHOOD_EPS = 1e-5;
@@ -59,11 +59,11 @@ export function hutchinsonDivergence(fn: (x: Tensor) => Tensor, x: Tensor, probe
 }
 
 /** The augmented probability-flow field on [x, Δ]: [f̃(x, t), vᵀ(∂f̃/∂x)v]. */
-export function augmentedFlowField(net: NoiseConditionalNet, sde: Sde, probe: Tensor): Field {
+export function augmentedFlowField(net: NoiseConditionalNet, sde: Sde, probe: Tensor, cond: Conditioning = (t) => sde.conditioning(t)): Field {
   const rev = sde.reverse(sde.modelScore(), true);
   return (t, [x]) => {
     const { drift } = rev.sde(t);
-    const { value, div } = hutchinsonDivergence((xr) => op.axpby(drift.x, xr, drift.out, netAt(net, sde, xr, t)), x, probe);
+    const { value, div } = hutchinsonDivergence((xr) => op.axpby(drift.x, xr, drift.out, netAt(net, cond, xr, t)), x, probe);
     return [value, div];
   };
 }
@@ -78,6 +78,8 @@ export interface LikelihoodOptions {
   steps?: number;
   /** Start time (default 1e-5). */
   eps?: number;
+  /** The network's input at t (default: the SDE's conditioning; a DDPM model through its VP SDE feeds t·(T − 1)). */
+  cond?: Conditioning;
   /** Tensors to keep out of the backward pass during the solve (the network's parameters: no weight gradients). */
   frozen?: readonly Tensor[];
   onStep?: (t: number, nfe: number) => void;
@@ -102,7 +104,7 @@ export async function logLikelihood(device: Device, net: NoiseConditionalNet, sd
   const frozen = (o.frozen ?? []).filter((t) => t.requiresGrad);
   for (const t of frozen) t.requiresGrad = false;
   try {
-    const sol = await solveOde(device, augmentedFlowField(net, sde, probe), [x, delta0], eps, sde.T, { rtol: o.rtol, atol: o.atol, method: o.method, steps: o.steps, onStep: o.onStep });
+    const sol = await solveOde(device, augmentedFlowField(net, sde, probe, o.cond), [x, delta0], eps, sde.T, { rtol: o.rtol, atol: o.atol, method: o.method, steps: o.steps, onStep: o.onStep });
     const [z, delta] = sol.y;
     const sq = device.scope(() => noGrad(() => op.sum(op.reshape(op.square(z), [B, D]), 1)).keep());
     const [sqs, ds] = [await sq.toArray(), await delta.toArray()];

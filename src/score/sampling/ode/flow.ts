@@ -20,24 +20,27 @@ import { disposeState, type Field } from './state.js';
 /** score_sde's sampling ε: the ODE stops at t = 1e-3 (the score is poorly learnt below). */
 export const SAMPLING_EPS = 1e-3;
 
-/** The network's output at (x, t): its noise-level input is the SDE's conditioning at t, for every row. */
-export function netAt(net: NoiseConditionalNet, sde: Sde, x: Tensor, t: number): Tensor {
-  return net.forward(x, fill(x.device, [x.shape[0], 1], sde.conditioning(t)));
+/** The network's noise-level input at time t: the SDE's own conditioning, or (a DDPM/NCSN model sampled through its SDE) the process's. */
+export type Conditioning = (t: number) => number;
+
+/** The network's output at (x, t): its noise-level input cond(t) for every row. */
+export function netAt(net: NoiseConditionalNet, cond: Conditioning, x: Tensor, t: number): Tensor {
+  return net.forward(x, fill(x.device, [x.shape[0], 1], cond(t)));
 }
 
 /** The probability-flow drift f̃(x, t) = f(t)·x − ½g(t)²·score(x, t), as an ODE field on the state [x]. */
-export function flowField(net: NoiseConditionalNet, sde: Sde): Field {
+export function flowField(net: NoiseConditionalNet, sde: Sde, cond: Conditioning = (t) => sde.conditioning(t)): Field {
   const rev = sde.reverse(sde.modelScore(), true);
   return (t, [x]) => noGrad(() => {
     const { drift } = rev.sde(t);
-    return [op.axpby(drift.x, x, drift.out, netAt(net, sde, x, t))];
+    return [op.axpby(drift.x, x, drift.out, netAt(net, cond, x, t))];
   });
 }
 
 /** score_sde's denoising step at t: the reverse-diffusion predictor's mean, x − rev_f(x, t) (fresh tensor). */
-export function denoiseStep(net: NoiseConditionalNet, sde: Sde, x: Tensor, t: number): Tensor {
+export function denoiseStep(net: NoiseConditionalNet, sde: Sde, x: Tensor, t: number, cond: Conditioning = (u) => sde.conditioning(u)): Tensor {
   const { f } = sde.reverse(sde.modelScore(), false).discretize(t);
-  return noGrad(() => op.axpby(1 - f.x, x, -f.out, netAt(net, sde, x, t)));
+  return noGrad(() => op.axpby(1 - f.x, x, -f.out, netAt(net, cond, x, t)));
 }
 
 export interface FlowSampleOptions extends OdeSolveOptions {
@@ -51,6 +54,8 @@ export interface FlowSampleOptions extends OdeSolveOptions {
   denoise?: boolean;
   /** Start from these points instead of a prior draw ([n, ...shape], the caller's). */
   init?: Tensor;
+  /** The network's input at t (default: the SDE's conditioning). */
+  cond?: Conditioning;
 }
 
 export interface FlowSampleResult {
@@ -71,11 +76,11 @@ export async function sampleFlow(device: Device, net: NoiseConditionalNet, sde: 
   const t0 = performance.now();
   const x0 = o.init ?? noGrad(() => op.scale(randn(device, [o.n, ...o.shape], o.seed ?? 0, { stream: 0 }), sde.priorStd));
   try {
-    const sol = await solveOde(device, flowField(net, sde), [x0], sde.T, eps, o);
+    const sol = await solveOde(device, flowField(net, sde, o.cond), [x0], sde.T, eps, o);
     let [x] = sol.y;
     let nfe = sol.nfe;
     if (o.denoise ?? true) {
-      const d = device.scope(() => denoiseStep(net, sde, x, eps).keep());
+      const d = device.scope(() => denoiseStep(net, sde, x, eps, o.cond).keep());
       x.dispose();
       x = d;
       nfe++;
