@@ -13,7 +13,7 @@ import { adapt } from '../adapter.js';
 import { dataBounds, type SamplerPlan, type PlanStep } from './plan.js';
 
 /** numpy's rounding (np.round): halves go to the even neighbour. */
-function roundHalfEven(x: number): number {
+export function roundHalfEven(x: number): number {
   const f = Math.floor(x), d = x - f;
   if (d !== 0.5) return d > 0.5 ? f + 1 : f;
   return f % 2 === 0 ? f : f + 1;

@@ -44,7 +44,7 @@ export interface PcOptions {
   /** Number of time steps N (default: the process's N). */
   steps?: number;
   /** End time ε of the grid (default 1e-3). */
-  eps?: number;
+  endTime?: number;
   /** Leave out the last noise draw (default on). */
   denoise?: boolean;
 }
@@ -59,7 +59,7 @@ export function pcPlan(proc: DiscreteProcess, o: PcOptions = {}, sampler = 'pc')
   const pName = o.predictor ?? 'reverse_diffusion', cName = o.corrector ?? 'langevin';
   const predictor = pick(PREDICTORS, pName, 'predictor').fn, corrector = pick(CORRECTORS, cName, 'corrector').fn;
   if (!predictor && !corrector) throw new Error(`${sampler}: predictor and corrector cannot both be 'none'`);
-  const snr = o.snr ?? 0.16, n = o.correctorSteps ?? 1, eps = o.eps ?? 1e-3;
+  const snr = o.snr ?? 0.16, n = o.correctorSteps ?? 1, eps = o.endTime ?? 1e-3;
   if (!(snr > 0)) throw new Error(`${sampler}: snr must be > 0, got ${snr}`);
   if (!(Number.isInteger(n) && n >= 1)) throw new Error(`${sampler}: corrector steps must be a positive integer, got ${n}`);
   const N = o.steps ?? proc.N;
