@@ -44,7 +44,8 @@ const browserOpts = { ...common, platform: 'browser', target: 'es2022', plugins:
 
 /**
  * The model folders under models/ (model.safetensors + config.json each) copied beside the pages,
- * and listed with what the page shows before loading one: the config and the file's size.
+ * and listed with what the page shows before loading one: the config, the file's size and the
+ * training run's loss.csv if the folder keeps it.
  */
 function copyModels(outRoot) {
   const src = join(ROOT, 'models');
@@ -63,7 +64,8 @@ function copyModels(outRoot) {
       } catch {
         /* the page reads the config from the safetensors metadata */
       }
-      list.push({ name: d.name, file: `${d.name}/model.safetensors`, bytes: statSync(st).size, config });
+      const loss = existsSync(join(src, d.name, 'loss.csv')) ? `${d.name}/loss.csv` : undefined;
+      list.push({ name: d.name, file: `${d.name}/model.safetensors`, bytes: statSync(st).size, config, loss });
     }
   }
   mkdirSync(out, { recursive: true });

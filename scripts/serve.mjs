@@ -87,7 +87,8 @@ if (isMain) {
   }
   const port = process.env.PORT !== undefined ? Number(process.env.PORT) : 8080;
   const s = await serve(dir, port);
-  const pages = subdirs(dir);
+  // the pages are the folders with an index.html (models/ holds the shipped models they load)
+  const pages = subdirs(dir).filter((p) => existsSync(join(dir, p, 'index.html')));
   console.log(`scoregpu examples: serving ${resolve(dir)} at ${s.url}`);
   for (const p of pages) console.log(`  ${s.url}${p}/`);
   console.log('(needs a WebGPU browser: Chrome/Edge 113+, or Chromium with --enable-unsafe-webgpu on Linux; Ctrl-C stops)');

@@ -205,7 +205,7 @@ describe('browser example: images', () => {
     const { page, errors } = await openPage();
     await page.evaluate(() => ((window as any).scoregpu as Hooks).load('fmnist-ddpm-small'));
     const done = page.evaluate(() => ((window as any).scoregpu as Hooks).sample({ sampler: 'ddim', steps: 20, eta: 0, n: 16, seed: 4, previewEvery: 1 }).then((r) => ({ nfe: r.nfe, seconds: r.seconds })));
-    await page.waitForFunction(() => ((window as any).scoregpu as Hooks).previews.some((p) => p.step === 8), null, { timeout: 600_000, polling: 100 });
+    await page.waitForFunction(() => ((window as any).scoregpu as Hooks).previews.some((p) => p.step === 13), null, { timeout: 600_000, polling: 100 });
     await page.screenshot({ path: join(SHOTS, 'browser-images-sampling.png') });
     const r = await done;
     const rate = await page.evaluate(() => ((window as any).scoregpu as Hooks).progress.stepsPerSec);

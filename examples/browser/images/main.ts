@@ -20,8 +20,9 @@ interface ModelEntry {
   config?: Partial<ImageConfig> | null;
   /** dropped: the decoded file. */
   file?: StFile;
-  /** A run's loss.csv, if it came along. */
+  /** A run's loss.csv, if it came along (shipped: where to fetch it). */
   loss?: { steps: number[]; losses: number[] };
+  lossUrl?: string;
 }
 
 /** What a sampler takes, found by asking makePlan (nothing about samplers is written down here). */
@@ -195,8 +196,8 @@ async function listShipped() {
   try {
     const r = await fetch('../models/index.json');
     if (!r.ok) throw new Error(`HTTP ${r.status}`);
-    const list = (await r.json()).models as { name: string; file: string; bytes: number; config: Partial<ImageConfig> | null }[];
-    for (const m of list) addEntry({ name: m.name, source: 'shipped', url: `../models/${m.file}`, bytes: m.bytes, config: m.config });
+    const list = (await r.json()).models as { name: string; file: string; bytes: number; config: Partial<ImageConfig> | null; loss?: string }[];
+    for (const m of list) addEntry({ name: m.name, source: 'shipped', url: `../models/${m.file}`, bytes: m.bytes, config: m.config, lossUrl: m.loss && `../models/${m.loss}` });
   } catch (e) {
     console.warn('scoregpu: no shipped models listed', e);
   }
@@ -226,6 +227,10 @@ async function selectModel(name: string) {
       const r = await fetch(entry.url!);
       if (!r.ok) throw new Error(`${entry.url}: HTTP ${r.status}`);
       file = decodeSafetensors(new Uint8Array(await r.arrayBuffer()), entry.url!);
+      if (entry.lossUrl && !entry.loss) {
+        const l = await fetch(entry.lossUrl);
+        if (l.ok) entry.loss = parseLossCsv(await l.text());
+      }
     }
     disposeCurrent();
     const run = loadImageModel(device, file, entry.name);
