@@ -81,7 +81,7 @@ describe('browser example: images', () => {
   });
 
   async function openPage() {
-    const page = await browser!.newPage({ viewport: { width: 1240, height: 800 }, deviceScaleFactor: 1 });
+    const page = await browser!.newPage({ viewport: { width: 1240, height: 860 }, deviceScaleFactor: 1 });
     const errors: string[] = [];
     page.on('console', (m) => {
       if (m.type() === 'error') errors.push(`console.error: ${m.text()}`);

@@ -314,7 +314,7 @@ function showLoss(entry: ModelEntry) {
   if (!entry.loss) return;
   const { steps, losses } = entry.loss;
   ui.lossCaption.textContent = `${entry.name} · ${steps.length} logged values · last ${fmt(losses[losses.length - 1], 4)}`;
-  const spec = charts.lossCurveSpec(steps, losses, { size: [700, 150], xlabel: 'training step', ylabel: 'loss' });
+  const spec = charts.lossCurveSpec(steps, losses, { size: [700, 150], xlabel: 'training step', ylabel: 'loss', logY: true });
   embed(ui.lossChart, spec as any, { actions: false, renderer: 'svg' }).catch((e) => showError(e));
 }
 
