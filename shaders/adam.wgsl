@@ -9,10 +9,13 @@
 // Adam is two dispatches: `adam_prologue` (one invocation) computes the per-step scalars (gradient
 // scale, bias corrections) into `derived`; `adam` reads them. Computing 1 − βᵗ per element made
 // the update 2–4× slower on lavapipe.
+// With GUARD, a step whose loss or gradients are not finite is not applied: shaders/guard.wgsl sets
+// derived[4] = 1 and `adam` leaves params, m and v as they are.
 
 override WG: u32 = 256;
 override CLIP: u32 = 0;
 override NESTEROV: u32 = 0;
+override GUARD: u32 = 0;
 
 struct Params {
   n: u32,
@@ -81,6 +84,7 @@ fn adam_prologue() {
 fn adam(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = flat(gid, nwg);
   if (i >= p.n) { return; }
+  if (GUARD == 1u && derived[4] != 0.0) { return; }
   let lr = derived[0];
   let g = grads[i] * derived[1];
   let mi = p.beta1 * m[i] + (1.0 - p.beta1) * g;

@@ -10,6 +10,7 @@ import { loadDataset } from '../data/dataset.js';
 import { isImageSpec } from '../data/images.js';
 import { IMAGE_TRAIN_OPTS, trainImageCommand } from './images.js';
 import { testWriteOptions } from './write_hooks.js';
+import { keptCheckpoint, skippedNote } from './run_messages.js';
 
 export const TRAIN_OPTS: OptSpec = {
   data: { type: 'string', help: 'toy set (swissroll, 8gaussians, moons, checkerboard, rings, pinwheel, 2spirals), FILE.npy [N, D]; images: fashion-mnist, idx:DIR (MNIST-format files), FILE.npy [N, H, W] or [N, C, H, W]', default: 'swissroll' },
@@ -30,6 +31,7 @@ export const TRAIN_OPTS: OptSpec = {
   resume: { type: 'boolean', help: 'continue from the run directory\'s checkpoint' },
   'checkpoint-every': { type: 'number', help: 'steps between checkpoints', default: 500 },
   'log-every': { type: 'number', help: 'steps between loss read-backs', default: 50 },
+  'skip-nonfinite': { type: 'boolean', help: 'skip steps whose loss or gradients are NaN/Inf (not applied, counted in the log) instead of stopping' },
   ...IMAGE_TRAIN_OPTS,
 };
 
@@ -71,6 +73,7 @@ export async function trainCommand(device: Device, a: Record<string, any>): Prom
     resume: !!a.resume,
     checkpointEvery: a['checkpoint-every'],
     logEvery: a['log-every'],
+    skipNonFinite: !!a['skip-nonfinite'],
     // noise scales, step sizes and the chains' start from the data; the flags given win (data units)
     fit: { sigma: a.sigma, sigmaMax: a['sigma-max'], sigmaMin: a['sigma-min'], levels: a.levels },
     onConfig: (c) => {
@@ -81,16 +84,16 @@ export async function trainCommand(device: Device, a: Record<string, any>): Prom
       last = t.step;
       bar.tick(t.step);
     },
-    onLog: (step, loss) => {
-      bar.tick(step - last, { loss: loss.toPrecision(4) });
+    onLog: (step, loss, _sps, skipped) => {
+      bar.tick(step - last, { loss: loss.toPrecision(4), ...(skipped ? { skipped } : {}) });
       last = step;
     },
   });
   bar.done();
   await writeLossPng(runPaths(out).lossPng, r.lossHistory, `training loss: ${cfg.loss} on ${cfg.data}`);
-  console.log(`${r.trainer.step} steps, ${r.stepsPerSec.toFixed(1)} steps/s, ${r.trainer.dispatchesPerStep} dispatches per step; run in ${out}`);
+  console.log(`${r.trainer.step} steps, ${r.stepsPerSec.toFixed(1)} steps/s, ${r.trainer.dispatchesPerStep} dispatches per step${skippedNote(r.trainer.skippedSteps)}; run in ${out}`);
   if (r.diverged) {
-    console.error(`stopped: ${r.diverged.message}; the last good checkpoint is kept in ${out}`);
+    console.error(`stopped: ${r.diverged.message}; ${keptCheckpoint(r.checkpointStep, out)}`);
     return 1;
   }
   return 0;

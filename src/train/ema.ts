@@ -7,12 +7,15 @@ import { copyInto } from '../tensor/ops/layout.js';
 
 export class Ema {
   readonly shadow: Tensor;
-  /** With `state` (the optimizer's), the decay warms up with its step: min(decay, (1+t)/(10+t)). */
-  constructor(readonly device: Device, readonly arena: ParamArena, readonly decay: number, readonly state?: OptimState) {
+  /**
+   * With `state` (the optimizer's), the decay warms up with its step: min(decay, (1+t)/(10+t)); with
+   * `guarded`, a step the optimizer's guard refused (non-finite) leaves the average as it is.
+   */
+  constructor(readonly device: Device, readonly arena: ParamArena, readonly decay: number, readonly state?: OptimState, readonly guarded = false) {
     this.shadow = arena.zerosLike('ema');
     copyInto(this.shadow, arena.data);
   }
   update(): void {
-    emaUpdate(this.shadow, this.arena.data, this.decay, { warmupFrom: this.state });
+    emaUpdate(this.shadow, this.arena.data, this.decay, { warmupFrom: this.state, guardedBy: this.guarded ? this.state : undefined });
   }
 }

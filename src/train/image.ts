@@ -22,8 +22,10 @@ export interface ImageRunOptions {
   resume?: boolean;
   checkpointEvery?: number;
   logEvery?: number;
-  /** Called at every log with the step, the mean loss since the last log and images/s. */
-  onLog?: (step: number, loss: number, imgPerSec: number) => void | Promise<void>;
+  /** Called at every log with the step, the mean loss of the applied steps since the last log, images/s and the steps skipped so far as non-finite. */
+  onLog?: (step: number, loss: number, imgPerSec: number, skipped: number) => void | Promise<void>;
+  /** Go on past steps whose loss or gradients are not finite (not applied, counted) instead of stopping. */
+  skipNonFinite?: boolean;
   onStart?: (t: Trainer, cfg: ImageConfig) => void;
   /** Called every `sampleEvery` steps and at the end (e.g. to write a sample grid from the EMA weights). */
   onSample?: (step: number, ctx: ImageRunContext) => void | Promise<void>;
@@ -49,6 +51,8 @@ export interface ImageRunResult extends ImageRunContext {
   lossHistory: [number, number][];
   imgPerSec: number;
   diverged?: TrainingDiverged;
+  /** The step of the checkpoint on disk (null: none written yet). */
+  checkpointStep: number | null;
 }
 
 /** Train (or resume) an image run in `o.out`: config.json, checkpoint.safetensors, loss.csv. */
@@ -81,7 +85,7 @@ export async function trainImage(device: Device, cfgIn: ImageConfig, o: ImageRun
     rowShape: [...cfg.shape],
     ...(train instanceof Uint8Array ? byteScale(range) : {}),
     labels: set.trainLabels && cfg.nTrain === undefined ? set.trainLabels : set.trainLabels?.subarray(0, cfg.nTrain),
-  }, imageTrainerConfig(cfg, o.logEvery));
+  }, { ...imageTrainerConfig(cfg, o.logEvery), nonFinite: o.skipNonFinite ? 'skip' : 'stop' });
   let lossHistory: [number, number][] = [];
   if (resume) {
     restoreTrainer(net, trainer, resume.file, ckPath, resume.step);
@@ -91,11 +95,13 @@ export async function trainImage(device: Device, cfgIn: ImageConfig, o: ImageRun
   const ctx: ImageRunContext = { cfg, net, arena, process, trainer, set };
   o.onStart?.(trainer, cfg);
   const every = o.checkpointEvery ?? 500;
+  let checkpointStep: number | null = resume ? resume.step : null;
   const save = async () => {
     // the log first: a kill between the two leaves a log ahead of the checkpoint, which resume
     // cuts back to the checkpoint's step (the other order would lose the rows in between)
     writeLossCsv(o.out, lossHistory, o.write);
     await saveCheckpoint(ckPath, net, trainer, { config: cfg, step: trainer.step, seed: cfg.seed }, o.write);
+    checkpointStep = trainer.step;
   };
   const t0 = performance.now();
   const s0 = trainer.step;
@@ -105,7 +111,7 @@ export async function trainImage(device: Device, cfgIn: ImageConfig, o: ImageRun
     await trainer.run(Math.max(0, end - trainer.step), async (step, loss) => {
       lossHistory.push([step, loss]);
       const ips = ((step - s0) * cfg.batchSize) / ((performance.now() - t0) / 1000);
-      await o.onLog?.(step, loss, ips);
+      await o.onLog?.(step, loss, ips, trainer.skippedSteps);
       if (step % every === 0 || step === end) await save();
       if (o.onSample && o.sampleEvery && step % o.sampleEvery === 0 && step !== cfg.steps) await o.onSample(step, ctx);
     });
@@ -116,7 +122,7 @@ export async function trainImage(device: Device, cfgIn: ImageConfig, o: ImageRun
   await device.sync();
   const imgPerSec = ((trainer.step - s0) * cfg.batchSize) / ((performance.now() - t0) / 1000);
   if (!diverged && o.onSample) await o.onSample(trainer.step, ctx);
-  return { ...ctx, lossHistory, imgPerSec, diverged };
+  return { ...ctx, lossHistory, imgPerSec, diverged, checkpointStep };
 }
 
 /** Load a run directory (or a released model's folder) holding checkpoint.safetensors or model.safetensors. */

@@ -1,10 +1,12 @@
 // AdamW over the whole parameter arena in one fused kernel, with global-norm gradient clipping
 // done on the device (the kernel reads Σg² and scales by min(1, c/‖g‖)) and a linear warm-up.
+// Steps whose loss or gradients are not finite can be refused on the device (update's guard).
 import type { Device } from '../gpu/device.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { ParamArena } from '../nn/module.js';
 import { sumSquares } from '../tensor/ops/reduce.js';
 import { adamStep, createOptimState, writeOptimState, type OptimState } from '../tensor/ops/optim.js';
+import type { StepHealth } from '../tensor/ops/guard.js';
 
 export interface AdamConfig {
   lr: number;
@@ -63,14 +65,18 @@ export class AdamW {
     writeOptimState(this.state, { lr: this.lrAt(step), t: step });
   }
 
-  /** Encode the update (inside the recorded step). */
-  update(): void {
-    const sumsq = this.cfg.clipNorm > 0 ? sumSquares(this.grads) : undefined;
+  /**
+   * Encode the update (inside the recorded step). With `guard`, the step's loss and Σ grads² are
+   * checked on the device first and a non-finite step is not applied (guard.ts).
+   */
+  update(guard?: { loss: Tensor; health: StepHealth }): void {
+    const sumsq = this.cfg.clipNorm > 0 || guard ? sumSquares(this.grads) : undefined;
+    if (guard) guard.health.check(guard.loss, sumsq!, this.grads, this.state);
     adamStep(
       { params: this.arena.data, grads: this.grads, m: this.m, v: this.v },
       { beta1: this.cfg.beta1, beta2: this.cfg.beta2, eps: this.cfg.eps, weightDecay: this.cfg.weightDecay },
       this.state,
-      { gradSumSq: sumsq, maxNorm: this.cfg.clipNorm || undefined },
+      { gradSumSq: sumsq, maxNorm: this.cfg.clipNorm || undefined, guarded: !!guard },
     );
   }
 }

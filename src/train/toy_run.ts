@@ -82,7 +82,10 @@ export interface ToyRunOptions {
   fit?: ToyFitOverrides;
   /** Called with the config the run trains with (after the fit), before training starts. */
   onConfig?: (cfg: ToyConfig) => void;
-  onLog?: (step: number, loss: number, stepsPerSec: number) => void;
+  /** At every log: the step, the mean loss of the applied steps since the last log, steps/s, and the steps skipped so far as non-finite. */
+  onLog?: (step: number, loss: number, stepsPerSec: number, skipped: number) => void;
+  /** Go on past steps whose loss or gradients are not finite (not applied, counted) instead of stopping. */
+  skipNonFinite?: boolean;
   /** Called when training starts, with the trainer (for dispatch counts etc.). */
   onStart?: (t: Trainer) => void;
   /** Options of the run's atomic file writes (tests hook their stages to kill a writer mid-write). */
@@ -97,6 +100,8 @@ export interface ToyRunResult {
   lossHistory: [number, number][];
   stepsPerSec: number;
   diverged?: TrainingDiverged;
+  /** The step of the checkpoint on disk (null: none written yet). */
+  checkpointStep: number | null;
 }
 
 /**
@@ -118,7 +123,7 @@ export async function trainToy(device: Device, cfgIn: ToyConfig, o: ToyRunOption
   writeRunConfig(o.out, cfg, o.write);
   const { model, arena } = buildToyModel(device, cfg);
   // the network trains on the standardised rows when the run has a norm
-  const trainer = new Trainer(device, arena, toyLoss(device, cfg, model), rows(toModelUnits(data.train, cfg.norm), data.dim), trainerConfig(cfg, o.logEvery ?? 50));
+  const trainer = new Trainer(device, arena, toyLoss(device, cfg, model), rows(toModelUnits(data.train, cfg.norm), data.dim), { ...trainerConfig(cfg, o.logEvery ?? 50), nonFinite: o.skipNonFinite ? 'skip' : 'stop' });
   let lossHistory: [number, number][] = [];
   if (resume) {
     restoreTrainer(model, trainer, resume.file, path, resume.step);
@@ -126,11 +131,13 @@ export async function trainToy(device: Device, cfgIn: ToyConfig, o: ToyRunOption
   }
   o.onStart?.(trainer);
   const every = o.checkpointEvery ?? 500;
+  let checkpointStep: number | null = resume ? resume.step : null;
   const save = async () => {
     // the log first: a kill between the two leaves a log ahead of the checkpoint, which resume
     // cuts back to the checkpoint's step (the other order would lose the rows in between)
     writeLossCsv(o.out, lossHistory, o.write);
     await saveCheckpoint(path, model, trainer, { config: cfg, step: trainer.step, seed: cfg.seed }, o.write);
+    checkpointStep = trainer.step;
   };
   const t0 = performance.now();
   const s0 = trainer.step;
@@ -139,7 +146,7 @@ export async function trainToy(device: Device, cfgIn: ToyConfig, o: ToyRunOption
     await trainer.run(Math.max(0, cfg.steps - trainer.step), async (step, loss) => {
       lossHistory.push([step, loss]);
       const sps = (step - s0) / ((performance.now() - t0) / 1000);
-      o.onLog?.(step, loss, sps);
+      o.onLog?.(step, loss, sps, trainer.skippedSteps);
       if (step % every === 0 || step === cfg.steps) await save();
     });
   } catch (e) {
@@ -148,5 +155,5 @@ export async function trainToy(device: Device, cfgIn: ToyConfig, o: ToyRunOption
   }
   await device.sync();
   const stepsPerSec = (trainer.step - s0) / ((performance.now() - t0) / 1000);
-  return { cfg, data, trainer, model, lossHistory, stepsPerSec, diverged };
+  return { cfg, data, trainer, model, lossHistory, stepsPerSec, diverged, checkpointStep };
 }

@@ -2,6 +2,9 @@
 // accumulation — is recorded once and replayed: one command buffer and one queue.submit per step,
 // nothing allocated in JS. Per-step values (the RNG clock, Adam's t and learning rate) live in small
 // device buffers written before each replay. The loss is read back only every `logEvery` steps.
+// Every step's loss and gradients are checked on the device (tensor/ops/guard.ts): a non-finite step
+// is not applied, and at the next read the run stops naming the step and the first parameter whose
+// gradient was not finite — or, with nonFinite: 'skip', goes on and counts the skipped steps.
 // The training set lives on the device for the whole run — f32 rows, or 8-bit images kept as bytes
 // and scaled in the gather — with its labels; a batch is drawn by uniform indices inside the step.
 import type { Device, Recording } from '../gpu/device.js';
@@ -9,7 +12,7 @@ import { Tensor } from '../tensor/tensor.js';
 import { grad } from '../autograd/engine.js';
 import { gather, copyInto } from '../tensor/ops/layout.js';
 import { ByteRows } from '../tensor/ops/bytes.js';
-import { accumulate, unary } from '../tensor/ops/elementwise.js';
+import { StepHealth, type HealthReading } from '../tensor/ops/guard.js';
 import { createClock, randn, rademacher, randint, type Clock } from '../tensor/ops/random.js';
 import type { ParamArena } from '../nn/module.js';
 import type { Noise } from '../score/losses.js';
@@ -25,11 +28,31 @@ export interface TrainerConfig {
   logEvery: number;
   /** Record the step once and replay it (default); false runs every step eagerly (debugging). */
   record?: boolean;
+  /**
+   * A step whose loss or gradients are NaN or infinite is never applied. 'stop' (default): the run
+   * stops at the next loss read with TrainingDiverged. 'skip': it goes on; the skipped steps are
+   * counted (onLog's third argument, Trainer.skippedSteps).
+   */
+  nonFinite?: 'stop' | 'skip';
+}
+
+/** Where the first non-finite step showed itself. */
+export interface DivergedAt {
+  /** The parameter whose gradient held the first non-finite value (arena order), its shape and the element. */
+  param?: string;
+  shape?: number[];
+  element?: number;
+  /** Σ grads² of that step (non-finite, or overflowing f32). */
+  gradSumSq?: number;
 }
 
 export class TrainingDiverged extends Error {
-  constructor(readonly step: number, readonly loss: number) {
-    super(`training diverged: loss is ${loss} at step ${step}`);
+  constructor(readonly step: number, readonly loss: number, readonly at: DivergedAt = {}, what?: string) {
+    super(`training diverged at step ${step}: ${what ?? `loss is ${loss}`}`);
+    this.name = 'TrainingDiverged';
+  }
+  get param(): string | undefined {
+    return this.at.param;
   }
 }
 
@@ -86,8 +109,10 @@ export class Trainer {
   readonly ema: Ema | null;
   readonly clock: Clock;
   private noise: StepNoise;
-  private lossAcc: Tensor;
-  private accSteps = 0;
+  /** Loss sum, counts and the first non-finite step, on the device (read at the log interval). */
+  readonly health: StepHealth;
+  /** Steps not applied because their loss or gradients were not finite (nonFinite: 'skip'). */
+  skippedSteps = 0;
   private recording: Recording | null = null;
   /** Whether this instance has run a step eagerly (a resumed trainer starts at step > 0 but its constants are not made yet). */
   private warmed = false;
@@ -114,10 +139,10 @@ export class Trainer {
     this.byteScale = [set.scale ?? 1, set.shift ?? 0];
     this.labels = set.labels ? Tensor.fromArray(device, Float32Array.from(set.labels), [this.n, 1], 'train labels').keep() : null;
     this.optimizer = new AdamW(device, arena, cfg.optim);
-    this.ema = cfg.emaDecay > 0 ? new Ema(device, arena, cfg.emaDecay, this.optimizer.state) : null;
+    this.ema = cfg.emaDecay > 0 ? new Ema(device, arena, cfg.emaDecay, this.optimizer.state, true) : null;
     this.clock = createClock(device);
     this.noise = new StepNoise(device, cfg.seed, this.clock);
-    this.lossAcc = unary('fill', Tensor.empty(device, [1], 'loss accumulator'), 0).keep();
+    this.health = new StepHealth(device);
     this.gradViews = arena.viewsOf(this.optimizer.grads);
   }
 
@@ -134,9 +159,8 @@ export class Trainer {
       grads.forEach((g, i) => {
         if (g) copyInto(this.gradViews[i], g);
       });
-      this.optimizer.update();
+      this.optimizer.update({ loss, health: this.health });
       this.ema?.update();
-      accumulate(this.lossAcc, loss);
     });
   }
 
@@ -163,25 +187,55 @@ export class Trainer {
       this.recording.replay();
     }
     this.step = s;
-    this.accSteps++;
   }
 
-  /** Mean loss since the last read (one read-back); throws TrainingDiverged on NaN/Inf. */
+  /**
+   * The mean loss of the applied steps since the last read and the number skipped (one read-back).
+   * Throws TrainingDiverged at a non-finite step ('stop'), or when every step since the last read
+   * was skipped ('skip': the run is not going anywhere).
+   */
+  async readLog(): Promise<{ loss: number; skipped: number }> {
+    const h = await this.health.read();
+    if (h.firstBad && this.cfg.nonFinite !== 'skip') throw this.diverged(h);
+    if (h.firstBad && h.good === 0) throw this.diverged(h, h.skipped);
+    this.skippedSteps += h.skipped;
+    if (!Number.isFinite(h.loss) && h.good > 0) throw new TrainingDiverged(this.step, h.loss, {}, `the mean loss of the last ${h.good} steps is ${h.loss}`);
+    return { loss: h.loss, skipped: h.skipped };
+  }
+
+  /** Mean loss since the last read (one read-back); throws TrainingDiverged as readLog does. */
   async readLoss(): Promise<number> {
-    const total = (await this.lossAcc.toArray())[0];
-    const mean = total / Math.max(1, this.accSteps);
-    unary('fill', this.lossAcc, 0, 0, this.lossAcc);
-    this.accSteps = 0;
-    if (!Number.isFinite(mean)) throw new TrainingDiverged(this.step, mean);
-    return mean;
+    return (await this.readLog()).loss;
   }
 
-  async run(steps: number, onLog?: (step: number, loss: number) => void | Promise<void>): Promise<void> {
+  /**
+   * The error for the run's first non-finite step, naming the first parameter whose gradient was
+   * not finite; with `allBad`, for a skipping run whose last `allBad` steps were all non-finite.
+   */
+  private diverged(h: HealthReading, allBad?: number): TrainingDiverged {
+    const b = h.firstBad!;
+    const p = b.element >= 0 ? this.arena.params.find(([, q]) => b.element >= q.offset && b.element < q.offset + q.size) : undefined;
+    let what: string;
+    const at: DivergedAt = { gradSumSq: b.gradSumSq };
+    if (p) {
+      Object.assign(at, { param: p[0], shape: [...p[1].shape], element: b.element - p[1].offset });
+      what = `the first non-finite gradient is in parameter '${p[0]}' [${p[1].shape.join(', ')}], element ${b.element - p[1].offset} (loss ${b.loss})`;
+    } else if (!Number.isFinite(b.loss)) what = `the loss is ${b.loss} (every gradient finite)`;
+    else what = `the gradients' squared norm overflows f32 (${b.gradSumSq}; loss ${b.loss})`;
+    if (allBad) return new TrainingDiverged(this.step, NaN, at, `the last ${allBad} steps were all non-finite (skipped); the run's first, step ${b.step}: ${what}`);
+    return new TrainingDiverged(b.step, b.loss, at, what);
+  }
+
+  /**
+   * Run `steps` steps, reading the loss every logEvery steps and after the last; onLog gets the
+   * mean loss of the applied steps and how many were skipped as non-finite since the last log.
+   */
+  async run(steps: number, onLog?: (step: number, loss: number, skipped: number) => void | Promise<void>): Promise<void> {
     for (let i = 0; i < steps; i++) {
       this.runStep();
       if (this.step % this.cfg.logEvery === 0 || i === steps - 1) {
-        const l = await this.readLoss();
-        await onLog?.(this.step, l);
+        const l = await this.readLog();
+        await onLog?.(this.step, l.loss, l.skipped);
       }
     }
   }
@@ -190,5 +244,6 @@ export class Trainer {
     this.recording?.dispose();
     this.data.dispose();
     this.labels?.dispose();
+    this.health.dispose();
   }
 }

@@ -77,6 +77,8 @@ export interface ClipOptions {
   gradSumSq?: Tensor;
   /** Clip the global norm of gradScale·grads to this; needs gradSumSq. */
   maxNorm?: number;
+  /** Leave everything as it is when the step's guard (guard.ts StepHealth.check, earlier in the same step) found it non-finite. */
+  guarded?: boolean;
 }
 
 export interface OptimTensors {
@@ -129,7 +131,7 @@ export function adamStep(t: OptimTensors, hyper: AdamHyper, state: OptimState, c
     if (!(b >= 0.5 && b < 1)) throw new KernelError(`adamStep: ${k} must be in [0.5, 1), got ${b}`);
   }
   const c = clipSetup('adamStep', device, state, clip);
-  const constants = { WG, CLIP: c.on ? 1 : 0, NESTEROV: 0 };
+  const constants = { WG, CLIP: c.on ? 1 : 0, NESTEROV: 0, GUARD: clip.guarded ? 1 : 0 };
   const bindings = {
     params: t.params, grads: t.grads, m: t.m, v: t.v, hyper: state.buffer, gsq: c.gsq, derived: state.scratch,
     p: { n: t.params.size, beta1: hyper.beta1, beta2: hyper.beta2, eps: hyper.eps, weightDecay: hyper.weightDecay, maxNorm: clip.maxNorm ?? 0 },
@@ -166,15 +168,18 @@ export function sgdStep(t: { params: Tensor; grads: Tensor; m?: Tensor }, hyper:
   );
 }
 
-/** ema ← decay·ema + (1 − decay)·params, in place on ema. */
-export function emaUpdate(ema: Tensor, params: Tensor, decay: number, opts: { warmupFrom?: OptimState } = {}): Tensor {
+/**
+ * ema ← decay·ema + (1 − decay)·params, in place on ema. `warmupFrom`: ramp the decay up with the
+ * optimizer's step; `guardedBy`: skip the update when that optimizer's guard found the step non-finite.
+ */
+export function emaUpdate(ema: Tensor, params: Tensor, decay: number, opts: { warmupFrom?: OptimState; guardedBy?: OptimState } = {}): Tensor {
   const device = sameDevice('emaUpdate', ema, params);
   checkSizes('emaUpdate', params, { ema, params });
   if (!(decay >= 0 && decay <= 1)) throw new KernelError(`emaUpdate: decay must be in [0, 1], got ${decay}`);
   const st = opts.warmupFrom;
   device.run(
-    { file: 'ema.wgsl', source: emaSource, entry: 'main', constants: { WG, WARMUP: st ? 1 : 0 } },
-    { ema, params, p: { n: ema.size, decay }, state: st ? st.buffer : device.dummy },
+    { file: 'ema.wgsl', source: emaSource, entry: 'main', constants: { WG, WARMUP: st ? 1 : 0, GUARD: opts.guardedBy ? 1 : 0 } },
+    { ema, params, p: { n: ema.size, decay }, state: st ? st.buffer : device.dummy, skip: opts.guardedBy ? opts.guardedBy.scratch : device.dummy },
     grid1d(device, ema.size, WG),
   );
   return ema;
