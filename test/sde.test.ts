@@ -371,7 +371,7 @@ describe('scoregpu train --process vp', () => {
     return { code: p.status, out: p.stdout, err: p.stderr };
   };
 
-  it('trains 20 steps on a made-up 8×8 .npy, saves the process, samples through the time grid (DDIM), refuses other samplers in one line', () => {
+  it('trains 20 steps on a made-up 8×8 .npy, saves the process, samples through the time grid (DDIM), refuses annealed Langevin in one line', () => {
     const npy = makeNpy(64), dir = dirname(npy);
     const out = join(dir, 'vp');
     const t = cli('train', '--data', npy, '--model', 'unet', '--process', 'vp', '--steps', '20', '--batch', '8', '--out', out, '--log-every', '10', '--sample-every', '1000', '--weighting', 'likelihood');
@@ -390,7 +390,7 @@ describe('scoregpu train --process vp', () => {
     expect(Array.from(arr.data as Float32Array).every(Number.isFinite)).toBe(true);
     const bad = cli('sample', '--run', out, '--sampler', 'annealed', '--n', '2');
     expect(bad.code).not.toBe(0);
-    expect(bad.err).toMatch(/sampler 'annealed' does not take a vp SDE model yet; use --sampler ddim or ancestral/);
+    expect(bad.err).toMatch(/sampler 'annealed' \(annealed Langevin\) needs a variance-exploding process such as NCSN; this model's process is 'vp' — use 'ancestral' or 'ddim'/);
     expect(bad.err).not.toMatch(/\n\s+at /); // one line, no stack trace
   }, 300_000);
 });

@@ -12,12 +12,14 @@ import { loadOrTrainClassifier } from '../eval/fmnist_classifier.js';
 import { evaluateImageSamples, checkClassifierShape } from '../eval/image_eval.js';
 import { readNpy, writeFileAtomic, writeNpy } from '../io/fs.js';
 import { Progress } from '../io/progress.js';
-import { writeGrid } from './images.js';
+import { writeGrid, samplerOptions } from './images.js';
 import { drawOdeImages, evalBpdCommand } from './ode.js';
 
 /** A file-name tag for a sampler setting, e.g. ddim50, ddim20-eta1, ancestral-beta, annealed5. */
 export function samplerTag(sampler: string, o: SampleImagesOptions, nfe: number): string {
-  let t = sampler === 'annealed' ? `annealed${o.stepsPerLevel ?? 5}` : sampler === 'ddim' ? `ddim${nfe}` : sampler;
+  let t = sampler === 'annealed' ? `annealed${o.stepsPerLevel ?? 5}` : sampler === 'ddim' || sampler === 'dpmpp2m' || sampler === 'em' ? `${sampler}${nfe}` : sampler;
+  if (sampler === 'pc') t = `pc-${o.predictor ?? 'reverse_diffusion'}-${o.corrector ?? 'langevin'}${nfe}${o.snr !== undefined && o.snr !== 0.16 ? `-snr${o.snr}` : ''}`;
+  if (sampler === 'heun') t = `heun${nfe}${o.churn ? `-churn${o.churn}` : ''}`;
   if (sampler === 'ddim' && o.eta) t += `-eta${o.eta}`;
   if (sampler === 'ddim' && o.spacing && o.spacing !== 'leading') t += `-${o.spacing}`;
   if (sampler === 'ancestral' && o.variance === 'beta') t += '-beta';
@@ -37,10 +39,7 @@ export async function evalImageCommand(device: Device, a: Record<string, any>): 
   if (cfg.data !== 'fashion-mnist') console.error(`note: features come from a classifier trained on Fashion-MNIST; on ${cfg.data} the distance is a proxy`);
   const set = loadImageSet(cfg.data, { seed: cfg.seed });
   const sampler: string = a.sampler ?? (process.prediction === 'score' ? 'annealed' : 'ddim');
-  const o: SampleImagesOptions = {
-    sampler, n, seed: a.seed ?? 0, batch: a.batch,
-    steps: a.steps, stepsPerLevel: a.steps, eta: a.eta, spacing: a.spacing, variance: a.variance, clip: a.clip, eps: a['step-size'], denoise: a.denoise,
-  };
+  const o: SampleImagesOptions = samplerOptions(sampler, n, a);
   const ode = sampler === 'ode'; // the probability-flow ODE is not a plan (./ode.ts)
   const plan = ode ? null : makePlan(sampler, process, samplerDefaults(process, sampler, o));
   let samples: Float32Array, seconds = 0, dispatches = 0, source: string, nfe = 0, tag = '';

@@ -1,13 +1,13 @@
 // The image side of `scoregpu train` / `sample`: U-Net models on image data with the NCSN or DDPM
 // process or a score SDE (VE, VP, sub-VP; sampled through their time grid by DDIM or ancestral
-// sampling until the SDE samplers land); sample grids from the EMA weights while training; loss curve; sampling to a PNG grid or
+// sampling by default; em, pc, ode, dpmpp2m and heun too); sample grids from the EMA weights while training; loss curve; sampling to a PNG grid or
 // an .npy array.
 import { join } from 'node:path';
 import type { Device } from '../gpu/device.js';
 import type { OptSpec } from './args.js';
 import { trainImage, loadImageRun, type ImageRunContext } from '../train/image.js';
 import { imageConfig, type ImageConfig } from '../train/image_recipes.js';
-import { makePlan, IMAGE_SAMPLERS, SPACINGS } from '../score/sampling/index.js';
+import { makePlan, IMAGE_SAMPLERS, SPACINGS, PREDICTORS, CORRECTORS } from '../score/sampling/index.js';
 import { samplerDefaults, sampleImages, type SampleImagesOptions } from '../score/sampling/draw.js';
 import { PROCESSES, type DiscreteProcess, type ProcessName, type ProcessSpec } from '../score/processes/index.js';
 import { sdeOf, defaultSdeSpec } from '../score/sde/index.js';
@@ -21,7 +21,6 @@ import { saveWeights } from '../train/checkpoint.js';
 import { writeLossPng } from './pictures.js';
 import { drawOdeImages, ODE_OPTS } from './ode.js';
 import { testWriteOptions } from './write_hooks.js';
-import { keptCheckpoint, skippedNote } from './run_messages.js';
 
 const lines = (o: Record<string, string>) => Object.entries(o).map(([k, v]) => `${k}: ${v}`).join('; ');
 
@@ -82,7 +81,7 @@ async function progressGrid(device: Device, ctx: ImageRunContext, out: string, s
   void trainer;
 }
 
-/** Annealed Langevin for NCSN, DDIM for the rest (the score SDEs through their time grid, until their own samplers land). */
+/** Annealed Langevin for NCSN, DDIM for the rest (the score SDEs through their time grid: quick for progress grids). */
 function defaultSampler(process: DiscreteProcess): string {
   return !sdeOf(process) && process.prediction === 'score' ? 'annealed' : 'ddim';
 }
@@ -146,18 +145,17 @@ export async function trainImageCommand(device: Device, a: Record<string, any>):
       last = t.step;
       bar.tick(t.step);
     },
-    skipNonFinite: !!a['skip-nonfinite'],
-    onLog: (step, loss, ips, skipped) => {
-      bar?.tick(step - last, { loss: loss.toPrecision(4), 'img/s': ips.toFixed(1), ...(skipped ? { skipped } : {}) });
+    onLog: (step, loss, ips) => {
+      bar?.tick(step - last, { loss: loss.toPrecision(4), 'img/s': ips.toFixed(1) });
       last = step;
     },
     onSample: (step, ctx) => progressGrid(device, ctx, out, step),
   });
   (bar as Progress | null)?.done();
   await writeLossPng(join(out, 'loss.png'), r.lossHistory, `training loss: ${r.cfg.process.kind} on ${r.cfg.data}`);
-  console.log(`${r.trainer.step} steps, ${r.imgPerSec.toFixed(1)} img/s, ${r.trainer.dispatchesPerStep} dispatches and 1 submit per step${skippedNote(r.trainer.skippedSteps)}; run in ${out}`);
+  console.log(`${r.trainer.step} steps, ${r.imgPerSec.toFixed(1)} img/s, ${r.trainer.dispatchesPerStep} dispatches and 1 submit per step; run in ${out}`);
   if (r.diverged) {
-    console.error(`stopped: ${r.diverged.message}; ${keptCheckpoint(r.checkpointStep, out)}`);
+    console.error(`stopped: ${r.diverged.message}; the last good checkpoint is kept in ${out}`);
     return 1;
   }
   return 0;
@@ -169,8 +167,26 @@ export const IMAGE_SAMPLE_OPTS: OptSpec = {
   variance: { type: 'string', help: 'ancestral: posterior (β̃_t) | beta (β_t)', default: 'posterior' },
   clip: { type: 'boolean', help: 'clip x̂₀ to the data range (default: on for ddpm)' },
   batch: { type: 'number', help: 'images per sampling chain', default: 64 },
+  predictor: { type: 'string', help: `pc: the predictor (${Object.entries(PREDICTORS).map(([k, v]) => `${k} — ${v.help}`).join('; ')})`, default: 'reverse_diffusion' },
+  corrector: { type: 'string', help: `pc: the corrector (${Object.entries(CORRECTORS).map(([k, v]) => `${k} — ${v.help}`).join('; ')})`, default: 'langevin' },
+  snr: { type: 'number', help: 'pc: the correctors\' signal-to-noise ratio', default: 0.16 },
+  'corrector-steps': { type: 'number', help: 'pc: corrector steps per noise level', default: 1 },
+  churn: { type: 'number', help: 'heun: S_churn (0: deterministic; γ = min(S_churn/n, √2 − 1) per level within [--s-tmin, --s-tmax])', default: 0 },
+  's-tmin': { type: 'number', help: 'heun: churn only where σ ≥ S_tmin', default: 0 },
+  's-tmax': { type: 'number', help: 'heun: churn only where σ ≤ S_tmax (default ∞)' },
+  's-noise': { type: 'number', help: 'heun: S_noise, the churn noise\'s scale', default: 1 },
   ...ODE_OPTS,
 };
+
+/** The sampler options of `sample` and `eval` (flags → PlanOptions). */
+export function samplerOptions(sampler: string, n: number, a: Record<string, any>): SampleImagesOptions {
+  return {
+    sampler, n, seed: a.seed ?? 0, batch: a.batch,
+    steps: a.steps, stepsPerLevel: a.steps, eta: a.eta, spacing: a.spacing, variance: a.variance, clip: a.clip, eps: a['step-size'], denoise: a.denoise,
+    predictor: a.predictor, corrector: a.corrector, snr: a.snr, correctorSteps: a['corrector-steps'],
+    churn: a.churn, sTmin: a['s-tmin'], sTmax: a['s-tmax'], sNoise: a['s-noise'],
+  };
+}
 
 export const SAMPLER_HELP = Object.entries(IMAGE_SAMPLERS).map(([k, v]) => `${k} — ${v}`).join('; ') +
   '; ode — the probability-flow ODE from t = 1 to 1e-3 (score SDEs; linear-β ddpm and ncsn through their SDE), --method rk45|euler|heun, --rtol/--atol (1e-5), --steps (fixed-step), --denoise';
@@ -180,14 +196,8 @@ export async function sampleImageCommand(device: Device, a: Record<string, any>)
   const { cfg, process } = run;
   const sampler: string = a.sampler ?? defaultSampler(process);
   if (sampler === 'ode') return sampleOdeImages(device, run, a);
-  if (sdeOf(process) && !['ddim', 'ancestral'].includes(sampler)) {
-    throw new Error(`sampler '${sampler}' does not take a ${process.name} SDE model yet; use --sampler ddim or ancestral (they walk the SDE's time grid) until the SDE samplers (pc, ode) land`);
-  }
   const n: number = a.n === 2000 ? 64 : a.n;
-  const o: SampleImagesOptions = {
-    sampler, n, seed: a.seed ?? 0, batch: a.batch,
-    steps: a.steps, stepsPerLevel: a.steps, eta: a.eta, spacing: a.spacing, variance: a.variance, clip: a.clip, eps: a['step-size'], denoise: a.denoise,
-  };
+  const o = samplerOptions(sampler, n, a);
   const plan = makePlan(sampler, process, samplerDefaults(process, sampler, o)); // validates before the long part
   const bar = new Progress({ total: plan.steps.length * Math.ceil(n / Math.min(n, a.batch ?? 64)), label: `sample ${plan.name}, n=${n}` });
   let last = 0;

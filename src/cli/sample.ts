@@ -13,7 +13,7 @@ export const SAMPLE_OPTS: OptSpec = {
   run: { type: 'string', help: 'run directory', default: 'runs/toy' },
   sampler: { type: 'string', help: `toy: langevin | annealed (default: the run's); images: ${SAMPLER_HELP} (default: ddim for ddpm, annealed for ncsn)` },
   n: { type: 'number', help: 'number of samples', default: 2000 },
-  steps: { type: 'number', help: 'Langevin steps (per level for annealed)' },
+  steps: { type: 'number', help: 'toy: Langevin steps (per level for annealed); images: ddim and dpmpp2m steps (evaluations), em/pc time steps N, heun σ levels n (2n − 1 evaluations), annealed steps per level, ode fixed steps' },
   'step-size': { type: 'number', help: 'Langevin step α (ε for annealed)' },
   'step-size-end': { type: 'number', help: 'plain Langevin: decay α geometrically to this' },
   denoise: { type: 'boolean', help: 'final Tweedie denoising step (dsm, deen, annealed)', default: true },
