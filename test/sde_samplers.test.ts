@@ -11,6 +11,12 @@
 //   SNR rule, whose step depends on the batch) within sampling error, and the data within the
 //   sampler's own discretisation bias (printed from the exact moments when a test fails).
 import { describe, it, expect, beforeAll } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { decodeNpy } from '../src/io/npy.js';
 import { device, rng, TEST_SEED } from '../kernels-tests/helpers.js';
 import type { Device } from '../src/gpu/device.js';
 import { Tensor } from '../src/tensor/tensor.js';
@@ -407,4 +413,35 @@ describe(`SDE and few-step samplers on the GPU with the exact model of Gaussian 
     muT.dispose();
     vT.dispose();
   }, 60_000);
+});
+
+describe('scoregpu sample with the new samplers (the shipped DDPM model)', () => {
+  const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+  const cli = (...args: string[]) => {
+    const p = spawnSync(process.execPath, [join(ROOT, 'bin/scoregpu.mjs'), ...args], {
+      cwd: ROOT, encoding: 'utf8', env: { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp' }, timeout: 300_000,
+    });
+    return { code: p.status, out: p.stdout, err: p.stderr };
+  };
+  const model = join(ROOT, 'models/fmnist-ddpm-small');
+
+  it('heun with 2 levels draws 2 images in 3 evaluations and says so; bad predictor / too few VP steps / unknown sampler are one-line errors', () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'scoregpu-heun-')), 's.npy');
+    const s = cli('sample', '--run', model, '--sampler', 'heun', '--steps', '2', '--n', '2', '--out', out);
+    expect(s.code, s.err + s.out).toBe(0);
+    expect(s.out).toMatch(/2 images in .* 3 network evaluations each/);
+    const arr = decodeNpy(new Uint8Array(readFileSync(out)), 's.npy');
+    expect(arr.shape).toEqual([2, 1, 28, 28]);
+    expect(Array.from(arr.data as Float32Array).every((x) => Number.isFinite(x) && x >= -1 && x <= 1)).toBe(true); // clipped x̂₀ by default for ddpm
+    for (const [args, msg] of [
+      [['--sampler', 'pc', '--predictor', 'midpoint'], /unknown predictor 'midpoint'; valid: euler_maruyama, reverse_diffusion, ancestral, none/],
+      [['--sampler', 'em', '--steps', '10'], /em: a VP-type process needs more steps than β_max = 20/],
+      [['--sampler', 'dpm'], /unknown sampler 'dpm'; valid: .*em, pc, dpmpp2m, heun/],
+    ] as const) {
+      const b = cli('sample', '--run', model, '--n', '2', ...args);
+      expect(b.code, b.err).toBe(1);
+      expect(b.err).toMatch(msg);
+      expect(b.err.trim().split('\n').filter((l) => !/^Warning:/.test(l)).length, b.err).toBe(1);
+    }
+  }, 300_000);
 });
