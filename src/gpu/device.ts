@@ -3,7 +3,7 @@
 // (read-back, flush, or an upload that must not overtake pending work). A Recording captures a
 // step's dispatch list once and replays it with one encoder and one submit per step.
 import { BufferPool } from './pool.js';
-import { DeviceError, KernelError, LimitError } from './errors.js';
+import { DeviceError, DeviceLostError, KernelError, LimitError } from './errors.js';
 import { KernelCache, packParams, type Kernel, type KernelSpec, type ParamValue } from './kernel.js';
 import { adapterCaps, type AdapterDescription, type Caps } from './caps.js';
 import { defaultPolicy, mergePolicy, type KernelPolicy } from './policy.js';
@@ -72,6 +72,7 @@ export class Recording {
   }
   /** Encode the captured commands into one command buffer and submit it. */
   replay(times = 1): void {
+    this.device.checkAlive();
     this.device.flush();
     const enc = this.device.device.createCommandEncoder({ label: 'replay' });
     let pass = enc.beginComputePass();
@@ -313,6 +314,9 @@ export class Device {
     const compile = (await Promise.all(pend)).filter((e): e is Error => !!e);
     // A shader that failed to compile also makes every dispatch of it fail; name the cause.
     if (compile.length) this.errors.unshift(...compile);
+    // So does a buffer the device had no memory for: the first such names the tensor.
+    const oom = (await Promise.all(this.pool.pendingErrors.splice(0))).filter((e): e is Error => !!e);
+    if (oom.length) this.errors.unshift(oom[0]);
     if (this.errors.length) {
       const e = this.errors[0];
       this.errors = [];
@@ -321,8 +325,14 @@ export class Device {
     this.checkAlive();
   }
 
-  private checkAlive(): void {
-    if (this.lost) throw new DeviceError(`WebGPU device lost (${this.lost}); kernels in flight: ${this.inFlight.slice(-6).join(', ') || 'none'}`);
+  /** Throw DeviceLostError if the device is gone (lost, or destroyed). */
+  checkAlive(): void {
+    if (this.lost) throw new DeviceLostError(`the WebGPU device was lost (${this.lost})`);
+  }
+
+  /** Whether the device is gone (its loss reported, or destroy() called). */
+  get isLost(): boolean {
+    return this.lost !== null;
   }
 
   // ---------------------------------------------------------------- memory
@@ -335,9 +345,10 @@ export class Device {
 
   /** A pooled storage buffer of at least `bytes`; `what` names the tensor in a limit error. */
   alloc(bytes: number, what = 'tensor'): GPUBuffer {
-    const max = Math.min(this.limits.maxStorageBufferBindingSize, this.limits.maxBufferSize);
-    if (bytes > max) {
-      throw new LimitError(`${what} needs ${bytes} bytes, over the adapter's maxStorageBufferBindingSize of ${max} bytes`);
+    const { maxStorageBufferBindingSize: bind, maxBufferSize: whole } = this.limits;
+    if (bytes > Math.min(bind, whole)) {
+      const [name, max] = bind <= whole ? ['maxStorageBufferBindingSize', bind] : ['maxBufferSize', whole];
+      throw new LimitError(`${what} needs ${bytes} bytes, over the adapter's ${name} of ${max} bytes`);
     }
     const buf = this.pool.acquire(bytes, what);
     if (this.capture) this.capture.allocated.add(buf);
@@ -479,8 +490,24 @@ export class Device {
     return { ...this.pool.stats(), kernels: this.kernels.size, submits: this.submits, dispatches: this.dispatches, uniforms: this.uniformCache.size };
   }
 
+  /**
+   * End the device and free everything it holds: every pooled and live buffer, the cached uniforms,
+   * the per-device state of the layers above (constants, clocks), then the GPUDevice itself (which
+   * frees whatever else was made on it). Tensors still held are unusable afterwards: any further
+   * work throws DeviceLostError.
+   */
   destroy(): void {
-    this.flush();
+    if (this.lost === null) this.lost = 'destroyed: Device.destroy() was called';
+    this.encoder = null;
+    this.pass = null;
+    this.capture = null;
+    this.scopes = [];
+    this.pool.destroyAll();
+    for (const b of this.uniformCache.values()) b.destroy();
+    this.uniformCache.clear();
+    this.dummyBuf?.destroy();
+    this.dummyBuf = null;
+    this.locals.clear();
     this.device.destroy();
   }
 }

@@ -18,6 +18,13 @@ export class LimitError extends ScoreGpuError {}
 export class ShapeError extends ScoreGpuError {}
 /** No adapter, or the device was lost. */
 export class DeviceError extends ScoreGpuError {}
+/**
+ * The device was lost mid-work (driver reset, GPU removed, the tab's device reclaimed, destroy()):
+ * everything on it is gone. Work in flight fails with this; files written before it stay intact.
+ */
+export class DeviceLostError extends DeviceError {}
+/** The device could not find memory for a buffer: names the tensor, its size, the device's live bytes and the limit. */
+export class OutOfMemoryError extends LimitError {}
 /** Values that came out NaN or ±Inf where numbers were promised (samples of a diverged chain). */
 export class NonFiniteError extends ScoreGpuError {}
 

@@ -93,6 +93,12 @@ export class ParamArena {
     }
   }
 
+  /** Free the parameters (the arena and its views). */
+  dispose(): void {
+    for (const [, p] of this.params) p.value?.dispose();
+    this.data.dispose();
+  }
+
   /** A zero-filled arena of the same layout (gradients, Adam moments, EMA). */
   zerosLike(label: string): Tensor {
     return Tensor.fromArray(this.device, new Float32Array(this.size), [this.size], label).keep();

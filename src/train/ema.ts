@@ -15,6 +15,9 @@ export class Ema {
     this.shadow = arena.zerosLike('ema');
     copyInto(this.shadow, arena.data);
   }
+  dispose(): void {
+    this.shadow.dispose();
+  }
   update(): void {
     emaUpdate(this.shadow, this.arena.data, this.decay, { warmupFrom: this.state, guardedBy: this.guarded ? this.state : undefined });
   }

@@ -13,7 +13,8 @@ import { saveCheckpoint, checkpointOf, restoreTrainer, fromFileConfig } from './
 import { loadImageModel, imageCheckpointOf, type LoadedImageRun } from './image_model.js';
 import { resolveImageConfig, buildImageModel, imageLoss, imageTrainerConfig, type ImageConfig } from './image_recipes.js';
 import { mkdirp, readSafetensors, removeStaleTemps, type AtomicWriteOptions } from '../io/fs.js';
-import { RUN_FILES, writeRunConfig, writeLossCsv, readLossCsv } from './run_dir.js';
+import { RUN_FILES, writeRunConfig, writeLossCsv, readLossCsv, lostDuringTraining } from './run_dir.js';
+import { DeviceLostError } from '../gpu/errors.js';
 
 export { loadImageModel, imageCheckpointOf, type LoadedImageRun };
 
@@ -116,6 +117,7 @@ export async function trainImage(device: Device, cfgIn: ImageConfig, o: ImageRun
       if (o.onSample && o.sampleEvery && step % o.sampleEvery === 0 && step !== cfg.steps) await o.onSample(step, ctx);
     });
   } catch (e) {
+    if (e instanceof DeviceLostError) throw lostDuringTraining(e, trainer.step, checkpointStep, o.out);
     if (!(e instanceof TrainingDiverged)) throw e;
     diverged = e; // the checkpoint on disk is the last good one
   }

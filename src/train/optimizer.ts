@@ -56,6 +56,14 @@ export class AdamW {
     this.state = createOptimState(device);
   }
 
+  /** Free the gradients, moments and per-step state. */
+  dispose(): void {
+    this.grads.dispose();
+    this.m.dispose();
+    this.v.dispose();
+    this.state.dispose();
+  }
+
   lrAt(step: number): number {
     return scheduledLr(this.cfg, step);
   }

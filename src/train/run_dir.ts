@@ -4,8 +4,15 @@
 import { join } from 'node:path';
 import { existsSync, readFileSync } from 'node:fs';
 import { writeFileAtomic, type AtomicWriteOptions } from '../io/fs.js';
+import { DeviceLostError } from '../gpu/errors.js';
 
 export const RUN_FILES = { checkpoint: 'checkpoint.safetensors', config: 'config.json', lossCsv: 'loss.csv' } as const;
+
+/** A device lost mid-run, said with what the run folder still holds. */
+export function lostDuringTraining(e: DeviceLostError, step: number, checkpointStep: number | null, dir: string): DeviceLostError {
+  const kept = checkpointStep === null ? `no checkpoint had been written to ${dir}` : `the checkpoint of step ${checkpointStep} in ${dir} is intact (--resume continues from it)`;
+  return new DeviceLostError(`${e.message} during training, after step ${step}; ${kept}`);
+}
 
 export function writeRunConfig(dir: string, cfg: unknown, write?: AtomicWriteOptions): void {
   writeFileAtomic(join(dir, RUN_FILES.config), JSON.stringify(cfg, null, 2) + '\n', write);

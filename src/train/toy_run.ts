@@ -15,7 +15,8 @@ import { saveCheckpoint, checkpointOf, restoreTrainer, loadWeights, checkModelFi
 import { readSafetensors } from '../io/fs.js';
 import type { StFile } from '../io/safetensors.js';
 import { FileError } from '../gpu/errors.js';
-import { RUN_FILES, writeRunConfig, writeLossCsv, readLossCsv } from './run_dir.js';
+import { RUN_FILES, writeRunConfig, writeLossCsv, readLossCsv, lostDuringTraining } from './run_dir.js';
+import { DeviceLostError } from '../gpu/errors.js';
 import { fitToyConfig, toModelUnits, type ToyFitOverrides } from './toy_fit.js';
 
 export interface LoadedToyRun {
@@ -150,6 +151,7 @@ export async function trainToy(device: Device, cfgIn: ToyConfig, o: ToyRunOption
       if (step % every === 0 || step === cfg.steps) await save();
     });
   } catch (e) {
+    if (e instanceof DeviceLostError) throw lostDuringTraining(e, trainer.step, checkpointStep, o.out);
     if (!(e instanceof TrainingDiverged)) throw e;
     diverged = e; // the last checkpoint on disk is the last good one
   }

@@ -240,10 +240,16 @@ export class Trainer {
     }
   }
 
+  /** Free everything the trainer made on the device (the model's parameters stay: they are the arena's). */
   dispose(): void {
     this.recording?.dispose();
+    this.recording = null;
     this.data.dispose();
     this.labels?.dispose();
     this.health.dispose();
+    this.optimizer.dispose();
+    this.ema?.dispose();
+    this.clock.dispose();
+    for (const g of this.gradViews) g.dispose();
   }
 }
