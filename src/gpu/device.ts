@@ -345,6 +345,7 @@ export class Device {
 
   /** A pooled storage buffer of at least `bytes`; `what` names the tensor in a limit error. */
   alloc(bytes: number, what = 'tensor'): GPUBuffer {
+    this.checkAlive();
     const { maxStorageBufferBindingSize: bind, maxBufferSize: whole } = this.limits;
     if (bytes > Math.min(bind, whole)) {
       const [name, max] = bind <= whole ? ['maxStorageBufferBindingSize', bind] : ['maxBufferSize', whole];
