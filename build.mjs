@@ -3,10 +3,12 @@
 //                               dist/node/node.js (the Node-only surface: runs, files, data, metrics)
 //   node build.mjs --browser  → also dist/browser/scoregpu.js and the example pages in dist/examples/,
 //                               with the shipped models (models/NAME/ → dist/examples/models/NAME/ and
-//                               a list of them in dist/examples/models/index.json) for the image page
+//                               a list of them in dist/examples/models/index.json) and a Fashion-MNIST
+//                               subset (dist/examples/data/) for the image page
 // The browser part is importable (test/browser builds with it): `await buildBrowser()`.
 import * as esbuild from 'esbuild';
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -73,6 +75,29 @@ function copyModels(outRoot) {
   return list.length;
 }
 
+/**
+ * A Fashion-MNIST subset for training in the image page: the first `n` training images of Debian's
+ * dataset-fashion-mnist as raw bytes (data/fashion-mnist-train.u8, [n, 1, 28, 28]) and their labels,
+ * described by data/index.json. Without the data set the page says training is unavailable.
+ */
+const FMNIST = '/usr/share/datasets/fashion-mnist';
+function copyTrainingSubset(outRoot, n = 6000) {
+  const out = join(outRoot, 'data');
+  rmSync(out, { recursive: true, force: true });
+  const img = join(FMNIST, 'train-images-idx3-ubyte.gz'), lab = join(FMNIST, 'train-labels-idx1-ubyte.gz');
+  if (!existsSync(img) || !existsSync(lab)) return 0;
+  const images = gunzipSync(readFileSync(img)), labels = gunzipSync(readFileSync(lab));
+  // IDX: magic 0x00000803, count, rows, cols (big-endian), then the pixels
+  if (images.readUInt32BE(0) !== 0x803 || labels.readUInt32BE(0) !== 0x801) throw new Error(`${FMNIST}: not IDX image/label files`);
+  const [h, w] = [images.readUInt32BE(8), images.readUInt32BE(12)];
+  const count = Math.min(n, images.readUInt32BE(4));
+  mkdirSync(out, { recursive: true });
+  writeFileSync(join(out, 'fashion-mnist-train.u8'), images.subarray(16, 16 + count * h * w));
+  writeFileSync(join(out, 'fashion-mnist-train-labels.u8'), labels.subarray(8, 8 + count));
+  writeFileSync(join(out, 'index.json'), JSON.stringify({ name: 'fashion-mnist', images: 'fashion-mnist-train.u8', labels: 'fashion-mnist-train-labels.u8', n: count, shape: [1, h, w] }) + '\n');
+  return count;
+}
+
 /** The engine as one ES module (dist/browser/scoregpu.js) and every page under examples/browser/. */
 export async function buildBrowser({ plugins = [], pages = true } = {}) {
   const opts = { ...browserOpts, plugins: [...plugins, ...browserOpts.plugins] };
@@ -87,6 +112,7 @@ export async function buildBrowser({ plugins = [], pages = true } = {}) {
   // the index page linking the pages, and anything else beside the page folders
   for (const f of readdirSync(root, { withFileTypes: true })) if (f.isFile() && !f.name.endsWith('.ts')) cpSync(join(root, f.name), join(outRoot, f.name));
   copyModels(outRoot);
+  copyTrainingSubset(outRoot);
   for (const page of readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory())) {
     const src = join(root, page.name);
     const out = join(ROOT, 'dist/examples', page.name);

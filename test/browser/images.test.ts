@@ -174,6 +174,23 @@ describe('browser example: images', () => {
     lap('seed 1 again: the same grid');
     expect(errors, 'errors in the page').toEqual([]);
 
+    // training in the page (the tiny U-Net, a few steps on the served Fashion-MNIST subset): the loss
+    // is read and falls below the zero-output network's 1, and the model joins the menu (the grids
+    // drawn while training are sampleImages, tested above; a DDIM-10 grid here would double the time)
+    const tr = await page.evaluate(async () => {
+      const h = (window as any).scoregpu;
+      const r = await h.train({ unet: 'tiny', steps: 6, batchSize: 8, lr: 2e-3, previewEvery: 0, nTrain: 512 });
+      return { steps: r.steps, losses: r.losses.map((e: { loss: number }) => e.loss), samplesAt: h.training.samplesAt, model: h.model, state: h.state };
+    });
+    lap(`trained 6 steps in the page: loss ${tr.losses.map((l: number) => l.toFixed(3)).join(' → ')}`);
+    expect(tr.steps).toBe(6);
+    expect(tr.losses.length).toBeGreaterThanOrEqual(2);
+    expect(tr.losses.every(Number.isFinite)).toBe(true);
+    expect(tr.losses[tr.losses.length - 1]).toBeLessThan(1);
+    expect(tr.samplesAt).toEqual([]);
+    expect(tr.model.name).toMatch(/^trained-tiny-/);
+    expect(tr.state).toBe('ready');
+
     // the device goes away mid-chain: the sample call fails with DeviceError and the page says so
     const chain = page.evaluate(() =>
       ((window as any).scoregpu as Hooks).sample({ sampler: 'ancestral', n: 4, seed: 3, previewEvery: 1 }).then(
@@ -198,7 +215,7 @@ describe('browser example: images', () => {
     mkdirSync(SHOTS, { recursive: true });
     await page.screenshot({ path: join(SHOTS, 'browser-images-lost.png') });
     await page.close();
-  }, 110_000);
+  }, 150_000);
 
   // The README's pictures: the shipped DDPM model, DDIM 20 steps, 16 images, mid-chain and done.
   it.runIf(haveChromium && UPDATE)('screenshots of the shipped model (SCOREGPU_UPDATE_SCREENSHOTS=1)', async () => {

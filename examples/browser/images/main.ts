@@ -5,21 +5,23 @@
 // this file is UI, drawing and the test hooks on window.scoregpu (test/browser/images.test.ts).
 import embed from 'vega-embed';
 import * as engine from '../../../src/index.js';
-import { createDevice, Device, DeviceError, loadImageModel, decodeSafetensors, imageSamplers, sampleImages, samplerDefaults, charts, type LoadedImageRun, type StFile, type ImageConfig } from '../../../src/index.js';
+import { createDevice, Device, DeviceError, loadImageModel, decodeSafetensors, imageSamplers, sampleImages, samplerDefaults, charts, Trainer, imageRecipes, defaultAdam, type LoadedImageRun, type StFile, type ImageConfig } from '../../../src/index.js';
 
-type State = 'loading' | 'ready' | 'loading-model' | 'sampling' | 'error' | 'lost' | 'unsupported';
+type State = 'loading' | 'ready' | 'loading-model' | 'sampling' | 'training' | 'error' | 'lost' | 'unsupported';
 type PlanOptions = imageSamplers.PlanOptions;
 
 interface ModelEntry {
   /** Shown in the menu and used by the hooks. */
   name: string;
-  source: 'shipped' | 'dropped';
+  source: 'shipped' | 'dropped' | 'trained';
   /** shipped: where to fetch model.safetensors (relative to this page). */
   url?: string;
   bytes?: number;
   config?: Partial<ImageConfig> | null;
   /** dropped: the decoded file. */
   file?: StFile;
+  /** trained in the page: the model itself. */
+  run?: LoadedImageRun;
   /** A run's loss.csv, if it came along (shipped: where to fetch it). */
   loss?: { steps: number[]; losses: number[] };
   lossUrl?: string;
@@ -72,6 +74,9 @@ const hooks = {
   load: (name: string) => selectModel(name),
   sample: (o: Partial<SampleOptions> = {}) => sample(o),
   stop: () => abort?.abort(new DOMException('stopped', 'AbortError')),
+  /** Train a DDPM U-Net on the served Fashion-MNIST subset (see TrainOptions). */
+  train: (o: Partial<TrainOptions> = {}) => train(o),
+  training: { step: 0, steps: 0, imgPerSec: 0, losses: [] as { step: number; loss: number }[], samplesAt: [] as number[] },
   /** Simulate losing the GPU (a driver reset, the tab evicted): destroys the device. */
   loseDevice: () => device?.destroy(),
   engine,
@@ -85,6 +90,18 @@ let device: Device | null = null;
 let current: { entry: ModelEntry; run: LoadedImageRun } | null = null;
 const entries: ModelEntry[] = [];
 let abort: AbortController | null = null;
+
+export interface TrainOptions {
+  unet: 'tiny' | 'small';
+  steps: number;
+  batchSize: number;
+  lr: number;
+  /** Steps between sample grids of the model in training (0: none). */
+  previewEvery: number;
+  /** Training images to use (default: all served). */
+  nTrain?: number;
+  seed: number;
+}
 
 // ------------------------------------------------------------------ DOM
 
@@ -119,15 +136,24 @@ const ui = {
   lossCard: $<HTMLElement>('loss-card'),
   lossChart: $<HTMLDivElement>('loss-chart'),
   lossCaption: $<HTMLSpanElement>('loss-caption'),
+  trainBox: $<HTMLDetailsElement>('train-box'),
+  trainHint: $<HTMLDivElement>('train-hint'),
+  trainUnet: $<HTMLSelectElement>('train-unet'),
+  trainSteps: $<HTMLInputElement>('train-steps'),
+  trainBatch: $<HTMLSelectElement>('train-batch'),
+  trainLr: $<HTMLInputElement>('train-lr'),
+  trainPreview: $<HTMLInputElement>('train-preview'),
+  train: $<HTMLButtonElement>('train'),
 };
 
 function setState(s: State) {
   hooks.state = s;
-  const busy = s === 'sampling' || s === 'loading' || s === 'loading-model';
+  const busy = s === 'sampling' || s === 'training' || s === 'loading' || s === 'loading-model';
   const dead = s === 'lost' || s === 'unsupported' || (s === 'error' && !device);
   ui.sample.disabled = busy || dead || !current;
-  ui.stop.disabled = s !== 'sampling';
-  for (const el of [ui.model, ui.file, ui.sampler, ui.steps, ui.eta, ui.seed, ui.n, ui.previewEvery]) el.disabled = busy || dead;
+  ui.stop.disabled = s !== 'sampling' && s !== 'training';
+  ui.train.disabled = busy || dead || !trainingData;
+  for (const el of [ui.model, ui.file, ui.sampler, ui.steps, ui.eta, ui.seed, ui.n, ui.previewEvery, ui.trainUnet, ui.trainSteps, ui.trainBatch, ui.trainLr, ui.trainPreview]) el.disabled = busy || dead;
   ui.drop.classList.toggle('disabled', busy || dead);
   document.body.classList.toggle('lost', s === 'lost');
 }
@@ -187,7 +213,7 @@ function addEntry(e: ModelEntry) {
     entries[old] = e;
   } else {
     entries.push(e);
-    ui.model.add(new Option(e.source === 'dropped' ? `${e.name} (dropped)` : e.name, e.name));
+    ui.model.add(new Option(e.source === 'shipped' ? e.name : `${e.name} (${e.source})`, e.name));
   }
   hooks.models = entries.map((x) => x.name);
 }
@@ -205,7 +231,7 @@ async function listShipped() {
 }
 
 function disposeCurrent() {
-  if (!current) return;
+  if (!current || current.entry.run) return; // a model trained here stays for as long as the page
   const a = current.run.arena;
   for (const [, p] of a.params) if (p.value && !p.value.disposed) p.value.dispose();
   if (!a.data.disposed) a.data.dispose();
@@ -222,7 +248,9 @@ async function selectModel(name: string) {
   ui.error.hidden = true;
   try {
     let file = entry.file;
-    if (!file) {
+    if (entry.run) {
+      // trained in this page: the model is already on the device
+    } else if (!file) {
       status(`fetching ${entry.name} (${entry.bytes ? kb(entry.bytes) : '…'})`);
       const r = await fetch(entry.url!);
       if (!r.ok) throw new Error(`${entry.url}: HTTP ${r.status}`);
@@ -233,13 +261,13 @@ async function selectModel(name: string) {
       }
     }
     disposeCurrent();
-    const run = loadImageModel(device, file, entry.name);
+    const run = entry.run ?? loadImageModel(device, file!, entry.name);
     current = { entry, run };
     const params = run.arena.params.reduce((s, [, p]) => s + p.size, 0);
     const samplers = discoverSamplers(run);
     hooks.samplers = samplers;
     hooks.model = { name: entry.name, process: run.process.name, prediction: run.process.prediction, parameters: params, step: run.step, weights: run.weights, samplers: samplers.map((s) => s.name) };
-    ui.modelInfo.textContent = `${describeProcess(run.cfg)} · ${run.cfg.preset} U-Net, ${(params / 1000).toFixed(0)}k parameters · ${run.step} training steps (${run.weights === 'ema' ? 'EMA weights' : 'parameters'})`;
+    ui.modelInfo.textContent = `${describeProcess(run.cfg)} · ${entry.source === 'trained' ? 'trained here, ' : ''}${run.cfg.preset} U-Net, ${(params / 1000).toFixed(0)}k parameters · ${run.step} training steps (${run.weights === 'ema' ? 'EMA weights' : 'parameters'})`;
     fillSamplers(samplers, run);
     showLoss(entry);
     status(`${entry.name} loaded: pick a sampler and a seed, then Sample`, 0);
@@ -309,13 +337,17 @@ function parseLossCsv(text: string): { steps: number[]; losses: number[] } | und
   return steps.length ? { steps, losses } : undefined;
 }
 
+let lossView: { finalize(): void } | null = null;
+
 function showLoss(entry: ModelEntry) {
   ui.lossCard.hidden = !entry.loss;
   if (!entry.loss) return;
   const { steps, losses } = entry.loss;
   ui.lossCaption.textContent = `${entry.name} · ${steps.length} logged values · last ${fmt(losses[losses.length - 1], 4)}`;
   const spec = charts.lossCurveSpec(steps, losses, { size: [700, 150], xlabel: 'training step', ylabel: 'loss', logY: true });
-  embed(ui.lossChart, spec as any, { actions: false, renderer: 'svg' }).catch((e) => showError(e));
+  lossView?.finalize(); // release the last view's listeners and timers before drawing anew
+  lossView = null;
+  embed(ui.lossChart, spec as any, { actions: false, renderer: 'svg' }).then((r) => (lossView = r), (e) => showError(e));
 }
 
 // ------------------------------------------------------------------ samplers
@@ -550,12 +582,142 @@ function drawGrid(canvas: HTMLCanvasElement, data: Float32Array, n: number, shap
   ctx.putImageData(img, 0, 0);
 }
 
+// ------------------------------------------------------------------ training in the page
+
+let trainingData: { images: Uint8Array; n: number; shape: [number, number, number] } | null = null;
+
+async function fetchTrainingData() {
+  try {
+    const r = await fetch('../data/index.json');
+    if (!r.ok) throw new Error(`HTTP ${r.status}`);
+    const d = await r.json();
+    const img = await fetch(`../data/${d.images}`);
+    if (!img.ok) throw new Error(`${d.images}: HTTP ${img.status}`);
+    const images = new Uint8Array(await img.arrayBuffer());
+    const shape = d.shape as [number, number, number];
+    if (images.length !== d.n * shape[0] * shape[1] * shape[2]) throw new Error(`${d.images}: ${images.length} bytes for ${d.n} images of [${shape}]`);
+    trainingData = { images, n: d.n, shape };
+    ui.trainHint.textContent = `A DDPM U-Net trained on ${d.n} Fashion-MNIST training images served with the page; samples of the model in training (DDIM-10, current weights) every few hundred steps.`;
+  } catch (e) {
+    trainingData = null;
+    ui.trainHint.textContent = `no training data is served here (${(e as Error).message}): build the pages on a machine with Debian's dataset-fashion-mnist`;
+  }
+}
+
+const TINY_UNET = { base: 8, mults: [1, 2], numResBlocks: 1, attnResolutions: [], midAttention: false };
+
+function readTrainOptions(o: Partial<TrainOptions>): TrainOptions {
+  return {
+    unet: o.unet ?? (ui.trainUnet.value as TrainOptions['unet']),
+    steps: o.steps ?? Number(ui.trainSteps.value),
+    batchSize: o.batchSize ?? Number(ui.trainBatch.value),
+    lr: o.lr ?? Number(ui.trainLr.value),
+    previewEvery: o.previewEvery ?? Number(ui.trainPreview.value),
+    nTrain: o.nTrain,
+    seed: o.seed ?? 0,
+  };
+}
+
+/**
+ * The CLI's image training, in the page: the run's config, model and loss from imageRecipes
+ * (as `scoregpu train --data fashion-mnist --model unet --process ddpm`), the bytes on the device
+ * (the Trainer gathers and scales each batch there), one recorded step replayed; the loss read every
+ * few steps and drawn; a DDIM-10 grid from the current weights every `previewEvery` steps. The model
+ * then joins the menu, to be sampled like any other.
+ */
+async function train(partial: Partial<TrainOptions>) {
+  if (!device || hooks.lost) throw new DeviceError(hooks.lost || 'no WebGPU device');
+  if (!trainingData) throw new Error('no training data is served with this page');
+  if (hooks.state === 'sampling' || hooks.state === 'training' || hooks.state === 'loading-model') throw new Error(`busy (${hooks.state})`);
+  const o = readTrainOptions(partial);
+  if (!(Number.isInteger(o.steps) && o.steps >= 1)) throw new Error(`training steps must be a positive integer, got ${o.steps}`);
+  ui.trainBox.open = true;
+  ui.error.hidden = true;
+  setState('training');
+  abort = new AbortController();
+  const signal = abort.signal;
+  const { images, shape } = trainingData;
+  const n = Math.min(trainingData.n, o.nTrain ?? trainingData.n);
+  const D = shape[0] * shape[1] * shape[2];
+  const cfg = imageRecipes.imageConfig({
+    process: 'ddpm', shape, preset: 'small', unet: o.unet === 'tiny' ? TINY_UNET : {}, steps: o.steps, batchSize: o.batchSize, seed: o.seed, nTrain: n,
+    emaDecay: 0, // the grids and the model come from the current weights: an EMA of a short run lags
+    optim: defaultAdam({ lr: o.lr, warmup: Math.min(200, Math.floor(o.steps / 10)), clipNorm: 1, schedule: 'cosine', decaySteps: o.steps, lrEndFactor: 0.1 }),
+  });
+  const { net, arena, process } = imageRecipes.buildImageModel(device, cfg);
+  const range = process.dataRange === '[0,1]' ? ([0, 1] as const) : ([-1, 1] as const);
+  const trainer = new Trainer(device, arena, imageRecipes.imageLoss(device, process, net), {
+    values: images.subarray(0, n * D),
+    rowShape: [...shape],
+    ...(range[0] === 0 ? { scale: 1 / 255, shift: 0 } : { scale: 2 / 255, shift: -1 }),
+  }, imageRecipes.imageTrainerConfig(cfg, Math.max(5, Math.min(25, Math.round(o.steps / 100)))));
+  const T = hooks.training = { step: 0, steps: o.steps, imgPerSec: 0, losses: [] as { step: number; loss: number }[], samplesAt: [] as number[] };
+  const name = `trained-${o.unet}-${new Date().toISOString().slice(11, 19).replace(/:/g, '')}`;
+  const t0 = performance.now();
+  let lastChart = 0, lastPreview = 0;
+  const preview = async (step: number) => {
+    const r = await sampleImages(device!, net, process, [...shape], { sampler: 'ddim', steps: 10, n: 16, seed: 0, batch: 16 });
+    drawGrid(ui.x0Canvas, r.samples, 16, [...shape], range);
+    ui.x0Caption.textContent = `: the model at step ${step}, DDIM-10`;
+    T.samplesAt.push(step);
+  };
+  ui.xCaption.textContent = ': training images';
+  drawGrid(ui.xCanvas, Float32Array.from(images.subarray(0, 16 * D), (v) => range[0] + ((range[1] - range[0]) * v) / 255), 16, [...shape], range);
+  status(`training: compiling the kernels and taking the first step…`, 0);
+  await nextFrame();
+  try {
+    await trainer.run(o.steps, async (step, loss) => {
+      signal.throwIfAborted();
+      T.step = step;
+      T.losses.push({ step, loss });
+      const secs = (performance.now() - t0) / 1000;
+      T.imgPerSec = (step * o.batchSize) / secs;
+      status(`training: step ${step} of ${o.steps} · loss ${fmt(loss, 4)} · ${T.imgPerSec.toFixed(1)} img/s`, step / o.steps);
+      if (performance.now() - lastChart > 1000 || step === o.steps) {
+        lastChart = performance.now();
+        showLoss({ name: 'the model in training', source: 'trained', loss: { steps: T.losses.map((e) => e.step), losses: T.losses.map((e) => e.loss) } });
+      }
+      // losses are read every few steps: a grid when a multiple of previewEvery was passed, and at the end
+      if (o.previewEvery > 0 && (Math.floor(step / o.previewEvery) > Math.floor(lastPreview / o.previewEvery) || step === o.steps)) {
+        lastPreview = step;
+        await preview(step);
+      }
+      await nextFrame();
+    });
+  } catch (e) {
+    if ((e as Error)?.name !== 'AbortError') {
+      trainer.dispose();
+      if (hooks.lost || e instanceof DeviceError) showLost((e as Error).message);
+      else {
+        showError(e);
+        status('training failed');
+        setState('ready');
+      }
+      throw e;
+    }
+  } finally {
+    abort = null;
+  }
+  await device.sync();
+  const steps = trainer.step;
+  trainer.dispose();
+  for (const t of [trainer.optimizer.m, trainer.optimizer.v, trainer.ema?.shadow]) if (t && !t.disposed) t.dispose();
+  const run: LoadedImageRun = { cfg, net, arena, process, step: steps, weights: 'params' };
+  const loss = { steps: T.losses.map((e) => e.step), losses: T.losses.map((e) => e.loss) };
+  addEntry({ name, source: 'trained', run, loss, config: cfg });
+  status(`trained ${steps} steps in ${((performance.now() - t0) / 1000).toFixed(0)} s (${T.imgPerSec.toFixed(1)} img/s); ${name} is in the model menu`, 1);
+  setState('ready');
+  await selectModel(name);
+  return { steps, imgPerSec: T.imgPerSec, losses: T.losses, name };
+}
+
 // ------------------------------------------------------------------ start
 
 ui.model.addEventListener('change', () => selectModel(ui.model.value).catch(() => {}));
 ui.sampler.addEventListener('change', () => syncSamplerControls(true));
 for (const el of [ui.steps, ui.eta]) el.addEventListener('input', showPlan);
 ui.sample.addEventListener('click', () => sample({}).catch(() => {}));
+ui.train.addEventListener('click', () => train({}).catch(() => {}));
 ui.stop.addEventListener('click', () => hooks.stop());
 ui.file.addEventListener('change', () => {
   const files = Array.from(ui.file.files ?? []);
@@ -601,7 +763,7 @@ async function start() {
     setState('error');
     return;
   }
-  await listShipped();
+  await Promise.all([listShipped(), fetchTrainingData()]);
   setState('ready');
   if (entries.length) {
     await selectModel(entries[0].name).catch(() => {});
