@@ -1,0 +1,236 @@
+// Defaults that fit the data (issue 15, item 4): the rules that derive σ_max, σ_min, the number of
+// levels and the annealed step from the training rows, checked against a float64 computation of
+// NCSNv2's rules written here from the paper; short default runs on a mixture scaled by 100 and by
+// 0.01 must put the right mass in each mode; samples that are not finite are an error, not a file.
+import { describe, it, expect, beforeAll } from 'vitest';
+import { mkdtempSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { device, rng } from '../kernels-tests/helpers.js';
+import type { Device } from '../src/gpu/device.js';
+import { toyConfig, sampleToyModel, checkFiniteSamples } from '../src/train/toy_recipes.js';
+import { fitToyConfig, dataStats, describeFit } from '../src/train/toy_fit.js';
+import { trainToy, loadToyRun } from '../src/train/toy_run.js';
+import { ncsnv2Gamma } from '../src/score/sigmas.js';
+import { encodeNpy } from '../src/io/npy.js';
+import { sampleRun } from '../src/cli/sample.js';
+import { NonFiniteError } from '../src/gpu/errors.js';
+
+// ---- float64 references, from the papers' statements --------------------------------------------
+
+/** Φ by Simpson's rule on the density from −12 (independent of the code's erfc). */
+function phi(x: number): number {
+  if (x < -12) return 0;
+  const n = 4000, a = -12, h = (x - a) / n;
+  const f = (t: number) => Math.exp(-t * t / 2) / Math.sqrt(2 * Math.PI);
+  let s = f(a) + f(x);
+  for (let i = 1; i < n; i++) s += (i % 2 ? 4 : 2) * f(a + i * h);
+  return (s * h) / 3;
+}
+
+/** NCSNv2 technique 2: the largest γ on a fine grid with Φ(√(2D)(γ−1)+3γ) − Φ(√(2D)(γ−1)−3γ) ≥ ½. */
+function gammaRef(D: number): number {
+  const k = Math.sqrt(2 * D);
+  const f = (g: number) => phi(k * (g - 1) + 3 * g) - phi(k * (g - 1) - 3 * g);
+  let g = 1;
+  for (let step = 1; step > 1e-7; step /= 10) while (f(g + step) >= 0.5 && g < 1e3) g += step;
+  return g;
+}
+
+/** NCSNv2 technique 4: argmin over u of the end-variance ratio, by a dense scan; α_L = 2u·σ_L². */
+function stepRef(gamma: number, sigmaL: number, T: number): number {
+  const r = (u: number) => (1 - u) ** (2 * T) * (gamma * gamma - 2 / (2 - u)) + 2 / (2 - u);
+  let best = 0, bu = 0;
+  let lo = 0, hi = 1;
+  for (let pass = 0; pass < 4; pass++) {
+    best = Infinity;
+    for (let i = 0; i <= 20000; i++) {
+      const u = lo + ((hi - lo) * i) / 20000;
+      if (u <= 0 || u >= 1) continue;
+      const v = r(u);
+      if (v < best) [best, bu] = [v, u];
+    }
+    const w = (hi - lo) / 1000;
+    [lo, hi] = [Math.max(0, bu - w), Math.min(1, bu + w)];
+  }
+  return 2 * bu * sigmaL * sigmaL;
+}
+
+/** Brute-force statistics of all rows: largest pairwise distance, median nearest-neighbour distance. */
+function distRef(x: Float64Array, n: number, dim: number) {
+  let max = 0;
+  const nn: number[] = [];
+  for (let i = 0; i < n; i++) {
+    let best = Infinity;
+    for (let j = 0; j < n; j++) {
+      if (j === i) continue;
+      let d = 0;
+      for (let k = 0; k < dim; k++) d += (x[i * dim + k] - x[j * dim + k]) ** 2;
+      d = Math.sqrt(d);
+      best = Math.min(best, d);
+      max = Math.max(max, d);
+    }
+    nn.push(best);
+  }
+  nn.sort((a, b) => a - b);
+  const med = n % 2 ? nn[(n - 1) / 2] : (nn[n / 2 - 1] + nn[n / 2]) / 2;
+  return { max, med };
+}
+
+describe('the rules (CPU, float64)', () => {
+  it('NCSNv2 γ rule: no bound for D ≤ 4; the root for larger D', () => {
+    for (const D of [1, 2, 4]) expect(ncsnv2Gamma(D)).toBe(Infinity);
+    for (const D of [5, 10, 100, 3072]) expect(Math.abs(ncsnv2Gamma(D) - gammaRef(D)) / gammaRef(D), `D=${D}`).toBeLessThan(1e-5);
+  });
+
+  for (const dim of [2, 7]) {
+    it(`σ_max, σ_min, levels, ε and the start on a made-up set (D = ${dim})`, () => {
+      const seed = (Math.random() * 1e9) | 0;
+      const r = rng(seed);
+      const n = 401 + ((seed >>> 3) % 300); // odd-ish sizes under the 1000-row subsample: every row counts
+      // an anisotropic blob plus a far cluster, shifted and scaled arbitrarily
+      const shift = r.uniform(dim, -50, 50), z = r.normal(n * dim);
+      const x = new Float32Array(n * dim);
+      for (let i = 0; i < n; i++) for (let k = 0; k < dim; k++) x[i * dim + k] = 37 * (z[i * dim + k] * (k + 1) + (i % 5 === 0 ? 12 : 0)) + shift[k];
+      const cfg = fitToyConfig(toyConfig({ loss: 'ncsn', data: 'made-up.npy' }), x, dim);
+      // reference statistics in float64
+      const x64 = Float64Array.from(x);
+      const mean = new Float64Array(dim);
+      for (let i = 0; i < n; i++) for (let k = 0; k < dim; k++) mean[k] += x64[i * dim + k] / n;
+      let ss = 0;
+      for (let i = 0; i < n; i++) for (let k = 0; k < dim; k++) ss += (x64[i * dim + k] - mean[k]) ** 2;
+      const s = Math.sqrt(ss / (n * dim));
+      const { max, med } = distRef(x64, n, dim);
+      const sigmaMax = max / s, sigmaMin = (0.5 * med) / s;
+      const gamma = Math.min(gammaRef(dim), 1.6);
+      const L = Math.ceil(Math.log(sigmaMax / sigmaMin) / Math.log(gamma)) + 1;
+      const g = Math.exp(Math.log(sigmaMax / sigmaMin) / (L - 1));
+      const msg = `seed ${seed}, n ${n}`;
+      expect(cfg.norm!.scale / s - 1, msg).toBeCloseTo(0, 9);
+      for (let k = 0; k < dim; k++) expect(Math.abs(cfg.norm!.center[k] - mean[k]), msg).toBeLessThan(1e-9 * (1 + Math.abs(mean[k])));
+      expect(cfg.sigmaMax / sigmaMax - 1, msg).toBeCloseTo(0, 6);
+      expect(cfg.sigmaMin / sigmaMin - 1, msg).toBeCloseTo(0, 6);
+      expect(cfg.levels, msg).toBe(L);
+      expect(cfg.stepSize / stepRef(g, sigmaMin, 100) - 1, msg).toBeCloseTo(0, 3);
+      expect(cfg.sampleSteps).toBe(100);
+      expect(cfg.init).toBe('normal');
+      expect(cfg.initScale).toBe(cfg.sigmaMax);
+      expect(describeFit(cfg)).toMatch(/^fit to the data: scale s = .*σ .* → .* in \d+ levels/);
+    });
+  }
+
+  it('single-σ objectives: σ and the Langevin schedule scale with the data; user values (data units) win', () => {
+    const r = rng(5);
+    const base = r.normal(2 * 500);
+    const a = fitToyConfig(toyConfig({ loss: 'dsm', data: 'a.npy' }), base, 2);
+    const big = fitToyConfig(toyConfig({ loss: 'dsm', data: 'a.npy' }), base.map((v) => 100 * v + 3), 2);
+    // the same numbers in model units: the chain is the same chain, in other units
+    for (const f of ['sigma', 'stepSize', 'stepSizeEnd', 'initScale'] as const) expect(big[f]).toBe(a[f]);
+    expect(big.norm!.scale / a.norm!.scale).toBeCloseTo(100, 6);
+    const user = fitToyConfig(toyConfig({ loss: 'dsm', data: 'a.npy' }), base.map((v) => 100 * v), 2, { sigma: 30 });
+    expect(user.sigma * user.norm!.scale).toBeCloseTo(30, 6);
+    // a bigger set: statistics on a 1000-row subsample stay within the full set's
+    const many = r.normal(2 * 3000);
+    const st = dataStats(many, 2, 1);
+    expect(st.m).toBe(1000);
+    expect(st.maxDist).toBeLessThanOrEqual(distRef(Float64Array.from(many), 3000, 2).max + 1e-9);
+  });
+});
+
+// ---- on the device ------------------------------------------------------------------------------
+
+let d: Device;
+beforeAll(async () => {
+  d = await device();
+});
+
+/** Three modes with unequal mass (0.6, 0.3, 0.1) and unequal width, times k, shifted. */
+function mixture(k: number, n: number, seed: number) {
+  const modes = [
+    { c: [-1.5, 0], sd: 0.35, w: 0.6 },
+    { c: [1.5, 0.5], sd: 0.25, w: 0.3 },
+    { c: [0, 2.2], sd: 0.2, w: 0.1 },
+  ];
+  const r = rng(seed), u = r.uniform(n, 0, 1), z = r.normal(2 * n);
+  const x = new Float32Array(2 * n);
+  for (let i = 0; i < n; i++) {
+    const m = u[i] < 0.6 ? modes[0] : u[i] < 0.9 ? modes[1] : modes[2];
+    x[2 * i] = k * (m.c[0] + m.sd * z[2 * i]) + 7 * k;
+    x[2 * i + 1] = k * (m.c[1] + m.sd * z[2 * i + 1]) - 3 * k;
+  }
+  const weights = (s: Float32Array) => {
+    const c = [0, 0, 0];
+    for (let i = 0; i < s.length; i += 2) {
+      const p = [(s[i] - 7 * k) / k, (s[i + 1] + 3 * k) / k];
+      let best = 0, bd = Infinity;
+      modes.forEach((m, j) => {
+        const dd = ((p[0] - m.c[0]) ** 2 + (p[1] - m.c[1]) ** 2) / (m.sd * m.sd) + 2 * Math.log(m.sd);
+        if (dd < bd) [bd, best] = [dd, j];
+      });
+      c[best]++;
+    }
+    return c.map((v) => v / (s.length / 2));
+  };
+  return { x, weights, w: modes.map((m) => m.w) };
+}
+
+/** Train the default recipe (small network, short run) on the mixture ×k; the mode weights of its samples. */
+async function modeWeights(loss: 'ncsn' | 'dsm', k: number) {
+  const dir = mkdtempSync(join(tmpdir(), 'scoregpu-fit-'));
+  const mix = mixture(k, 6000, 17);
+  const file = join(dir, 'mix.npy');
+  writeFileSync(file, encodeNpy(mix.x, [6000, 2]));
+  // the default recipe with a smaller network and a short run (what the CLI does with --steps)
+  const base = toyConfig({ loss, data: file, hidden: [64, 64], batchSize: 256, steps: 800, seed: 3 });
+  const run = await trainToy(d, { ...base, optim: { ...base.optim, schedule: 'constant' } }, { out: dir, fit: {}, checkpointEvery: 1e9 });
+  run.trainer.dispose();
+  const loaded = loadToyRun(d, dir);
+  expect(loaded.cfg.norm!.scale).toBeGreaterThan(0.5 * k); // the fit reached the stored config
+  // fewer chain steps than the default (same schedule endpoints), for time
+  const res = await sampleToyModel(d, loaded.cfg, loaded.model, { n: 600, steps: loss === 'ncsn' ? 30 : 400, seed: 5 });
+  checkFiniteSamples(res.samples, 2, 'test');
+  return { p: mix.weights(res.samples), w: mix.w };
+}
+
+const tv = (p: number[], q: number[]) => 0.5 * p.reduce((t, v, j) => t + Math.abs(v - q[j]), 0);
+
+describe('short default runs on a mixture scaled by 100 and by 0.01', () => {
+  for (const k of [0.01, 100]) {
+    it(`ncsn (annealed Langevin from the data-derived prior) puts the right mass in each mode, ×${k}`, async () => {
+      const { p, w } = await modeWeights('ncsn', k);
+      // n = 600: sampling noise alone gives TV ≈ 0.03 (the data themselves would pass at any scale; without the fit, levels 3 → 0.05 and a start on [−3, 3]² would not)
+      expect(tv(p, w), `mode weights ${p.map((v) => v.toFixed(3))} vs ${w}`).toBeLessThan(0.08);
+    }, 120_000);
+  }
+  it('dsm (single σ, plain Langevin) samples the same mixture the same way at both scales', async () => {
+    // single-σ score matching is blind to the weights of separated modes (README): what the fit
+    // promises is that the scale of the data changes nothing
+    const a = await modeWeights('dsm', 0.01);
+    const b = await modeWeights('dsm', 100);
+    expect(tv(a.p, b.p), `mode weights ×0.01 ${a.p.map((v) => v.toFixed(3))} vs ×100 ${b.p.map((v) => v.toFixed(3))}`).toBeLessThan(0.06);
+    // and every mode is found
+    for (const v of [...a.p, ...b.p]) expect(v).toBeGreaterThan(0.02);
+  }, 120_000);
+});
+
+describe('non-finite samples', () => {
+  it('checkFiniteSamples names the run and counts the bad samples', () => {
+    const s = Float32Array.from([0, 1, NaN, 2, 3, Infinity, NaN, NaN, 4, 5]);
+    expect(() => checkFiniteSamples(s, 2, 'run runs/x')).toThrow(NonFiniteError);
+    expect(() => checkFiniteSamples(s, 2, 'run runs/x')).toThrow(/^run runs\/x: 3 of 5 samples are not finite/);
+    expect(() => checkFiniteSamples(Float32Array.from([1, 2]), 2, 'r')).not.toThrow();
+  });
+
+  it('a diverging chain is an error and writes no file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'scoregpu-nan-'));
+    const r = rng(9);
+    const file = join(dir, 'd.npy');
+    writeFileSync(file, encodeNpy(r.normal(2 * 300), [300, 2]));
+    const cfg = toyConfig({ loss: 'dsm', data: file, hidden: [16], batchSize: 64, steps: 20, seed: 1 });
+    (await trainToy(d, cfg, { out: dir, fit: {} })).trainer.dispose();
+    const out = join(dir, 'samples.npy');
+    // a step of 1e30 (data units) sends the chain to ±Inf and then NaN
+    await expect(sampleRun(d, { run: dir, n: 50, weights: 'ema', steps: 5, 'step-size': 1e30, out }, true)).rejects.toThrow(new RegExp(`^run ${dir.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: \\d+ of 50 samples are not finite`));
+    expect(existsSync(out)).toBe(false);
+  });
+});
