@@ -146,5 +146,3 @@ export const accumulate = c('accumulate', ew.accumulate, [['out', T], ['a', T], 
 
 /** Whether two shapes are equal. */
 export const sameShape = c('sameShape', ag.sameShape, [['a', ints], ['b', ints]]);
-/** A shape as text, '[2, 3]'. */
-export const _fmt = c('_fmt', ag._fmt, [['shape', ints]]);

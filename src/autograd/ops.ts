@@ -3,7 +3,7 @@
 // tanh', ...) it is used when no graph of the backward is being built, and the composite form of
 // the same formula is used when one is.
 import { Tensor } from '../tensor/tensor.js';
-import { ShapeError, fmtShape } from '../gpu/errors.js';
+import { ShapeError } from '../gpu/errors.js';
 import * as ew from '../tensor/ops/elementwise.js';
 import * as red from '../tensor/ops/reduce.js';
 import * as lay from '../tensor/ops/layout.js';
@@ -17,7 +17,7 @@ import { record, isGradEnabled, _setAdd, grad as gradOfAll } from './engine.js';
 const gradOf = (y: Tensor, xs: Tensor[], g: Tensor): Tensor[] => gradOfAll(y, xs, { gradOutput: g, createGraph: true }) as Tensor[];
 
 type T = Tensor;
-const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
+export const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
 
 /** Reduce a broadcast gradient back to the input's shape. */
 function unbroadcast(g: T, shape: readonly number[]): T {
@@ -396,5 +396,3 @@ export function groupNormComposite(x: T, groups: number, gamma: T | undefined, b
   return withSilu ? silu(y) : y;
 }
 
-export { sameShape };
-export const _fmt = fmtShape;

@@ -22,7 +22,7 @@ export async function timeIt(device: Device, fn: () => void, opts: { warmup?: nu
   return { medianMs: t.medianMs, reps: t.reps };
 }
 
-const median = (xs: number[]) => {
+export const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
@@ -64,16 +64,3 @@ export async function timeOp(
   return { medianMs: median(times), minMs: Math.min(...times), reps: times.length, inner };
 }
 
-/** Like timeOp for work that synchronises itself (an async fn that awaits its own results). */
-export async function timeAsync(fn: () => Promise<void>, opts: { warmup?: number; reps?: number } = {}): Promise<Timing> {
-  for (let i = 0; i < (opts.warmup ?? 1); i++) await fn();
-  const times: number[] = [];
-  for (let r = 0; r < (opts.reps ?? 3); r++) {
-    const t0 = performance.now();
-    await fn();
-    times.push(performance.now() - t0);
-  }
-  return { medianMs: median(times), minMs: Math.min(...times), reps: times.length, inner: 1 };
-}
-
-export { median };

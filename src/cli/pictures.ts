@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import type { Device } from '../gpu/device.js';
 import { Tensor } from '../tensor/tensor.js';
 import { noGrad } from '../autograd/engine.js';
-import * as op from '../autograd/ops.js';
 import { writeFileAtomic } from '../io/fs.js';
 import { scatterSpec, scoreFieldSpec, densitySpec, lossCurveSpec, fdCurveSpec, makeGrid, type FdOptions, type FdSeries, type TopLevelSpec } from '../io/charts.js';
 import { renderChartPng } from '../io/render_node.js';
@@ -118,4 +117,3 @@ export function runPaths(dir: string) {
   };
 }
 
-export { op };

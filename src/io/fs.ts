@@ -23,11 +23,6 @@ export function mkdirp(dir: string): void {
   fs().mkdirSync(dir, { recursive: true });
 }
 
-/** mkdir -p of the directory that will hold `path`. */
-export function ensureParentDir(p: string): void {
-  fs().mkdirSync(path().dirname(p), { recursive: true });
-}
-
 /** The stages of an atomic write, in order (see AtomicWriteOptions.onStage). */
 export type WriteStage = 'temp-written' | 'temp-synced' | 'renamed';
 

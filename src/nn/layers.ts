@@ -1,6 +1,6 @@
 // Layers: Linear, Gaussian-Fourier and sinusoidal noise-level embeddings.
 import { Module, type Param } from './module.js';
-import { type Rng, zeros } from './init.js';
+import { type Rng } from './init.js';
 import * as op from '../autograd/ops.js';
 import { Tensor } from '../tensor/tensor.js';
 
@@ -55,5 +55,3 @@ export class SinusoidalEmbedding {
     return op.concat([op.sin(a), op.cos(a)], 1);
   }
 }
-
-export { zeros };

@@ -9,7 +9,6 @@ import { noGrad } from '../autograd/engine.js';
 import * as op from '../autograd/ops.js';
 import { rand, randn, createClock, type Clock } from '../tensor/ops/random.js';
 import { langevinStep } from '../tensor/ops/langevin.js';
-import { copyInto } from '../tensor/ops/layout.js';
 import { annealedStepSize } from './sigmas.js';
 import type { ScoreModel } from './losses.js';
 
@@ -163,4 +162,3 @@ export async function annealedLangevin(device: Device, model: ScoreModel, sigmas
   return c.finish(y);
 }
 
-export { copyInto };

@@ -18,7 +18,6 @@ export type Check = ((v: unknown) => Problem | null) & { optional?: boolean; wha
 
 const prefixed = (pre: string, p: Problem): Problem => (typeof p === 'string' ? `${pre}${p}` : { shape: `${pre}${p.shape}` });
 
-export { describe };
 
 function make(what: string, test: (v: unknown) => Problem | null | boolean): Check {
   const c = ((v: unknown) => {

@@ -9,7 +9,3 @@ export function grid1d(device: Device, n: number, wg: number): [number, number] 
   const y = Math.ceil(groups / max);
   return [Math.ceil(groups / y), y];
 }
-
-export function ceilDiv(a: number, b: number): number {
-  return Math.ceil(a / b);
-}

@@ -18,7 +18,7 @@ import rngSource from '../../../shaders/rng.wgsl';
 import { Tensor } from '../tensor.js';
 import { grid1d } from '../dispatch.js';
 import { DeviceLocal, type Device } from '../../gpu/device.js';
-import { KernelError, ShapeError, fmtShape } from '../../gpu/errors.js';
+import { KernelError, ShapeError } from '../../gpu/errors.js';
 import { stepWords, u32Of } from '../cpu/random.js';
 
 const FILE = 'rng.wgsl';
@@ -183,9 +183,4 @@ export function randint(device: Device, shape: readonly number[], high: number, 
 
 export function randomBits(device: Device, shape: readonly number[], seed?: number, opts: RandomOptions = {}): Tensor {
   return fillRandomBits(Tensor.empty(device, shape, 'random bits'), seed, opts);
-}
-
-/** Throws unless two tensors have the same number of elements (shared by langevin/optim). */
-export function checkSameSize(op: string, a: Tensor, b: Tensor, an: string, bn: string): void {
-  if (a.size !== b.size) throw new ShapeError(`${op}: ${an} ${fmtShape(a.shape)} and ${bn} ${fmtShape(b.shape)} differ in size`);
 }
