@@ -202,7 +202,7 @@ describe('browser example: images', () => {
     await page.evaluate(() => ((window as any).scoregpu as Hooks).loseDevice());
     const outcome = await chain;
     lap(`device destroyed mid-chain → ${outcome.slice(0, 80)}`);
-    expect(outcome).toMatch(/^DeviceError: .*lost/);
+    expect(outcome).toMatch(/^Device(Lost)?Error: .*lost/);
     const shown = await page.evaluate(() => {
       const h = (window as any).scoregpu as Hooks;
       const box = document.getElementById('error')!;
