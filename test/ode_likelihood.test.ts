@@ -8,8 +8,14 @@
 //  - the likelihood of points under the exact score of Gaussian data equals the analytic log-density
 //    (VE and VP), and bits/dim adds the dequantisation, the prior and score_sde's offset correctly;
 //  - the Hutchinson estimate's mean over many probes equals the exact divergence of a small MLP
-//    (computed by D vector–Jacobian products, and by float64 finite differences).
+//    (computed by D vector–Jacobian products, and by float64 finite differences);
+//  - the CLI: sample --sampler ode, eval --bpd and their one-line errors on a tiny VP model.
 import { describe, it, expect, beforeAll } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { device, rng, TEST_SEED } from '../kernels-tests/helpers.js';
 import type { Device } from '../src/gpu/device.js';
 import { Tensor } from '../src/tensor/tensor.js';
@@ -20,6 +26,10 @@ import type { NoiseConditionalNet } from '../src/score/losses.js';
 import { dopri5, euler, heun, type Field, type State } from '../src/score/sampling/ode/index.js';
 import { sampleFlow } from '../src/score/sampling/ode/flow.js';
 import { hutchinsonDivergence, logLikelihood, bitsPerDim, dequantize, drawProbe } from '../src/score/likelihood.js';
+import { imageConfig } from '../src/train/image_recipes.js';
+import { trainImage } from '../src/train/image.js';
+import { loadImageSet } from '../src/data/images.js';
+import { encodeNpy, decodeNpy } from '../src/io/npy.js';
 
 let d: Device;
 beforeAll(async () => {
@@ -49,7 +59,7 @@ describe(`ODE solvers on the device (seed ${TEST_SEED})`, () => {
   it('RK45 (Dormand–Prince 5(4)) meets its tolerance on a linear ODE with a known solution, both directions; tighter tolerances cost more evaluations', async () => {
     const P = linearProblem();
     for (const [t0, t1] of [[1, 1e-3], [0.2, 1.7]]) {
-      let prevNfe = 0;
+      let prevNfe = 0, prevWorst = Infinity;
       for (const tol of [1e-3, 1e-5]) {
         const y0 = P.y0();
         const sol = await dopri5(d, P.field, y0, t0, t1, { rtol: tol, atol: tol });
@@ -57,7 +67,10 @@ describe(`ODE solvers on the device (seed ${TEST_SEED})`, () => {
         let worst = 0;
         got.forEach((g, c) => g.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - want[c][i]) / (tol + tol * Math.abs(want[c][i]))))));
         // a local-error controller keeps the global error within a small multiple of the tolerance
-        expect(worst, `t ${t0} → ${t1}, tol ${tol}: error/(atol + rtol|y|) = ${worst}`).toBeLessThan(5);
+        // (the growth e^{∫a} over the span amplifies early local errors), and it shrinks with the tolerance
+        expect(worst, `t ${t0} → ${t1}, tol ${tol}: error/(atol + rtol|y|) = ${worst}`).toBeLessThan(20);
+        if (tol === 1e-5) expect(worst * 1e-5, `t ${t0} → ${t1}: global error at tol 1e-5 vs 1e-3`).toBeLessThan(prevWorst * 1e-3 / 10);
+        prevWorst = worst;
         expect(sol.nfe, `nfe = 2 + 6 per attempted step`).toBe(2 + 6 * (sol.accepted + sol.rejected));
         expect(sol.nfe).toBeGreaterThan(prevNfe);
         prevNfe = sol.nfe;
@@ -304,4 +317,58 @@ describe(`the Hutchinson–Skilling divergence estimate (seed ${TEST_SEED})`, ()
     }
     t.forEach((q) => q.dispose());
   });
+});
+
+describe('scoregpu sample/eval --sampler ode and eval --bpd (a tiny VP model trained in process)', () => {
+  const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+  const cli = (...args: string[]) => {
+    const p = spawnSync(process.execPath, [join(ROOT, 'bin/scoregpu.mjs'), ...args], {
+      cwd: ROOT, encoding: 'utf8', env: { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp' }, timeout: 300_000,
+    });
+    return { code: p.status, out: p.stdout, err: p.stderr };
+  };
+
+  it('samples with Heun (finite .npy, NFE reported), writes eval_bpd.json (mean, standard error, NFE, time), and refuses bad settings in one line', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'scoregpu-ode-'));
+    const npy = join(dir, 'blobs.npy');
+    const imgs = Uint8Array.from({ length: 40 * 64 }, (_, i) => ((i % 64) % 8 < 4 ? 200 : 30) + Math.floor(r.next() * 20));
+    writeFileSync(npy, encodeNpy(imgs, [40, 8, 8]));
+    const TINY = { base: 8, mults: [1, 2], numResBlocks: 1, attnResolutions: [], midAttention: false };
+    const out = join(dir, 'vp');
+    const cfg = imageConfig({ data: npy, process: 'vp', unet: TINY, steps: 2, batchSize: 4, seed: TEST_SEED % 1000 });
+    const run = await trainImage(d, cfg, { out, set: loadImageSet(npy), logEvery: 1, checkpointEvery: 1000 });
+    run.trainer.dispose();
+
+    const s = cli('sample', '--run', out, '--sampler', 'ode', '--method', 'heun', '--steps', '3', '--n', '3', '--out', join(out, 's.npy'));
+    expect(s.code, s.err + s.out).toBe(0);
+    expect(s.out).toMatch(/3 images in [\d.]+ s .* 7\.0 network evaluations each/); // 2·3 + the denoising step
+    const arr = decodeNpy(new Uint8Array(readFileSync(join(out, 's.npy'))), 's.npy');
+    expect(arr.shape).toEqual([3, 1, 8, 8]);
+    expect(Array.from(arr.data as Float32Array).every(Number.isFinite)).toBe(true);
+
+    const b = cli('eval', '--run', out, '--bpd', '--n', '2', '--batch', '1', '--rtol', '1e-2', '--atol', '1e-2', '--probe', 'gaussian');
+    expect(b.code, b.err + b.out).toBe(0);
+    const rep = JSON.parse(readFileSync(join(out, 'eval_bpd.json'), 'utf8'));
+    expect(rep.n).toBe(2);
+    expect(rep.perImage.length).toBe(2);
+    const [u, v] = rep.perImage;
+    expect(Math.abs(rep.bpd - (u + v) / 2)).toBeLessThan(1e-4);
+    expect(Math.abs(rep.stderr - Math.abs(u - v) / 2)).toBeLessThan(1e-4); // sd/√n for n = 2
+    expect(rep.bpd).toBeGreaterThan(0);
+    expect(rep.nfePerBatch.length).toBe(2);
+    expect(rep.nfeMean).toBeGreaterThan(2);
+    expect(rep.seconds).toBeGreaterThan(0);
+    expect(rep).toMatchObject({ probe: 'gaussian', offset: 1, process: 'vp', rtol: 0.01, atol: 0.01 });
+    expect(b.err).toMatch(/bits\/dim \(vp, gaussian probe\), n=2/); // the progress bar
+
+    for (const [args, msg] of [
+      [['sample', '--run', out, '--sampler', 'ode', '--steps', '4'], /--steps is for --method euler or heun/],
+      [['eval', '--run', out, '--bpd', '--probe', 'uniform'], /unknown --probe 'uniform'; valid: rademacher, gaussian/],
+    ] as const) {
+      const e = cli(...args);
+      expect(e.code, args.join(' ')).toBe(1);
+      expect(e.err).toMatch(msg);
+      expect(e.err).not.toMatch(/\n\s+at /);
+    }
+  }, 300_000);
 });
