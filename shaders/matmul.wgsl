@@ -8,41 +8,20 @@
 // This is the aligned variant: N and the contiguous dimension of each operand must be multiples of
 // 4 (A: K, or M when TRANS_A; B: N, or K when TRANS_B), so every vec4 load and store is aligned. matmul_scalar.wgsl takes the same parameters for any shape.
 // Rows/columns past M/N are clamped into the tensor (results discarded); k past K reads zero.
+// matmul.ts completes this file with matmul_params.wgsl (the transposes, the epilogue switches,
+// Params, activate4) and splices matmul_vec4_steps.wgsl (the B fragment, the multiply-add,
+// the epilogue; shared with matmul_subgroup.wgsl) in at its `//! splice` line.
 
 override TM: u32 = 4;           // rows of C per invocation (4 or 8)
 override TN: u32 = 4;           // columns of C per invocation (4 or 8)
 override WGX: u32 = 8;          // invocations per workgroup along N
 override WGY: u32 = 1;          // invocations per workgroup along M
-override TRANS_A: bool = false; // A stored [K, M]
-override TRANS_B: bool = false; // B stored [N, K]
-override HAS_BIAS: bool = false;
-override ACT: u32 = 0;          // 0 none, 1 silu, 2 relu
-
-struct Params {
-  M: u32,
-  N: u32,
-  K: u32,
-  _pad: u32,
-  // per-batch element offsets: A, B (0 when that side broadcasts), out
-  sa: u32,
-  sb: u32,
-  so: u32,
-  _pad2: u32,
-}
 
 @group(0) @binding(0) var<storage, read> a: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> b: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> bias: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> out: array<vec4<f32>>;
 @group(0) @binding(4) var<uniform> p: Params;
-
-fn activate(x: vec4<f32>) -> vec4<f32> {
-  switch ACT {
-    case 1u: { return x / (1.0 + exp(-x)); }
-    case 2u: { return max(x, vec4<f32>(0.0)); }
-    default: { return x; }
-  }
-}
 
 @compute @workgroup_size(WGX, WGY)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
@@ -85,66 +64,4 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
         af[4u * g + 3u] = a[aoff + (min(r + 3u, M - 1u) * K + k0) / 4u];
       }
     }
-    // B fragment as rows: bf[kk*TN4 + j] = B[k0+kk, n0+4j..+3].
-    var bf: array<vec4<f32>, 8>;
-    if (TRANS_B) {
-      // Load columns of B (rows of the stored [N, K]) and transpose 4×4 blocks in registers.
-      for (var j = 0u; j < TN4; j++) {
-        let c = n0 + 4u * j;
-        let t = transpose(mat4x4<f32>(
-          b[boff + (min(c, N - 1u) * K + k0) / 4u],
-          b[boff + (min(c + 1u, N - 1u) * K + k0) / 4u],
-          b[boff + (min(c + 2u, N - 1u) * K + k0) / 4u],
-          b[boff + (min(c + 3u, N - 1u) * K + k0) / 4u]));
-        for (var kk = 0u; kk < 4u; kk++) { bf[kk * TN4 + j] = t[kk]; }
-      }
-    } else {
-      for (var kk = 0u; kk < 4u; kk++) {
-        let k = k0 + kk;
-        let kc = min(k, K - 1u);
-        for (var j = 0u; j < TN4; j++) {
-          let col = min(n0 + 4u * j, N - 4u);
-          let v = b[boff + (kc * N + col) / 4u];
-          bf[kk * TN4 + j] = select(vec4<f32>(0.0), v, k < K);
-        }
-      }
-    }
-    for (var kk = 0u; kk < 4u; kk++) {
-      for (var g = 0u; g < TM4; g++) {
-        // a4 = A[m0+4g..m0+4g+3, k0+kk]
-        var a4: vec4<f32>;
-        if (TRANS_A) {
-          a4 = af[kk * TM4 + g];
-        } else {
-          a4 = vec4<f32>(af[4u * g][kk], af[4u * g + 1u][kk], af[4u * g + 2u][kk], af[4u * g + 3u][kk]);
-        }
-        for (var j = 0u; j < TN4; j++) {
-          let bv = bf[kk * TN4 + j];
-          let i0 = 4u * g * TN4 + j;
-          acc[i0] += a4.x * bv;
-          acc[i0 + TN4] += a4.y * bv;
-          acc[i0 + 2u * TN4] += a4.z * bv;
-          acc[i0 + 3u * TN4] += a4.w * bv;
-        }
-      }
-    }
-  }
-
-  // Epilogue: bias, activation, one vec4 store per row and column group (N is a multiple of 4).
-  for (var j = 0u; j < TN4; j++) {
-    let n = n0 + 4u * j;
-    if (n >= N) { break; }
-    var bv = vec4<f32>(0.0);
-    if (HAS_BIAS) { bv = bias[n / 4u]; }
-    for (var g = 0u; g < TM4; g++) {
-      let m = m0 + 4u * g;
-      let o = (z * p.so + m * N + n) / 4u;
-      let N4 = N / 4u;
-      let i0 = 4u * g * TN4 + j;
-      if (m < M) { out[o] = activate(acc[i0] + bv); }
-      if (m + 1u < M) { out[o + N4] = activate(acc[i0 + TN4] + bv); }
-      if (m + 2u < M) { out[o + 2u * N4] = activate(acc[i0 + 2u * TN4] + bv); }
-      if (m + 3u < M) { out[o + 3u * N4] = activate(acc[i0 + 3u * TN4] + bv); }
-    }
-  }
-}
+    //! splice matmul_vec4_steps.wgsl: the B fragment, the multiply-add, the epilogue

@@ -1,38 +1,16 @@
 // C = act(op(A)·op(B) + bias) for K ≤ 8 with N a multiple of 4: the `outer` kernel of
 // matmul_small.wgsl (read that first) with vec4 stores — these kernels are store-bound, and on CPU
 // adapters each per-lane store is a loop over the lanes, so one 16-byte store beats four 4-byte ones.
+// Completed by matmul_params.wgsl (the transposes, the epilogue switches, Params, activate4).
 
 override WG: u32 = 8;            // invocations per workgroup (along n)
-override TRANS_A: bool = false;  // A stored [K, M]
-override TRANS_B: bool = false;  // B stored [N, K]
 override TMO: u32 = 16;          // rows of C per invocation
-override HAS_BIAS: bool = false;
-override ACT: u32 = 0;           // 0 none, 1 silu, 2 relu
-
-struct Params {
-  M: u32,
-  N: u32,
-  K: u32,
-  _pad: u32,
-  sa: u32,  // per-batch element offsets of A, B (0 when broadcast), C
-  sb: u32,
-  so: u32,
-  _pad2: u32,
-}
 
 @group(0) @binding(0) var<storage, read> a: array<f32>;
 @group(0) @binding(1) var<storage, read> b: array<f32>;
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<vec4<f32>>;
 @group(0) @binding(4) var<uniform> p: Params;
-
-fn activate(x: vec4<f32>) -> vec4<f32> {
-  switch ACT {
-    case 1u: { return x / (1.0 + exp(-x)); }
-    case 2u: { return max(x, vec4<f32>(0.0)); }
-    default: { return x; }
-  }
-}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
@@ -68,7 +46,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
       if (TRANS_A) { idx = k * M + m; } else { idx = m * K + k; }
       acc += a[aoff + idx] * bf[k];
     }
-    out[o] = activate(acc);
+    out[o] = activate4(acc);
     o += N4;
   }
 }

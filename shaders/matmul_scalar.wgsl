@@ -1,41 +1,18 @@
 // Batched matmul for any shape: the same register-blocked TM×TN scheme as matmul.wgsl (read that
 // first) with scalar, bounds-checked loads, so no dimension or offset needs to be a multiple of 4.
 // Used when an operand's contiguous dimension is not a multiple of 4 (e.g. K = 2 or 27).
+// Completed by matmul_params.wgsl (the transposes, the epilogue switches, Params, activate).
 
 override TM: u32 = 4;           // rows of C per invocation (4 or 8)
 override TN: u32 = 4;           // columns of C per invocation (4 or 8)
 override WGX: u32 = 8;          // invocations per workgroup along N
 override WGY: u32 = 1;          // invocations per workgroup along M
-override TRANS_A: bool = false; // A stored [K, M]
-override TRANS_B: bool = false; // B stored [N, K]
-override HAS_BIAS: bool = false;
-override ACT: u32 = 0;          // 0 none, 1 silu, 2 relu
-
-struct Params {
-  M: u32,
-  N: u32,
-  K: u32,
-  _pad: u32,
-  // per-batch element offsets: A, B (0 when that side broadcasts), out
-  sa: u32,
-  sb: u32,
-  so: u32,
-  _pad2: u32,
-}
 
 @group(0) @binding(0) var<storage, read> a: array<f32>;
 @group(0) @binding(1) var<storage, read> b: array<f32>;
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 @group(0) @binding(4) var<uniform> p: Params;
-
-fn activate(x: f32) -> f32 {
-  switch ACT {
-    case 1u: { return x / (1.0 + exp(-x)); }
-    case 2u: { return max(x, 0.0); }
-    default: { return x; }
-  }
-}
 
 // A[m, k] of the current batch (stored [M, K], or [K, M] with TRANS_A); 0 outside. The index is
 // clamped so the load itself never leaves the tensor.

@@ -2,14 +2,23 @@
 // (shaders/matmul.wgsl when every operand is vec4-aligned, shaders/matmul_scalar.wgsl otherwise).
 // The kernel configuration (variant, register tile, workgroup shape) is a plain value so that an
 // autotuner can choose it per adapter and shape; `defaultMatmulConfig` is the hand-picked choice.
-import source from '../../../shaders/matmul.wgsl';
-import scalarSource from '../../../shaders/matmul_scalar.wgsl';
-import subgroupSource from '../../../shaders/matmul_subgroup.wgsl';
+import vec4Part from '../../../shaders/matmul.wgsl';
+import scalarPart from '../../../shaders/matmul_scalar.wgsl';
+import subgroupPart from '../../../shaders/matmul_subgroup.wgsl';
+import paramsPart from '../../../shaders/matmul_params.wgsl';
+import vec4Steps from '../../../shaders/matmul_vec4_steps.wgsl';
 import { matmulTex, texGemmFits, texWorthwhile, DEFAULT_TEX_TILE } from './matmul_tex.js';
 import { matmulSmall, smallMatmulKind } from './matmul_small.js';
 import { Tensor, sameDevice } from '../tensor.js';
 import type { Device } from '../../gpu/device.js';
 import { ShapeError, fmtShape } from '../../gpu/errors.js';
+
+// WGSL has no includes: the kernels share their header by concatenation (a file with `enable`
+// directives goes first) and the vec4 kernels the end of their main function by splicing.
+const spliceSteps = (part: string) => part.replace(/^ *\/\/! splice matmul_vec4_steps\.wgsl.*\n/m, () => vec4Steps.replace(/^(\/\/.*\n)+/, ''));
+const source = `${spliceSteps(vec4Part)}\n${paramsPart}`;
+const subgroupSource = `${spliceSteps(subgroupPart)}\n${paramsPart}`;
+const scalarSource = `${scalarPart}\n${paramsPart}`;
 
 export type MatmulAct = 'none' | 'silu' | 'relu';
 export const ACT_CODE: Record<MatmulAct, number> = { none: 0, silu: 1, relu: 2 };

@@ -2,7 +2,8 @@
 // (K ≤ 8) and short outputs (M ≤ 8, e.g. weight gradients [B,2]ᵀ·[B,H]). `matmul` (matmul.ts)
 // hands a problem here when its config says variant 'small'; `smallMatmulKind` says which shapes fit.
 import source from '../../../shaders/matmul_small.wgsl';
-import outerSource from '../../../shaders/matmul_outer.wgsl';
+import outerPart from '../../../shaders/matmul_outer.wgsl';
+import paramsPart from '../../../shaders/matmul_params.wgsl';
 import { Tensor } from '../tensor.js';
 import type { Device } from '../../gpu/device.js';
 import type { MatmulProblem } from './matmul.js';
@@ -18,6 +19,8 @@ export function smallMatmulKind(q: MatmulProblem): SmallKind | null {
   return null;
 }
 
+/** matmul_outer.wgsl completed by the buffer matmuls' shared header. */
+const outerSource = `${outerPart}\n${paramsPart}`;
 const WG = 8;
 const TMO = 16;
 
