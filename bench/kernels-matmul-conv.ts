@@ -3,7 +3,8 @@
 //        --loader:.wgsl=text --external:webgpu --external:wgsl_reflect --outfile=/tmp/kmc.mjs && node /tmp/kmc.mjs [what]
 import { createDevice, type Device } from '../src/gpu/device.js';
 import { Tensor } from '../src/tensor/tensor.js';
-import { matmul, type MatmulConfig } from '../src/tensor/ops/matmul.js';
+import { matmul } from '../src/tensor/ops/matmul.js';
+import type { MatmulConfig } from '../src/tensor/ops/matmul_plan.js';
 import { conv2d, conv2dBackwardInput, conv2dBackwardWeight } from '../src/tensor/ops/conv2d.js';
 
 async function time(d: Device, fn: () => Tensor, flops: number, reps = 3): Promise<number> {

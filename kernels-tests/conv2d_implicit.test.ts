@@ -6,7 +6,7 @@ import { conv2d, conv2dBackwardInput, conv2dBackwardWeight, conv2dOutSize } from
 import { type ImplicitTile, conv2dImplicitForward, conv2dImplicitBackwardInput, conv2dImplicitBackwardWeight } from '../src/tensor/ops/conv2d_tex.js';
 import { groupNorm, groupNormPackedParts } from '../src/tensor/ops/norm.js';
 import { upsample2Packed } from '../src/tensor/ops/pool.js';
-import { packTexture } from '../src/tensor/ops/matmul_tex.js';
+import { packTexture } from '../src/tensor/ops/tex_pack.js';
 import { implicitForwardGeometry } from '../src/tensor/ops/conv2d_tex.js';
 import { groupNormRef } from '../src/tensor/cpu/norm.js';
 import { conv2dRef, conv2dBackwardInputRef, conv2dBackwardWeightRef } from '../src/tensor/cpu/conv2d.js';

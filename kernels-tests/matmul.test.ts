@@ -1,7 +1,8 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import { device, rng, relErr, poisonPool, TEST_SEED } from './helpers.js';
 import { Tensor } from '../src/tensor/tensor.js';
-import { matmul, type MatmulAct, type MatmulConfig } from '../src/tensor/ops/matmul.js';
+import { matmul, type MatmulAct } from '../src/tensor/ops/matmul.js';
+import type { MatmulConfig } from '../src/tensor/ops/matmul_plan.js';
 import { matmulRef } from '../src/tensor/cpu/matmul.js';
 import type { Device } from '../src/gpu/device.js';
 

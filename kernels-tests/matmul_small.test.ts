@@ -3,8 +3,9 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import { device, rng, relErr, poisonPool, TEST_SEED } from './helpers.js';
 import { Tensor } from '../src/tensor/tensor.js';
-import { matmul, defaultMatmulConfig, type MatmulAct } from '../src/tensor/ops/matmul.js';
-import { matmulSmall, smallMatmulKind } from '../src/tensor/ops/matmul_small.js';
+import { matmul, type MatmulAct } from '../src/tensor/ops/matmul.js';
+import { defaultMatmulConfig, smallMatmulKind } from '../src/tensor/ops/matmul_plan.js';
+import { matmulSmall } from '../src/tensor/ops/matmul_small.js';
 import { matmulRef } from '../src/tensor/cpu/matmul.js';
 import type { Device } from '../src/gpu/device.js';
 

@@ -7,7 +7,8 @@
 import type { Device } from '../gpu/device.js';
 import type { KernelChoosers } from '../gpu/policy.js';
 import { Tensor } from '../tensor/tensor.js';
-import { matmul, defaultMatmulConfig, vec4Aligned, type MatmulConfig, type MatmulProblem } from '../tensor/ops/matmul.js';
+import { matmul } from '../tensor/ops/matmul.js';
+import { defaultMatmulConfig, vec4Aligned, type MatmulConfig, type MatmulProblem } from '../tensor/ops/matmul_plan.js';
 import {
   conv2dImplicitForward, conv2dImplicitBackwardInput, defaultImplicitTile, blockKernelServes,
   type ConvDims, type ImplicitProblem, type ImplicitTile,

@@ -28,7 +28,7 @@ import { loadPeers, useBackend, timePeer, randTf, buildTfUNet, tfUNetTrainStep, 
 import { describeCaps } from '../gpu/caps.js';
 import { tuneMatmul, tuneConv } from './autotune.js';
 import { conv2dImplicitForward, defaultImplicitTile, type ImplicitTile } from '../tensor/ops/conv2d_tex.js';
-import { defaultMatmulConfig } from '../tensor/ops/matmul.js';
+import { defaultMatmulConfig } from '../tensor/ops/matmul_plan.js';
 import { DEFAULT_TEX_TILE } from '../tensor/ops/matmul_tex.js';
 
 export const GROUPS = ['ceilings', 'overhead', 'matmul', 'conv', 'memory', 'mlp', 'unet', 'image', 'sampling', 'autotune'] as const;

@@ -7,7 +7,8 @@ import { Tensor, sameDevice } from '../tensor.js';
 import type { Device } from '../../gpu/device.js';
 import { grid1d } from '../dispatch.js';
 import { ShapeError, KernelError, fmtShape } from '../../gpu/errors.js';
-import { conv2dTexForward, conv2dTexBackwardInput, conv2dTexBackwardWeight, conv2dImplicitForward, conv2dImplicitBackwardInput, conv2dImplicitBackwardWeight, isPackOnly } from './conv2d_tex.js';
+import { conv2dTexForward, conv2dTexBackwardInput, conv2dTexBackwardWeight, conv2dImplicitForward, conv2dImplicitBackwardInput, conv2dImplicitBackwardWeight } from './conv2d_tex.js';
+import { isPackOnly } from './packed.js';
 import { binary, unary } from './elementwise.js';
 
 const FILE = 'conv2d.wgsl';

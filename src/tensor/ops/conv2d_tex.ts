@@ -10,9 +10,10 @@ import wgradSource from '../../../shaders/conv2d_tex_wgrad.wgsl';
 import blkSource from '../../../shaders/conv2d_blk.wgsl';
 import { Tensor } from '../tensor.js';
 import * as red from './reduce.js';
-import { DeviceLocal, type Device } from '../../gpu/device.js';
-import { KernelError, fmtShape } from '../../gpu/errors.js';
-import { gemmTex, packTexture, texGemmFits, texGeometry, maxTexels, scratchTarget, type TexTarget, type TexTile } from './matmul_tex.js';
+import type { Device } from '../../gpu/device.js';
+import { gemmTex, texGemmFits, texGeometry, type TexTile } from './matmul_tex.js';
+import { maxTexels, packPadded, packTexture } from './tex_pack.js';
+import { currentPacked, markPacked, producerTexture, takePacked, type PaddedGeometry } from './packed.js';
 
 /** Tile for a GEMM with N output columns: 8-lane workgroups cover 8·tn columns. */
 function tileFor(N: number): TexTile {
@@ -103,20 +104,6 @@ export function conv2dTexBackwardWeight(d: Device, x: Tensor, gy: Tensor, gw: Te
 // s-dilated gy with flipped weights (the dilation and padding are in the packed texture).
 
 /**
- * Pack src [B, Rc, Hi, Wi] into scratch `slot` as the padded NHWC4 texture [B, Hp, Wp, C4], by the
- * policy's implicitPack pass: 'nhwc4_px' (one invocation per pixel, no divisions) measured faster
- * than 'nhwc4' (one per texel) on lavapipe; both stay under test. (A variant reading 4 pixels per
- * channel plane as vec4 loads measured 0.65–1.0× of nhwc4_px and was dropped.)
- */
-function packPadded(d: Device, src: Tensor, slot: string, g: { B: number; Rc: number; Hi: number; Wi: number; Hp: number; Wp: number; pad: number; dil: number }): GPUTextureView {
-  const C4 = Math.ceil(g.Rc / 4);
-  const R = g.B * g.Hp * g.Wp;
-  return packTexture(d, d.policy.implicitPack, src, slot, {
-    R, C: g.Rc, Rp: R, C4p: C4, Cin: g.Rc, Hi: g.Hi, Wi: g.Wi, Ho: g.Hp, Wo: g.Wp, pad: g.pad, DIL: g.dil,
-  });
-}
-
-/**
  * Strip shape for an M × N output: rows × columns per lane (8 lanes cover 8·tn columns). Measured
  * on lavapipe at B64 (forward, interleaved A/B): 64×4 ≥ 48×4 > 32×4 > 16×8 > 16×4 > 8×8 at the
  * U-Net's 28×28·32, 14×14·64 and 7×7·128 convs (more rows share each B texel); 32×4 where 64-row
@@ -184,18 +171,6 @@ function implicitFits(d: Device, q: ImplicitConv, tile: { tm: number; tn: number
   return { ok, C4, Hp, Wp, M, Np };
 }
 
-// ------------------------------------------------------------------ inputs packed by their producer
-// A GroupNorm that feeds a conv can write the conv's padded NHWC4 input texture itself
-// (shaders/norm_pack.wgsl), so that the conv skips its packing pass. The texture lives in the
-// scratch slot 'GN'; a token per write says which tensor's texture the slot holds now.
-
-/** Padded input image of the implicit-GEMM forward: Hp × Wp pixels, the image at (pad, pad). */
-export interface PaddedGeometry { Hp: number; Wp: number; pad: number }
-
-const producerPacked = new WeakMap<Tensor, PaddedGeometry & { view: GPUTextureView; slot: string; token: number; only: boolean }>();
-/** The token of the latest write to each producer slot of a device. */
-const SLOT_TOKENS = new DeviceLocal('producer slot tokens', () => ({ last: 0, bySlot: new Map<string, number>() }));
-
 /**
  * The padded geometry conv2dImplicitForward will read its input in, or null when that forward does
  * not take the implicit path (so a producer need not pack for it).
@@ -204,50 +179,6 @@ export function implicitForwardGeometry(d: Device, c: ConvDims): PaddedGeometry 
   if (!convImplicitWorthwhile(d, c.B * c.Ho * c.Wo, c.Cout, c.Cin * c.KH * c.KW, c.Cin)) return null;
   const tile = implicitTileFor(d, { B: c.B, Rc: c.Cin, Ho: c.Ho, Wo: c.Wo, N: c.Cout, KH: c.KH, KW: c.KW, stride: c.s, dil: 1 });
   return paddedGeometry({ Ho: c.Ho, Wo: c.Wo, KH: c.KH, KW: c.KW, stride: c.s, pad: c.p }, tile);
-}
-
-/**
- * The scratch texture a producer writes `texels` texels of a tensor's packed form into (slot 'GN'
- * for a norm's output, 'GNX' for its input); call markPacked after.
- */
-export function producerTexture(d: Device, texels: number, slot: 'GN' | 'GNX' | 'GY' = 'GN', staged?: boolean): { view: GPUTextureView; slot: string; token: number; target: TexTarget } {
-  const tokens = d.local(SLOT_TOKENS);
-  const token = ++tokens.last;
-  tokens.bySlot.set(slot, token);
-  const target = scratchTarget(d, slot, texels, staged);
-  return { view: target.view, slot, token, target };
-}
-
-/**
- * Record that x's padded NHWC4 form (geometry g) is in the producer texture written under `token`;
- * `only`: the producer wrote nothing else (x's buffer holds no values).
- */
-export function markPacked(x: Tensor, g: PaddedGeometry, t: { view: GPUTextureView; slot: string; token: number }, only = false): void {
-  producerPacked.set(x, { ...g, ...t, only });
-}
-
-/** x holds no values of its own: only a producer-packed texture (GroupNorm packOnly). */
-export function isPackOnly(x: Tensor): boolean {
-  return producerPacked.get(x)?.only ?? false;
-}
-
-/** x's producer-packed texture if it is still in the slot and has the wanted geometry. */
-/** Whether the producer slot still holds what entry e says it does (no later write to it). */
-const isCurrent = (d: Device, e: { slot: string; token: number }) => d.local(SLOT_TOKENS).bySlot.get(e.slot) === e.token;
-
-function takePacked(d: Device, x: Tensor, g: PaddedGeometry, dil: number): GPUTextureView | null {
-  const e = producerPacked.get(x);
-  if (!e) return null;
-  const current = isCurrent(d, e);
-  if (dil !== 1 || e.Hp !== g.Hp || e.Wp !== g.Wp || e.pad !== g.pad || !current) {
-    if (e.only) {
-      throw new KernelError(
-        `conv2d: input ${fmtShape(x.shape)} exists only as a producer-packed texture (GroupNorm packOnly) that ${!current ? 'a later producer has overwritten' : 'has another geometry than this conv reads'}; pack without packOnly`,
-      );
-    }
-    return null;
-  }
-  return e.view;
 }
 
 /**
@@ -265,12 +196,6 @@ function sourceTexture(d: Device, src: Tensor, q: ImplicitConv, g: PaddedGeometr
   packPadded(d, src, 'GY', pack);
   markPacked(src, g, t);
   return t.view;
-}
-
-/** x's producer-packed texture and its geometry, whatever the geometry, if the slot still holds it. */
-function currentPacked(d: Device, x: Tensor): (PaddedGeometry & { view: GPUTextureView }) | null {
-  const e = producerPacked.get(x);
-  return e && !e.only && isCurrent(d, e) ? e : null;
 }
 
 /** Output blocks of shaders/conv2d_blk.wgsl (scripts/gen-conv2d-blk.mjs): width × height. */

@@ -1,16 +1,15 @@
 // Batched matmul with transposes, broadcast batch and a fused bias + activation epilogue
 // (shaders/matmul.wgsl when every operand is vec4-aligned, shaders/matmul_scalar.wgsl otherwise).
-// The kernel configuration (variant, register tile, workgroup shape) is a plain value so that an
-// autotuner can choose it per adapter and shape; `defaultMatmulConfig` is the hand-picked choice.
+// Which kernel runs is planMatmul's choice (matmul_plan.ts); this file checks shapes and runs it.
 import vec4Part from '../../../shaders/matmul.wgsl';
 import scalarPart from '../../../shaders/matmul_scalar.wgsl';
 import subgroupPart from '../../../shaders/matmul_subgroup.wgsl';
 import paramsPart from '../../../shaders/matmul_params.wgsl';
 import vec4Steps from '../../../shaders/matmul_vec4_steps.wgsl';
-import { matmulTex, texGemmFits, texWorthwhile, DEFAULT_TEX_TILE } from './matmul_tex.js';
-import { matmulSmall, smallMatmulKind } from './matmul_small.js';
+import { matmulTex } from './matmul_tex.js';
+import { matmulSmall } from './matmul_small.js';
+import { planMatmul, type MatmulConfig, type MatmulProblem } from './matmul_plan.js';
 import { Tensor, sameDevice } from '../tensor.js';
-import type { Device } from '../../gpu/device.js';
 import { ShapeError, fmtShape } from '../../gpu/errors.js';
 
 // WGSL has no includes: the kernels share their header by concatenation (a file with `enable`
@@ -23,22 +22,6 @@ const scalarSource = `${scalarPart}\n${paramsPart}`;
 export type MatmulAct = 'none' | 'silu' | 'relu';
 export const ACT_CODE: Record<MatmulAct, number> = { none: 0, silu: 1, relu: 2 };
 
-export interface MatmulConfig {
-  /** 'vec4': aligned vec4 loads (needs the contiguous dims to be multiples of 4); 'scalar': any shape;
-   *  'subgroup': 'vec4' sharing A's fragment across the 8 lanes by subgroupBroadcast (tm 8, wgx 8,
-   *  wgy 1; only where Device.caps.subgroups); 'small': shaders/matmul_small.wgsl for N ≤ 8, K ≤ 8 or M ≤ 8
-   *  (matmul_small.ts; tile fields ignored). */
-  /** 'texture': operands packed into rgba32float textures, A shared across the subgroup
-   *  (matmul_tex.ts; its own tiles, any shape; only where Device.caps.subgroups). */
-  variant: 'texture' | 'vec4' | 'scalar' | 'subgroup' | 'small';
-  /** Rows × columns of C per invocation (4 or 8 each). */
-  tm: 4 | 8;
-  tn: 4 | 8;
-  /** Workgroup shape: invocations along N and along M. */
-  wgx: number;
-  wgy: number;
-}
-
 export interface MatmulOptions {
   transA?: boolean;
   transB?: boolean;
@@ -47,47 +30,6 @@ export interface MatmulOptions {
   out?: Tensor;
   /** Override the kernel configuration (autotuning); fields left out take the default. */
   config?: Partial<MatmulConfig>;
-}
-
-/** Problem description handed to the config chooser. */
-export interface MatmulProblem {
-  M: number;
-  N: number;
-  K: number;
-  batch: number;
-  transA: boolean;
-  transB: boolean;
-}
-
-/** Whether the aligned vec4 kernel can run this problem (N and both operands' contiguous dims multiples of 4). */
-export function vec4Aligned(q: MatmulProblem): boolean {
-  const aContig = q.transA ? q.M : q.K;
-  const bContig = q.transB ? q.K : q.N;
-  return aContig % 4 === 0 && bContig % 4 === 0 && q.N % 4 === 0 && q.M >= 4;
-}
-
-/** The hand-picked configuration; an autotuner may replace this function's choice per shape. */
-export function defaultMatmulConfig(device: Device, q: MatmulProblem): MatmulConfig {
-  if (smallMatmulKind(q)) return { variant: 'small', tm: 4, tn: 4, wgx: 8, wgy: 1 };
-  const variant = vec4Aligned(q) ? 'vec4' : 'scalar';
-  // Small outputs: smaller tiles keep more invocations busy.
-  const tm: 4 | 8 = q.M >= 64 ? 8 : 4;
-  const tn: 4 | 8 = q.N >= 64 ? 8 : 4;
-  if (device.caps.cpu) {
-    // lavapipe: the texture GEMM beats the buffer kernels once the GEMM outweighs its packing passes.
-    if (device.caps.subgroups && texWorthwhile(q)) return { variant: 'texture', tm, tn, wgx: 8, wgy: 1 };
-    // lavapipe: sharing A across the 8 lanes by subgroup broadcast measured ~2× the plain vec4 kernel.
-    if (variant === 'vec4' && q.M >= 8 && device.caps.subgroups) return { variant: 'subgroup', tm: 8, tn: 4, wgx: 8, wgy: 1 };
-    return { variant, tm, tn, wgx: 8, wgy: 1 };
-  }
-  return { variant, tm, tn, wgx: 8, wgy: 8 };
-}
-
-declare module '../../gpu/policy.js' {
-  interface KernelChoosers {
-    /** A configuration in place of defaultMatmulConfig's (autotuner), or undefined for the default. */
-    matmul?: (device: Device, q: MatmulProblem) => MatmulConfig | undefined;
-  }
 }
 
 function matShape(name: string, t: Tensor, trans: boolean): { batch: number[]; rows: number; cols: number } {
@@ -127,20 +69,18 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   if (o.size === 0) return o;
 
   const q: MatmulProblem = { M, N, K, batch, transA, transB };
-  const cfg = { ...(device.policy.choosers.matmul?.(device, q) ?? defaultMatmulConfig(device, q)), ...opts.config };
-  if (cfg.variant === 'texture') {
-    if (device.caps.subgroups && texGemmFits(device, { M, N, K, batch, tile: DEFAULT_TEX_TILE }, nA, nB)) {
-      matmulTex(a, b, o, { M, N, K, batch, transA, transB, nA, nB }, { bias: opts.bias, act: ACT_CODE[opts.act ?? 'none'] });
-      return o;
-    }
-    cfg.variant = 'vec4';
+  const plan = planMatmul(device, q, nA, nB, opts.config);
+  device.policy.observe?.(plan);
+  const cfg = plan.config;
+  if (plan.texTile) {
+    matmulTex(a, b, o, { M, N, K, batch, transA, transB, nA, nB }, { bias: opts.bias, act: ACT_CODE[opts.act ?? 'none'], tile: plan.texTile });
+    return o;
   }
   const sa = nA === 1 ? 0 : M * K, sb = nB === 1 ? 0 : K * N;
-  if (cfg.variant === 'small' && matmulSmall(device, { a, b, out: o, bias: opts.bias, act: ACT_CODE[opts.act ?? 'none'], q, sa, sb })) return o;
-  if (cfg.variant === 'small') cfg.variant = 'vec4';
-  if (cfg.variant === 'subgroup' && !device.caps.subgroups) cfg.variant = 'vec4';
-  if (cfg.variant !== 'scalar' && !vec4Aligned(q)) cfg.variant = 'scalar';
-  if (cfg.variant === 'subgroup') Object.assign(cfg, { tm: 8, wgx: 8, wgy: 1 });
+  if (plan.small) {
+    matmulSmall(device, { a, b, out: o, bias: opts.bias, act: ACT_CODE[opts.act ?? 'none'], q, sa, sb });
+    return o;
+  }
   const [file, src] = cfg.variant === 'vec4' ? ['matmul.wgsl', source]
     : cfg.variant === 'subgroup' ? ['matmul_subgroup.wgsl', subgroupSource] : ['matmul_scalar.wgsl', scalarSource];
   device.run(

@@ -6,18 +6,7 @@ import outerPart from '../../../shaders/matmul_outer.wgsl';
 import paramsPart from '../../../shaders/matmul_params.wgsl';
 import { Tensor } from '../tensor.js';
 import type { Device } from '../../gpu/device.js';
-import type { MatmulProblem } from './matmul.js';
-
-/** 'rows': N ≤ 8 (lanes own rows of C); 'outer': K ≤ 8 (lanes own 4-column strips); 'cols': M ≤ 8
- *  (the transposed problem Cᵀ = op(B)ᵀ·op(A)ᵀ run as 'rows'); null: not a small shape. */
-export type SmallKind = 'rows' | 'outer' | 'cols';
-
-export function smallMatmulKind(q: MatmulProblem): SmallKind | null {
-  if (q.N <= 8) return 'rows';
-  if (q.K <= 8) return 'outer';
-  if (q.M <= 8) return 'cols';
-  return null;
-}
+import { smallMatmulKind, type MatmulProblem } from './matmul_plan.js';
 
 /** matmul_outer.wgsl completed by the buffer matmuls' shared header. */
 const outerSource = `${outerPart}\n${paramsPart}`;

@@ -6,7 +6,7 @@ import source from '../../../shaders/pool.wgsl';
 import up2Source from '../../../shaders/pool2.wgsl';
 import down2Source from '../../../shaders/pool2_down.wgsl';
 import up2PackSource from '../../../shaders/up2_pack.wgsl';
-import { producerTexture, markPacked, type PaddedGeometry } from './conv2d_tex.js';
+import { producerTexture, markPacked, type PaddedGeometry } from './packed.js';
 import { withTexelOutputs } from './texel_out.js';
 import { Tensor } from '../tensor.js';
 import { grid1d } from '../dispatch.js';
