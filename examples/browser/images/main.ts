@@ -658,10 +658,10 @@ async function train(partial: Partial<TrainOptions>) {
   const preview = async (step: number) => {
     const r = await sampleImages(device!, net, process, [...shape], { sampler: 'ddim', steps: 10, n: 16, seed: 0, batch: 16 });
     drawGrid(ui.x0Canvas, r.samples, 16, [...shape], range);
-    ui.x0Caption.textContent = `: the model at step ${step}, DDIM-10`;
+    ui.x0Caption.textContent = `· step ${step}, DDIM-10`;
     T.samplesAt.push(step);
   };
-  ui.xCaption.textContent = ': training images';
+  ui.xCaption.textContent = '· training images';
   drawGrid(ui.xCanvas, Float32Array.from(images.subarray(0, 16 * D), (v) => range[0] + ((range[1] - range[0]) * v) / 255), 16, [...shape], range);
   status(`training: compiling the kernels and taking the first step…`, 0);
   await nextFrame();

@@ -2,6 +2,7 @@
 // watch the loss, the learned score field and Langevin samples update live. Everything numeric
 // runs through the engine (src/index.ts); this file is UI, drawing and the test hooks on
 // window.scoregpu (test/browser/toy2d.test.ts drives the page through them).
+import embed from 'vega-embed';
 import * as engine from '../../../src/index.js';
 import { createDevice, Device, Tensor, Trainer, rows, TOY_SETS, sampleToy, noGrad, recipes, losses, samplers } from '../../../src/index.js';
 
@@ -69,7 +70,7 @@ const hooks = {
     return device;
   },
   /** Non-background pixels of a canvas ('samples' | 'field' | 'loss'), for tests. */
-  inkedPixels: (which: 'samples' | 'field' | 'loss') => inked(canvases[which]),
+  inkedPixels: (which: 'samples' | 'field' | 'loss') => (which === 'loss' ? inked(lossChart.querySelector('canvas')) : inked(canvases[which])),
 };
 (window as any).scoregpu = hooks;
 
@@ -113,8 +114,8 @@ const ui = {
 const canvases = {
   samples: $<HTMLCanvasElement>('samples-canvas'),
   field: $<HTMLCanvasElement>('field-canvas'),
-  loss: $<HTMLCanvasElement>('loss-canvas'),
 };
+const lossChart = $<HTMLDivElement>('loss-chart');
 
 const LOSS_NAMES: Record<LossName, string> = {
   esm: 'explicit score matching (exact trace)',
@@ -560,70 +561,37 @@ async function drawField(model: ToyModel | null, cfg: ReturnType<typeof recipes.
     : '';
 }
 
+// The loss chart is charts.lossCurveSpec (the CLI's loss.png spec) drawn by vega-embed: at most once a
+// second while training (a trailing draw catches the last value), the previous view released first.
+let lossView: { finalize(): void } | null = null;
+let lossLast = 0;
+let lossTimer: ReturnType<typeof setTimeout> | null = null;
 function drawLoss() {
-  const p = plot(canvases.loss);
-  const { ctx, w, h } = p;
+  const wait = 1000 - (performance.now() - lossLast);
+  if (wait > 0 && hooks.losses.length) {
+    lossTimer ??= setTimeout(() => {
+      lossTimer = null;
+      drawLoss();
+    }, wait);
+    return;
+  }
+  lossLast = performance.now();
   const L = hooks.losses;
-  const pad = { l: 56, r: 14, t: 10, b: 24 };
-  const pw = w - pad.l - pad.r, ph = h - pad.t - pad.b;
-  ctx.font = '11px system-ui, sans-serif';
-  ctx.fillStyle = css('--muted');
+  lossView?.finalize();
+  lossView = null;
   if (L.length === 0) {
-    ctx.fillText('press Train: the loss appears here as it is read back from the GPU', pad.l, pad.t + ph / 2);
+    lossChart.innerHTML = '<div class="placeholder">press Train: the loss appears here as it is read back from the GPU</div>';
     ui.lossCaption.textContent = '';
     return;
   }
-  const vals = L.map((e) => e.loss);
-  let ymin = Math.min(...vals);
-  let ymax = Math.max(...vals);
-  if (!(ymax > ymin)) ymax = ymin + Math.abs(ymin) * 0.1 + 1e-6;
-  const span = ymax - ymin;
-  ymin -= span * 0.05;
-  ymax += span * 0.05;
   const xmax = Math.max(hooks.totalSteps, L[L.length - 1].step);
-  const X = (s: number) => pad.l + (s / xmax) * pw;
-  const Y = (v: number) => pad.t + (1 - (Math.min(ymax, Math.max(ymin, v)) - ymin) / (ymax - ymin)) * ph;
-  // grid and ticks
-  ctx.strokeStyle = '#eef0f3';
-  ctx.lineWidth = 1;
-  ctx.textAlign = 'right';
-  ctx.textBaseline = 'middle';
-  for (let i = 0; i <= 4; i++) {
-    const v = ymin + ((ymax - ymin) * i) / 4;
-    const y = Y(v);
-    ctx.beginPath();
-    ctx.moveTo(pad.l, y);
-    ctx.lineTo(w - pad.r, y);
-    ctx.stroke();
-    ctx.fillText(fmt(v), pad.l - 6, y);
-  }
-  ctx.textAlign = 'center';
-  ctx.textBaseline = 'top';
-  for (let i = 0; i <= 5; i++) {
-    const s = Math.round((xmax * i) / 5);
-    ctx.fillText(String(s), X(s), h - pad.b + 6);
-  }
-  // raw (light) and smoothed (solid) curves
-  ctx.lineJoin = 'round';
-  ctx.strokeStyle = 'rgba(47,111,219,0.3)';
-  ctx.lineWidth = 1;
-  ctx.beginPath();
-  L.forEach((e, i) => (i ? ctx.lineTo(X(e.step), Y(e.loss)) : ctx.moveTo(X(e.step), Y(e.loss))));
-  ctx.stroke();
-  ctx.strokeStyle = css('--accent');
-  ctx.lineWidth = 2;
-  ctx.beginPath();
-  let sm = L[0].loss;
-  L.forEach((e, i) => {
-    sm = i ? 0.8 * sm + 0.2 * e.loss : e.loss;
-    if (i) ctx.lineTo(X(e.step), Y(sm));
-    else ctx.moveTo(X(e.step), Y(sm));
-  });
-  ctx.stroke();
+  const spec = engine.charts.lossCurveSpec(L.map((e) => e.step), L.map((e) => e.loss), { size: [700, 100], xlim: [0, xmax], xlabel: 'step', ylabel: 'loss' });
+  embed(lossChart, spec as any, { actions: false, renderer: 'canvas' }).then((r) => (lossView = r), (e) => showError(e));
   ui.lossCaption.textContent = `${run ? LOSS_SHORT[run.cfg.loss] : ''} on ${run?.cfg.data ?? ''} · step ${L[L.length - 1].step} · ${fmt(L[L.length - 1].loss)}`;
 }
 
-function inked(c: HTMLCanvasElement): number {
+function inked(c: HTMLCanvasElement | null): number {
+  if (!c) return 0;
   const ctx = c.getContext('2d')!;
   const img = ctx.getImageData(0, 0, c.width, c.height).data;
   let n = 0;
