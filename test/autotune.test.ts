@@ -10,7 +10,7 @@ import type { Device } from '../src/gpu/device.js';
 import { Tensor } from '../src/tensor/tensor.js';
 import { matmul } from '../src/tensor/ops/matmul.js';
 import { conv2d } from '../src/tensor/ops/conv2d.js';
-import { implicitTileFor, defaultImplicitTile } from '../src/tensor/ops/conv2d_tex.js';
+import { implicitTileFor, defaultImplicitTile } from '../src/tensor/ops/conv2d_plan.js';
 import { matmulRef } from '../src/tensor/cpu/matmul.js';
 import { conv2dRef } from '../src/tensor/cpu/conv2d.js';
 import { tuneMatmul, tunedChoosers, candidates, tuneConv, convCandidates } from '../src/bench/autotune.js';

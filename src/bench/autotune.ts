@@ -9,10 +9,8 @@ import type { KernelChoosers } from '../gpu/policy.js';
 import { Tensor } from '../tensor/tensor.js';
 import { matmul } from '../tensor/ops/matmul.js';
 import { defaultMatmulConfig, vec4Aligned, type MatmulConfig, type MatmulProblem } from '../tensor/ops/matmul_plan.js';
-import {
-  conv2dImplicitForward, conv2dImplicitBackwardInput, defaultImplicitTile, blockKernelServes,
-  type ConvDims, type ImplicitProblem, type ImplicitTile,
-} from '../tensor/ops/conv2d_tex.js';
+import { conv2dImplicitForward, conv2dImplicitBackwardInput } from '../tensor/ops/conv2d_implicit.js';
+import { defaultImplicitTile, blockKernelServes, type ConvDims, type ImplicitProblem, type ImplicitTile } from '../tensor/ops/conv2d_plan.js';
 import { timeOp } from './timing.js';
 import { writeFileAtomic } from '../io/fs.js';
 

@@ -4,7 +4,8 @@
 import type { Device } from '../gpu/device.js';
 import { Tensor } from '../tensor/tensor.js';
 import { conv2d, conv2dBackwardInput, conv2dBackwardWeight, conv2dOutSize } from '../tensor/ops/conv2d.js';
-import { type ConvBlock, conv2dImplicitForward, conv2dImplicitBackwardInput, conv2dImplicitBackwardWeight } from '../tensor/ops/conv2d_tex.js';
+import { conv2dImplicitForward, conv2dImplicitBackwardInput, conv2dImplicitBackwardWeight } from '../tensor/ops/conv2d_implicit.js';
+import type { ConvBlock } from '../tensor/ops/conv2d_plan.js';
 import { median } from './timing.js';
 
 export interface ConvShape {

@@ -27,7 +27,8 @@ import { measureFma, measureCopy, measureOverheads, type Overheads } from './cei
 import { loadPeers, useBackend, timePeer, randTf, buildTfUNet, tfUNetTrainStep, type Peers, type PeerName } from './peers.js';
 import { describeCaps } from '../gpu/caps.js';
 import { tuneMatmul, tuneConv } from './autotune.js';
-import { conv2dImplicitForward, defaultImplicitTile, type ImplicitTile } from '../tensor/ops/conv2d_tex.js';
+import { conv2dImplicitForward } from '../tensor/ops/conv2d_implicit.js';
+import { defaultImplicitTile, type ImplicitTile } from '../tensor/ops/conv2d_plan.js';
 import { defaultMatmulConfig } from '../tensor/ops/matmul_plan.js';
 import { DEFAULT_TEX_TILE } from '../tensor/ops/matmul_tex.js';
 

@@ -10,7 +10,7 @@
 import type { Device } from '../gpu/device.js';
 import { median } from './timing.js';
 import { unetWorkload, type UNetWorkload } from './profile.js';
-import { defaultImplicitTile, implicitTile, blocksTile, type ImplicitProblem, type ImplicitTile } from '../tensor/ops/conv2d_tex.js';
+import { defaultImplicitTile, implicitTile, blocksTile, type ImplicitProblem, type ImplicitTile } from '../tensor/ops/conv2d_plan.js';
 
 /** 7×7 blocks where they tile an output of at most `maxPixels` pixels (forward and input gradient alike), strips elsewhere. */
 const blocksUpTo = (maxPixels: number) => (q: ImplicitProblem): ImplicitTile =>

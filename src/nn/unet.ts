@@ -13,7 +13,7 @@ import { seeded, zeros, ones, type Rng } from './init.js';
 import * as op from '../autograd/ops.js';
 import { Tensor } from '../tensor/tensor.js';
 import { conv2dOutSize } from '../tensor/ops/conv2d.js';
-import { implicitForwardGeometry } from '../tensor/ops/conv2d_tex.js';
+import { implicitForwardGeometry } from '../tensor/ops/conv2d_plan.js';
 import type { PaddedGeometry } from '../tensor/ops/packed.js';
 import { groupNormPackedParts } from '../tensor/ops/norm.js';
 import { upsample2Packed } from '../tensor/ops/pool.js';

@@ -1,28 +1,15 @@
-// 2-D convolution (NCHW) and its two gradients (shaders/conv2d.wgsl): a register-blocked direct
-// convolution over pre-packed weights; the input gradient runs the same kernel as a stride-1
-// convolution over the stride-dilated output gradient with flipped weights. Kernel configuration
-// (pixels and channel groups per invocation, workgroup size) is a plain value for autotuning.
-import source from '../../../shaders/conv2d.wgsl';
+// 2-D convolution (NCHW) and its two gradients: the shapes are checked here, planConv2d
+// (conv2d_plan.ts) chooses the algorithm — implicit GEMM (conv2d_implicit.ts), im2col + texture
+// GEMM (conv2d_im2col.ts) or the direct kernel (conv2d_direct.ts) — and this file runs the plan,
+// adding the epilogue terms a path does not fuse.
 import { Tensor, sameDevice } from '../tensor.js';
-import type { Device } from '../../gpu/device.js';
-import { grid1d } from '../dispatch.js';
 import { ShapeError, KernelError, fmtShape } from '../../gpu/errors.js';
-import { conv2dTexForward, conv2dTexBackwardInput, conv2dTexBackwardWeight, conv2dImplicitForward, conv2dImplicitBackwardInput, conv2dImplicitBackwardWeight } from './conv2d_tex.js';
-import { isPackOnly } from './packed.js';
+import { planConv2d } from './conv2d_plan.js';
+import { conv2dImplicitForward, conv2dImplicitBackwardInput, runImplicitWeight } from './conv2d_implicit.js';
+import { conv2dTexForward, conv2dTexBackwardInput, conv2dTexBackwardWeight } from './conv2d_im2col.js';
+import { checkKernel, directWeightGrad, packWeights, rowConv, type Conv2dConfig } from './conv2d_direct.js';
+import { currentPacked, isPackOnly } from './packed.js';
 import { binary, unary } from './elementwise.js';
-
-const FILE = 'conv2d.wgsl';
-const SEG_MAX = 32;
-const MAX_TAPS = 16;
-
-export interface Conv2dConfig {
-  /** Output pixels along a row per invocation (1..8). */
-  tp: number;
-  /** Groups of 4 output channels per invocation (1..4, with tp·tc4 ≤ 16). */
-  tc4: number;
-  /** Invocations per workgroup. */
-  wg: number;
-}
 
 export interface ConvGeometry {
   stride?: number;
@@ -40,12 +27,6 @@ export interface Conv2dOptions extends ConvGeometry {
   config?: Partial<Conv2dConfig>;
 }
 
-export function defaultConv2dConfig(device: Device, q: { C: number; Wo: number }): Conv2dConfig {
-  const tp = q.Wo >= 8 ? 8 : 4;
-  const tc4 = q.C > 4 ? 2 : 1;
-  return { tp, tc4, wg: device.caps.cpu ? 8 : 64 };
-}
-
 export function conv2dOutSize(h: number, k: number, stride: number, padding: number): number {
   return Math.floor((h + 2 * padding - k) / stride) + 1;
 }
@@ -54,52 +35,6 @@ function geometry(g: ConvGeometry) {
   const s = g.stride ?? 1, p = g.padding ?? 0;
   if (!Number.isInteger(s) || s < 1 || !Number.isInteger(p) || p < 0) throw new ShapeError(`conv2d: bad stride ${s} / padding ${p}`);
   return { s, p };
-}
-
-function checkKernel(what: string, KH: number, KW: number, tp: number, stride: number) {
-  if (KH * KW > MAX_TAPS) throw new ShapeError(`${what}: kernel ${KH}×${KW} over the supported ${MAX_TAPS} taps`);
-  if ((tp - 1) * stride + KW > SEG_MAX) throw new ShapeError(`${what}: row segment (tp ${tp}, stride ${stride}, kw ${KW}) over ${SEG_MAX}`);
-}
-
-/** Pack w [Cout, Cin, KH, KW] as [R, KH, KW, C4] (forward: R = Cin, C = Cout; flip: R = Cout, C = Cin, taps flipped). */
-function packWeights(w: Tensor, flip: boolean): { packed: Tensor; C4: number } {
-  const d = w.device;
-  const [Cout, Cin, KH, KW] = w.shape;
-  const R = flip ? Cout : Cin, C = flip ? Cin : Cout;
-  const C4 = Math.ceil(C / 4) * 4;
-  const n = R * KH * KW * C4;
-  const packed = Tensor.empty(d, [R, KH, KW, C4], 'conv2d packed weights');
-  d.run(
-    { file: FILE, source, entry: 'pack', constants: { KH, KW } },
-    { x: d.dummy, w: d.dummy, bias: d.dummy, out: packed, wraw: w, p: params({ R, C, C4, flip: flip ? 1 : 0, n }) },
-    grid1d(d, n, 64),
-  );
-  return { packed, C4 };
-}
-
-function params(v: Partial<Record<string, number>>) {
-  return { B: 0, R: 0, Hi: 0, Wi: 0, C: 0, C4: 0, Ho: 0, Wo: 0, pad: 0, tilesX: 0, flip: 0, n: 0, ...v } as Record<string, number>;
-}
-
-/** Run the row-conv kernel: out[B, C, Ho, Wo] from input [B, R, Hi, Wi] and packed weights. */
-function rowConv(
-  x: Tensor, packed: Tensor, C: number, C4: number, out: Tensor,
-  k: { KH: number; KW: number; STRIDE: number; DIL: number; pad: number },
-  cfg: Conv2dConfig, bias: Tensor | undefined, act: 'none' | 'silu',
-) {
-  const d = x.device;
-  const [B, R, Hi, Wi] = x.shape;
-  const [, , Ho, Wo] = out.shape;
-  const tilesX = Math.ceil(Wo / cfg.tp);
-  const tc4 = Math.min(cfg.tc4, C4 / 4);
-  d.run(
-    {
-      file: FILE, source, entry: 'main',
-      constants: { KH: k.KH, KW: k.KW, STRIDE: k.STRIDE, DIL: k.DIL, TP: cfg.tp, TC4: tc4, WG: cfg.wg, HAS_BIAS: bias ? 1 : 0, ACT: act === 'silu' ? 1 : 0 },
-    },
-    { x, w: packed, bias: bias ?? d.dummy, out, wraw: d.dummy, p: params({ B, R, Hi, Wi, C, C4, Ho, Wo, pad: k.pad, tilesX }) },
-    [...grid1d(d, B * Ho * tilesX, cfg.wg), Math.ceil(C / (4 * tc4))] as [number, number, number],
-  );
 }
 
 /**
@@ -127,8 +62,11 @@ export function conv2d(x: Tensor, w: Tensor, opts: Conv2dOptions = {}): Tensor {
   if (out.size === 0) return out;
   const dims = { B, Cin, H, W, Cout, KH, KW, Ho, Wo, s, p };
   const silu = opts.act === 'silu';
-  // CPU adapters: implicit GEMM from a padded NHWC4 texture, epilogue fused (conv2d_tex.ts).
-  if (conv2dImplicitForward(d, x, w, o, dims, { bias: opts.bias, silu, cbias: opts.cbias, res: opts.residual })) {
+  const plan = planConv2d(d, 'forward', dims, { config: opts.config });
+  d.policy.observe?.(plan);
+  if (plan.algorithm === 'implicit' && 'tile' in plan) {
+    // the epilogue fused whole
+    conv2dImplicitForward(d, x, w, o, dims, { bias: opts.bias, silu, cbias: opts.cbias, res: opts.residual }, plan.tile);
     if (o !== out) o.dispose();
     return out;
   }
@@ -141,12 +79,11 @@ export function conv2d(x: Tensor, w: Tensor, opts: Conv2dOptions = {}): Tensor {
   if (late) steps.push((a, into) => unary('silu', a, 0, 0, into));
   if (opts.residual) steps.push((a, into) => binary('add', a, opts.residual!.reshape(shape), 1, 1, into));
   const target = steps.length ? Tensor.empty(d, shape) : o;
-  // CPU adapters: im2col into a texture + the texture GEMM (conv2d_tex.ts) when large enough.
-  if (!conv2dTexForward(d, x, w, target, dims, opts.bias, silu && !late)) {
-    const cfg = { ...defaultConv2dConfig(d, { C: Cout, Wo }), ...opts.config };
-    checkKernel('conv2d', KH, KW, cfg.tp, s);
+  if (plan.algorithm === 'im2col') conv2dTexForward(d, x, w, target, dims, opts.bias, silu && !late, plan.tile);
+  else if (plan.algorithm === 'direct') {
+    checkKernel('conv2d', KH, KW, plan.config.tp, s);
     const { packed, C4 } = packWeights(w, false);
-    rowConv(x, packed, Cout, C4, target, { KH, KW, STRIDE: s, DIL: 1, pad: p }, cfg, opts.bias, silu && !late ? 'silu' : 'none');
+    rowConv(x, packed, Cout, C4, target, { KH, KW, STRIDE: s, DIL: 1, pad: p }, plan.config, opts.bias, silu && !late ? 'silu' : 'none');
     packed.dispose();
   }
   let cur = target;
@@ -174,9 +111,17 @@ export function conv2dBackwardInput(gy: Tensor, w: Tensor, xShape: readonly numb
   const gx = Tensor.empty(d, xShape);
   if (gx.size === 0) return gx;
   const dims = { B, Cin, H, W, Cout, KH, KW, Ho, Wo, s, p };
-  if (KH === KW && conv2dImplicitBackwardInput(d, gy, w, gx, dims)) return gx;
-  if (KH === KW && conv2dTexBackwardInput(d, gy, w, gx, dims)) return gx;
-  const cfg = { ...defaultConv2dConfig(d, { C: Cin, Wo: W }), ...opts.config };
+  const plan = planConv2d(d, 'input', dims, { config: opts.config });
+  d.policy.observe?.(plan);
+  if (plan.algorithm === 'implicit' && 'tile' in plan) {
+    conv2dImplicitBackwardInput(d, gy, w, gx, dims, plan.tile);
+    return gx;
+  }
+  if (plan.algorithm === 'im2col') {
+    conv2dTexBackwardInput(d, gy, w, gx, dims, plan.tile);
+    return gx;
+  }
+  const cfg = (plan as { config: Conv2dConfig }).config;
   checkKernel('conv2dBackwardInput', KH, KW, cfg.tp, 1);
   const { packed, C4 } = packWeights(w, true);
   // Stride-1 convolution of the s-dilated gy, padded by KW−1−p, with flipped weights.
@@ -199,20 +144,13 @@ export function conv2dBackwardWeight(x: Tensor, gy: Tensor, wShape: readonly num
     throw new ShapeError(`conv2dBackwardWeight: shapes do not match (stride ${s}, padding ${p}): ${both}`);
   }
   const dims = { B, Cin, H, W, Cout, KH, KW, Ho, Wo, s, p };
-  if (B * Cin * Cout * H * W > 0) {
-    const gi = conv2dImplicitBackwardWeight(d, x, gy, dims);
-    if (gi) return gi;
-  }
+  // the input gradient of the same conv may have left gy packed (packed.ts)
+  const plan = planConv2d(d, 'weight', dims, { config: opts.config, gyPacked: currentPacked(d, gy) });
+  d.policy.observe?.(plan);
+  if (plan.algorithm === 'implicit' && 'weightGrad' in plan) return runImplicitWeight(d, x, gy, dims, plan.weightGrad);
   const gw = Tensor.empty(d, wShape);
   if (gw.size === 0) return gw;
-  if (conv2dTexBackwardWeight(d, x, gy, gw, dims)) return gw;
-  const tp = opts.config?.tp ?? 4;
-  const wg = opts.config?.wg ?? (d.caps.cpu ? 8 : 64);
-  checkKernel('conv2dBackwardWeight', KH, KW, tp, s);
-  d.run(
-    { file: FILE, source, entry: 'wgrad', constants: { KH, KW, STRIDE: s, TP: tp, WG: wg } },
-    { x, w: d.dummy, bias: d.dummy, out: gw, wraw: gy, p: params({ B, R: Cin, Hi: H, Wi: W, C: Cout, Ho, Wo, pad: p }) },
-    [Math.ceil(Cin / wg), Math.ceil(Cout / 4), 1],
-  );
+  if (plan.algorithm === 'im2col') conv2dTexBackwardWeight(d, x, gy, gw, dims, plan.tile);
+  else directWeightGrad(x, gy, gw, dims, (plan as { config: Conv2dConfig }).config);
   return gw;
 }

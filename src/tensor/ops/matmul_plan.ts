@@ -109,3 +109,11 @@ export function planMatmul(device: Device, q: MatmulProblem, nA: number, nB: num
   if (cfg.variant === 'subgroup') Object.assign(cfg, { tm: 8, wgx: 8, wgy: 1 });
   return { op: 'matmul', problem: q, config: cfg };
 }
+
+/** One line describing a plan, e.g. 'matmul 64×[49, 32]·[32, 32]ᵀ: subgroup 8x4 wg 8×1'. */
+export function formatMatmulPlan(p: MatmulPlan): string {
+  const q = p.problem, c = p.config;
+  const what = `matmul ${q.batch > 1 ? `${q.batch}×` : ''}[${q.M}, ${q.K}]${q.transA ? 'ᵀ' : ''}·[${q.K}, ${q.N}]${q.transB ? 'ᵀ' : ''}`;
+  const how = p.texTile ? `texture GEMM ${p.texTile.tm}x${p.texTile.tn}` : p.small ? `small (${p.small})` : `${c.variant} ${c.tm}x${c.tn} wg ${c.wgx}×${c.wgy}`;
+  return `${what}: ${how}`;
+}
