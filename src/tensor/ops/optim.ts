@@ -10,7 +10,7 @@ import adamSource from '../../../shaders/adam.wgsl';
 import emaSource from '../../../shaders/ema.wgsl';
 import { Tensor, sameDevice } from '../tensor.js';
 import { grid1d } from '../dispatch.js';
-import type { Device } from '../../gpu/device.js';
+import { DeviceLocal, type Device } from '../../gpu/device.js';
 import { KernelError, ShapeError, fmtShape } from '../../gpu/errors.js';
 
 const WG = 256;
@@ -88,11 +88,10 @@ export interface OptimTensors {
   v: Tensor;
 }
 
-const extraDummies = new WeakMap<Device, GPUBuffer>();
+/** A second dummy buffer of the device: the SGD step binds m and v both to dummies, and one buffer may not take two writable bindings of a dispatch. */
+const DUMMY2 = new DeviceLocal('optim dummy', (d) => d.device.createBuffer({ size: 256, usage: 0x80 | 0x8, label: 'optim dummy' }));
 function dummy2(device: Device): GPUBuffer {
-  let b = extraDummies.get(device);
-  if (!b) extraDummies.set(device, (b = device.device.createBuffer({ size: 256, usage: 0x80 | 0x8, label: 'optim dummy' })));
-  return b;
+  return device.local(DUMMY2);
 }
 
 function clipSetup(op: string, device: Device, state: OptimState, clip: ClipOptions) {
