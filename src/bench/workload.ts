@@ -5,7 +5,9 @@
 // for a few steps. Nothing here restates a training step or a sampler: what is timed is what
 // `scoregpu train` and `scoregpu sample` run.
 import type { Device, Recording } from '../gpu/device.js';
-import { Conv2d, type UNetPreset, type UNet } from '../nn/unet.js';
+import type { UNetPreset, UNet } from '../nn/unet.js';
+import type { KernelPlan } from '../gpu/policy.js';
+import type { ConvPlan } from '../tensor/ops/conv2d_plan.js';
 import type { ParamArena } from '../nn/module.js';
 import type { DiscreteProcess, ProcessSpec } from '../score/processes/index.js';
 import type { NoiseConditionalNet } from '../score/losses.js';
@@ -144,22 +146,18 @@ export async function timePlanSteps(device: Device, net: NoiseConditionalNet, pl
 
 /**
  * Run `fn` once (in a scope, synchronised) counting the convolutions' FLOPs (2·Cout·Cin·k²·Ho·Wo
- * per image, from the shapes Conv2d.forward sees) and the dispatches it issues.
+ * per image, from the shapes of the forward conv plans the calls make: policy.observe) and the
+ * dispatches it issues.
  */
 export async function convFlopsOf(device: Device, fn: () => void): Promise<{ flops: number; dispatches: number }> {
   let flops = 0;
-  const proto = Conv2d.prototype.forward;
-  Conv2d.prototype.forward = function (this: Conv2d, ...args: Parameters<typeof proto>) {
-    const y = proto.apply(this, args);
-    flops += 2 * y.size * this.cin * this.k * this.k;
-    return y;
+  const count = (p: KernelPlan) => {
+    if (p.op !== 'conv2d') return;
+    const c = (p as ConvPlan).dims;
+    flops += 2 * c.B * c.Cout * c.Ho * c.Wo * c.Cin * c.KH * c.KW;
   };
   const d0 = device.dispatches;
-  try {
-    device.scope(fn);
-    await device.sync();
-  } finally {
-    Conv2d.prototype.forward = proto;
-  }
+  device.withPolicy({ observe: count }, () => device.scope(fn));
+  await device.sync();
   return { flops, dispatches: device.dispatches - d0 };
 }
