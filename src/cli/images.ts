@@ -21,6 +21,7 @@ import { saveWeights } from '../train/checkpoint.js';
 import { writeLossPng } from './pictures.js';
 import { drawOdeImages, ODE_OPTS } from './ode.js';
 import { testWriteOptions } from './write_hooks.js';
+import { keptCheckpoint, skippedNote } from './run_messages.js';
 
 const lines = (o: Record<string, string>) => Object.entries(o).map(([k, v]) => `${k}: ${v}`).join('; ');
 
@@ -145,17 +146,18 @@ export async function trainImageCommand(device: Device, a: Record<string, any>):
       last = t.step;
       bar.tick(t.step);
     },
-    onLog: (step, loss, ips) => {
-      bar?.tick(step - last, { loss: loss.toPrecision(4), 'img/s': ips.toFixed(1) });
+    skipNonFinite: !!a['skip-nonfinite'],
+    onLog: (step, loss, ips, skipped) => {
+      bar?.tick(step - last, { loss: loss.toPrecision(4), 'img/s': ips.toFixed(1), ...(skipped ? { skipped } : {}) });
       last = step;
     },
     onSample: (step, ctx) => progressGrid(device, ctx, out, step),
   });
   (bar as Progress | null)?.done();
   await writeLossPng(join(out, 'loss.png'), r.lossHistory, `training loss: ${r.cfg.process.kind} on ${r.cfg.data}`);
-  console.log(`${r.trainer.step} steps, ${r.imgPerSec.toFixed(1)} img/s, ${r.trainer.dispatchesPerStep} dispatches and 1 submit per step; run in ${out}`);
+  console.log(`${r.trainer.step} steps, ${r.imgPerSec.toFixed(1)} img/s, ${r.trainer.dispatchesPerStep} dispatches and 1 submit per step${skippedNote(r.trainer.skippedSteps)}; run in ${out}`);
   if (r.diverged) {
-    console.error(`stopped: ${r.diverged.message}; the last good checkpoint is kept in ${out}`);
+    console.error(`stopped: ${r.diverged.message}; ${keptCheckpoint(r.checkpointStep, out)}`);
     return 1;
   }
   return 0;
