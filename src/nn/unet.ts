@@ -4,7 +4,9 @@
 // configured low resolutions, strided-conv (or average-pool) down-sampling, nearest ×2 + 3×3 conv
 // up-sampling, skip connections concatenated along channels, and an output conv back to the image.
 // The noise level enters as Gaussian-Fourier features of log σ (continuous σ, NCSN++) or as the
-// sinusoidal embedding of a step t (DDPM), followed by Linear–SiLU–Linear.
+// sinusoidal embedding of a step t (DDPM), followed by Linear–SiLU–Linear. A class-conditional
+// network (cfg.classes = K) adds a learned embedding of the label y ∈ {0 … K−1, ∅ = K} to it
+// (Ho & Salimans 2022's classifier-free guidance; ∅ is the dropped, unconditional label).
 //
 // Every layer is an op of src/autograd/ops.ts, so the whole network runs on the GPU and its
 // backward is the engine's. Tensors are NCHW.
@@ -50,6 +52,8 @@ export interface UNetConfig {
   maxGroups: number;
   /** Zero-init the last conv of each residual block, the attention output and the output conv. */
   zeroInitLast: boolean;
+  /** Class-conditional: K classes plus the null class ∅ = K (absent or 0: unconditional). */
+  classes?: number;
   seed: number;
 }
 
@@ -83,6 +87,7 @@ export function unetConfig(preset: UNetPreset = 'small', overrides: Partial<UNet
   }
   if (cfg.numResBlocks < 1) throw new Error('U-Net: numResBlocks must be >= 1');
   if (cfg.embedding === 'sinusoidal' && cfg.scaleBySigma) cfg.scaleBySigma = false; // a step t is not a σ
+  if (cfg.classes !== undefined && !(Number.isInteger(cfg.classes) && cfg.classes >= 0 && cfg.classes <= 4096)) throw new Error(`U-Net: classes must be an integer in [0, 4096], got ${cfg.classes}`);
   return cfg;
 }
 
@@ -280,6 +285,27 @@ export class Upsample extends Module {
   }
 }
 
+/**
+ * A label embedding: row y of a table [K + 1, T] (K classes and the null class ∅ = K), read as
+ * one-hot(y)·E so that its gradient is the matmul's (E's rows get Σ over the batch rows with that label).
+ */
+export class LabelEmbedding extends Module {
+  readonly weight: Param;
+  constructor(rng: Rng, readonly rows: number, readonly dim: number) {
+    super();
+    // DDPM's default_init of a dense layer from the one-hot label
+    this.weight = this.param('weight', [rows, dim], varianceScaling(rng, rows * dim, rows, dim));
+  }
+  /** labels [B, 1] or [B] (integers 0 … rows−1 as f32) → [B, dim]. */
+  forward(labels: Tensor): Tensor {
+    const B = labels.shape[0];
+    if (labels.size !== B) throw new ShapeError(`label embedding: labels must be [B, 1], got ${fmtShape(labels.shape)}`);
+    const K = this.rows;
+    const eye = Tensor.constant(labels.device, `unet.eye${K}`, Float32Array.from({ length: K * K }, (_, i) => (i % (K + 1) === 0 ? 1 : 0)), [K, K]);
+    return op.matmul(op.gather(eye, op.reshape(labels, [B])), this.weight.value);
+  }
+}
+
 /** One residual block, optionally followed by attention. */
 export interface UNetStage {
   res: ResBlock;
@@ -295,6 +321,8 @@ export class UNet extends Module {
   readonly embedFreqs: Float32Array;
   readonly embed0: Dense;
   readonly embed1: Dense;
+  /** Class-conditional networks: the label embedding added to the noise-level one (null otherwise). */
+  readonly classEmbed: LabelEmbedding | null;
   readonly convIn: Conv2d;
   /** Per level, top (0) to bottom: its stages, then its down-sampler (none at the bottom). */
   readonly down: { stages: UNetStage[]; down: Downsample | null }[] = [];
@@ -321,6 +349,8 @@ export class UNet extends Module {
     const embDim = 2 * this.embedFreqs.length;
     this.embed0 = this.child('embed0', new Dense(rng, embDim, this.tembDim));
     this.embed1 = this.child('embed1', new Dense(rng, this.tembDim, this.tembDim));
+    // its own generator, so every other weight is the unconditional network's of the same seed
+    this.classEmbed = cfg.classes ? this.child('classEmbed', new LabelEmbedding(seeded(cfg.seed * 104729 + 31), cfg.classes + 1, this.tembDim)) : null;
     this.convIn = this.child('convIn', new Conv2d(rng, cfg.channels, nf, 3));
 
     const sizes = levelSizes(cfg);
@@ -377,14 +407,30 @@ export class UNet extends Module {
     return this.embed1.forward(op.silu(this.embed0.forward(e)));
   }
 
-  /** x [B, C, H, W], σ (or t) [B, 1] → [B, C, H, W]. */
-  forward(x: Tensor, sigmaOrT: Tensor): Tensor {
+  /** The label a class-conditional network reads for "no class" (∅): index K. */
+  get nullLabel(): number {
+    return this.cfg.classes ?? 0;
+  }
+
+  /**
+   * x [B, C, H, W], σ (or t) [B, 1] → [B, C, H, W]. A class-conditional network also reads labels
+   * y [B, 1] (integers as f32, ∅ = cfg.classes; without labels every row is ∅: the unconditional model).
+   */
+  forward(x: Tensor, sigmaOrT: Tensor, labels?: Tensor): Tensor {
     const { cfg } = this;
     if (x.rank !== 4 || x.shape[1] !== cfg.channels || x.shape[2] !== cfg.imageSize || x.shape[3] !== cfg.imageSize) {
       throw new ShapeError(`U-Net: input ${fmtShape(x.shape)} is not [B, ${cfg.channels}, ${cfg.imageSize}, ${cfg.imageSize}]`);
     }
     if (sigmaOrT.shape[0] !== x.shape[0]) throw new ShapeError(`U-Net: noise level ${fmtShape(sigmaOrT.shape)} does not match batch ${fmtShape(x.shape)}`);
-    const temb = op.silu(this.embedding(sigmaOrT)); // every block applies Dense(silu(temb))
+    if (labels && !this.classEmbed) throw new ShapeError('U-Net: labels given to a network that is not class-conditional');
+    if (labels && labels.shape[0] !== x.shape[0]) throw new ShapeError(`U-Net: labels ${fmtShape(labels.shape)} do not match batch ${fmtShape(x.shape)}`);
+    let emb = this.embedding(sigmaOrT);
+    if (this.classEmbed) {
+      const B = x.shape[0];
+      const y = labels ?? Tensor.constant(x.device, `unet.null${this.nullLabel}x${B}`, new Float32Array(B).fill(this.nullLabel), [B, 1]);
+      emb = op.add(emb, this.classEmbed.forward(y));
+    }
+    const temb = op.silu(emb); // every block applies Dense(silu(temb))
     const stage = (s: UNetStage, h: Tensor | Tensor[]) => {
       const r = Array.isArray(h) ? s.res.forwardConcat(h, temb) : s.res.forward(h, temb);
       return s.attn ? s.attn.forward(r) : r;
