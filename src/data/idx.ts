@@ -115,6 +115,32 @@ export const FASHION_MNIST_CLASSES = [
   'T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot',
 ] as const;
 
+/**
+ * A class asked for by number (0 … K−1) or by name (case, spaces and punctuation ignored; a whole
+ * name, one of its words — 'top', 'boot' — or a prefix, as long as it names one class): `--class`.
+ */
+export function classIndex(spec: string | number, names: readonly string[] = FASHION_MNIST_CLASSES): number {
+  const s = String(spec).trim();
+  const valid = `0–${names.length - 1} or ${names.map((n) => `'${n}'`).join(', ')}`;
+  if (/^\d+$/.test(s)) {
+    const k = Number(s);
+    if (k < names.length) return k;
+    throw new Error(`class ${s} is out of range: valid ${valid}`);
+  }
+  const norm = (t: string) => t.toLowerCase().replace(/[^a-z0-9]/g, '');
+  const q = norm(s);
+  const pick = (ok: (n: string) => boolean) => names.map((n, i) => (ok(n) ? i : -1)).filter((i) => i >= 0);
+  for (const hits of [
+    pick((n) => norm(n) === q),
+    pick((n) => n.split(/[\s/]+/).some((w) => norm(w) === q)),
+    pick((n) => norm(n).startsWith(q)),
+  ]) {
+    if (q && hits.length === 1) return hits[0];
+    if (q && hits.length > 1) throw new Error(`class '${s}' is ambiguous (${hits.map((i) => `'${names[i]}'`).join(', ')}): valid ${valid}`);
+  }
+  throw new Error(`unknown class '${s}': valid ${valid}`);
+}
+
 export interface ImageSplit {
   /** [n, h, w] bytes 0..255 (0 = background). */
   images: Uint8Array;
