@@ -355,4 +355,19 @@ describe('Progress', () => {
     p.done();
     expect(formatDuration(3725)).toBe('1:02:05');
   });
+
+  it('a resumed run counts earlier steps in the bar but not in the rate or ETA', () => {
+    const f = fake(false);
+    const p = new Progress({ total: 4000, label: 'train', stream: f.stream, now: f.clock.now });
+    f.clock.advance(5);
+    p.resumeAt(1750); // restarts the clock: the 5 ms before do not count
+    for (let i = 0; i < 250; i++) {
+      f.clock.advance(500); // 2 steps/s
+      p.tick(1);
+    }
+    expect(f.out.length).toBe(1); // only the 50 % mark is crossed (40 % was passed before the resume)
+    expect(f.out[0]).toMatch(/^train {2}2000\/4000 {2} 50% {2}2\.0 it\/s {2}ETA 16:40\n$/);
+    const q = new Progress({ total: 10, stream: f.stream, now: f.clock.now, initial: 25 });
+    expect(q.render(false)).toMatch(/^10\/10 {2}100% {2}- it\/s/); // clamped to the total, no division by zero
+  });
 });

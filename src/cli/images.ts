@@ -22,8 +22,14 @@ import { writeLossPng } from './pictures.js';
 import { drawOdeImages, ODE_OPTS } from './ode.js';
 import { testWriteOptions } from './write_hooks.js';
 import { keptCheckpoint, skippedNote } from './run_messages.js';
+import { ClassifierFreeGuidance, type LabelledNet } from '../score/guidance/cfg.js';
+import { classIndex, FASHION_MNIST_CLASSES } from '../data/idx.js';
+import type { LoadedImageRun } from '../train/image_model.js';
 
 const lines = (o: Record<string, string>) => Object.entries(o).map(([k, v]) => `${k}: ${v}`).join('; ');
+
+/** The classifier-free guidance scale `--class K` uses on a class-conditional run without `--cfg`. */
+export const DEFAULT_CFG_SCALE = 1;
 
 export const IMAGE_TRAIN_OPTS: OptSpec = {
   process: { type: 'string', help: `images: noise process — ${lines(PROCESSES)}`, default: 'ddpm' },
@@ -33,12 +39,14 @@ export const IMAGE_TRAIN_OPTS: OptSpec = {
   'warmup': { type: 'number', help: 'learning-rate warm-up steps' },
   'sample-every': { type: 'number', help: 'images: steps between sample grids (EMA weights) written to the run', default: 500 },
   'n-train': { type: 'number', help: 'images: use only the first N training images' },
+  'class-conditional': { type: 'boolean', help: 'images: a class-conditional U-Net (label embedding, for classifier-free guidance: sample --class K --cfg W); needs labelled data' },
+  'cond-drop': { type: 'number', help: 'images, class-conditional: probability a training label is replaced by the null class ∅ (default 0.1)' },
 };
 
 export function imageConfigFromArgs(a: Record<string, any>): ImageConfig {
   const process = (a.process ?? 'ddpm') as ProcessName;
   const base = imageConfig({ process });
-  const over: Parameters<typeof imageConfig>[0] = { data: a.data === 'swissroll' ? 'fashion-mnist' : a.data, process, seed: a.seed ?? 0 };
+  let over: Parameters<typeof imageConfig>[0] = { data: a.data === 'swissroll' ? 'fashion-mnist' : a.data, process, seed: a.seed ?? 0 };
   if (process === 'ddpm' && a.schedule) over.process = { kind: 'ddpm', schedule: a.schedule === 'cosine' ? 'cosine' : a.schedule === 'linear' ? 'linear' : badSchedule(a.schedule), T: 1000, betaStart: 1e-4, betaEnd: 0.02 };
   if (process === 'ncsn' && (a['sigma-max'] !== undefined || a['sigma-min'] !== undefined || a.levels !== undefined)) {
     over.process = { kind: 'ncsn', sigmaMax: a['sigma-max'] ?? 0, sigmaMin: a['sigma-min'] ?? 0.01, levels: a.levels ?? 0 };
@@ -52,6 +60,8 @@ export function imageConfigFromArgs(a: Record<string, any>): ImageConfig {
   if (a.batch !== undefined) over.batchSize = a.batch;
   if (a['ema-decay'] !== undefined) over.emaDecay = a['ema-decay'];
   if (a['n-train'] !== undefined) over.nTrain = a['n-train'];
+  if (a['class-conditional']) over = { ...over, classes: 0 }; // the number of classes comes from the data
+  if (a['cond-drop'] !== undefined) over = { ...over, condDrop: a['cond-drop'] };
   const steps = over.steps ?? base.steps;
   if (a.lr !== undefined || a['lr-schedule'] !== undefined || a.warmup !== undefined) {
     over.optim = defaultAdam({ ...base.optim, lr: a.lr ?? base.optim.lr, warmup: a.warmup ?? base.optim.warmup, schedule: a['lr-schedule'] ?? base.optim.schedule, decaySteps: steps });
@@ -77,8 +87,12 @@ async function progressGrid(device: Device, ctx: ImageRunContext, out: string, s
   const { net, arena } = loadEmaCopy(device, ctx);
   void arena;
   const sampler = defaultSampler(process);
-  const r = await sampleImages(device, net, process, cfg.shape, { sampler, n: 64, seed: 1, steps: 50, stepsPerLevel: 2 });
-  writeGrid(join(out, `samples_step${String(step).padStart(6, '0')}.png`), r.samples, cfg.shape, process.dataRange, `${cfg.process.kind} step ${step}: ${sampler}, EMA weights`);
+  // a class-conditional run: row k of the 8×8 grid is class k mod K, with classifier-free guidance at the default w
+  const K = cfg.classes ?? 0;
+  const guided = K ? new ClassifierFreeGuidance(net, Array.from({ length: 64 }, (_, i) => Math.floor(i / 8) % K), DEFAULT_CFG_SCALE) : null;
+  const r = await sampleImages(device, guided ?? net, process, cfg.shape, { sampler, n: 64, seed: 1, steps: 50, stepsPerLevel: 2 });
+  guided?.dispose();
+  writeGrid(join(out, `samples_step${String(step).padStart(6, '0')}.png`), r.samples, cfg.shape, process.dataRange, `${cfg.process.kind} step ${step}: ${sampler}, EMA weights` + (K ? `, rows: classes 0–${Math.min(K, 8) - 1}, cfg w = ${DEFAULT_CFG_SCALE}` : ''));
   void trainer;
 }
 
@@ -110,15 +124,16 @@ function loadEmaCopy(device: Device, ctx: ImageRunContext) {
 }
 
 /** The same network reading its parameters from another arena of the same layout. */
-function withArena(net: ImageRunContext['net'], data: import('../tensor/tensor.js').Tensor, arena: ImageRunContext['arena']): NoiseConditionalNet {
+function withArena(net: ImageRunContext['net'], data: import('../tensor/tensor.js').Tensor, arena: ImageRunContext['arena']): NoiseConditionalNet & LabelledNet {
   const views = arena.viewsOf(data);
   return {
-    forward: (x, c) => {
+    nullLabel: net.nullLabel,
+    forward: (x, c, y) => {
       // swap the parameter views for the call (sampling runs without gradients)
       const saved = arena.params.map(([, p]) => p.value);
       arena.params.forEach(([, p], i) => (p.value = views[i]));
       try {
-        return net.forward(x, c);
+        return net.forward(x, c, y);
       } finally {
         arena.params.forEach(([, p], i) => (p.value = saved[i]));
       }
@@ -142,9 +157,8 @@ export async function trainImageCommand(device: Device, a: Record<string, any>):
       const p = c.process;
       console.error(`scoregpu: ${c.preset} U-Net (${t.arena.size.toLocaleString()} parameter slots) on ${c.data} [${c.shape.join('×')}], process ${p.kind}` +
         ` (${describeProcess(p)})` + `, batch ${c.batchSize}, ${c.steps} steps` + (t.step ? `, resuming at step ${t.step}` : ''));
-      bar = new Progress({ total: c.steps, label: `train ${p.kind} on ${c.data}` });
+      bar = new Progress({ total: c.steps, label: `train ${p.kind} on ${c.data}`, initial: t.step });
       last = t.step;
-      bar.tick(t.step);
     },
     skipNonFinite: !!a['skip-nonfinite'],
     onLog: (step, loss, ips, skipped) => {
@@ -164,6 +178,8 @@ export async function trainImageCommand(device: Device, a: Record<string, any>):
 }
 
 export const IMAGE_SAMPLE_OPTS: OptSpec = {
+  class: { type: 'string', help: `images: the class to draw — 0–9 or a Fashion-MNIST name (${FASHION_MNIST_CLASSES.join(', ')})` },
+  cfg: { type: 'number', help: `images, class-conditional runs: classifier-free guidance scale w, ε̃ = (1 + w)·ε(x, y) − w·ε(x, ∅) (default ${DEFAULT_CFG_SCALE} with --class)` },
   eta: { type: 'number', help: 'ddim: η (0 deterministic)', default: 0 },
   spacing: { type: 'string', help: `ddim: timestep spacing (${SPACINGS.join(', ')})`, default: 'leading' },
   variance: { type: 'string', help: 'ancestral: posterior (β̃_t) | beta (β_t)', default: 'posterior' },
@@ -197,29 +213,49 @@ export async function sampleImageCommand(device: Device, a: Record<string, any>)
   const run = loadImageRun(device, a.run, a.weights === 'params' ? 'params' : 'ema');
   const { cfg, process } = run;
   const sampler: string = a.sampler ?? defaultSampler(process);
-  if (sampler === 'ode') return sampleOdeImages(device, run, a);
+  if (sampler === 'ode') return sampleOdeImages(device, run, a, classifierFree(run, a));
   const n: number = a.n === 2000 ? 64 : a.n;
   const o = samplerOptions(sampler, n, a);
+  const guided = classifierFree(run, a);
+  const net = guided?.net ?? run.net;
   const plan = makePlan(sampler, process, samplerDefaults(process, sampler, o)); // validates before the long part
   const bar = new Progress({ total: plan.steps.length * Math.ceil(n / Math.min(n, a.batch ?? 64)), label: `sample ${plan.name}, n=${n}` });
   let last = 0;
-  const r = await sampleImages(device, run.net, process, cfg.shape, { ...o, onProgress: (d) => { bar.tick(d - last); last = d; } });
+  const r = await sampleImages(device, net, process, cfg.shape, { ...o, onProgress: (d) => { bar.tick(d - last); last = d; } });
   bar.done();
   const out: string = a.out ?? join(a.run, `samples_${sampler}.png`);
   if (/\.npy$/i.test(out)) writeNpy(out, r.samples, [n, ...cfg.shape]);
-  else writeGrid(out, r.samples, cfg.shape, process.dataRange, `${cfg.process.kind}, ${plan.name}, ${r.nfe} NFE`);
-  console.log(`${n} images in ${r.seconds.toFixed(1)} s (${(n / r.seconds).toFixed(2)} img/s, ${r.nfe} network evaluations each, ${r.dispatchesPerStep} dispatches per step) → ${out}`);
+  else writeGrid(out, r.samples, cfg.shape, process.dataRange, `${cfg.process.kind}, ${plan.name}, ${r.nfe} NFE${guided?.caption ?? ''}`);
+  console.log(`${n} images in ${r.seconds.toFixed(1)} s (${(n / r.seconds).toFixed(2)} img/s, ${r.nfe} network evaluations each${guided ? ' (each on the batch doubled: [y; ∅])' : ''}, ${r.dispatchesPerStep} dispatches per step) → ${out}`);
   return 0;
 }
 
+/**
+ * `--class K [--cfg W]` on a class-conditional run: the network wrapped in classifier-free guidance
+ * (src/score/guidance/cfg.ts) and the grid caption naming the class and w; null when the run is
+ * unconditional (`--class` is then classifier guidance's) or no class is asked for.
+ */
+function classifierFree(run: LoadedImageRun, a: Record<string, any>): { net: ClassifierFreeGuidance; caption: string } | null {
+  const K = run.cfg.classes ?? 0;
+  if (a.cfg !== undefined && !K) throw new Error(`--cfg is for class-conditional runs; ${a.run} is unconditional (train one with --class-conditional; for this run use --class K with a classifier)`);
+  if (!K || a.class === undefined) {
+    if (a.cfg !== undefined) throw new Error('--cfg needs --class K (the class to draw)');
+    return null;
+  }
+  const names = run.cfg.data.startsWith('fashion-mnist') && K === FASHION_MNIST_CLASSES.length ? FASHION_MNIST_CLASSES : Array.from({ length: K }, (_, i) => String(i));
+  const y = classIndex(a.class, names);
+  const w: number = a.cfg ?? DEFAULT_CFG_SCALE;
+  return { net: new ClassifierFreeGuidance(run.net, y, w), caption: `, class ${y} (${names[y]}), cfg w = ${w}` };
+}
+
 /** `scoregpu sample --sampler ode`: the probability-flow ODE (./ode.ts), a grid or an .npy. */
-async function sampleOdeImages(device: Device, run: ReturnType<typeof loadImageRun>, a: Record<string, any>): Promise<number> {
+async function sampleOdeImages(device: Device, run: ReturnType<typeof loadImageRun>, a: Record<string, any>, guided: { net: NoiseConditionalNet; caption: string } | null): Promise<number> {
   const { cfg, process } = run;
   const n: number = a.n === 2000 ? 64 : a.n;
-  const r = await drawOdeImages(device, run.net, process, cfg.shape, n, a);
+  const r = await drawOdeImages(device, guided?.net ?? run.net, process, cfg.shape, n, a);
   const out: string = a.out ?? join(a.run, `samples_${r.tag}.png`);
   if (/\.npy$/i.test(out)) writeNpy(out, r.samples, [n, ...cfg.shape]);
-  else writeGrid(out, r.samples, cfg.shape, process.dataRange, `${cfg.process.kind}, ${r.name}, ${r.nfe.toFixed(0)} NFE`);
+  else writeGrid(out, r.samples, cfg.shape, process.dataRange, `${cfg.process.kind}, ${r.name}, ${r.nfe.toFixed(0)} NFE${guided?.caption ?? ''}`);
   console.log(`${n} images in ${r.seconds.toFixed(1)} s (${(n / r.seconds).toFixed(2)} img/s, ${r.nfe.toFixed(1)} network evaluations each${r.settings.method === 'rk45' ? `, ${r.accepted} steps accepted and ${r.rejected} rejected` : ''}) → ${out}`);
   return 0;
 }

@@ -82,7 +82,7 @@ export async function trainCommand(device: Device, a: Record<string, any>): Prom
     write: testWriteOptions(),
     onStart: (t) => {
       last = t.step;
-      bar.tick(t.step);
+      bar.resumeAt(t.step);
     },
     onLog: (step, loss, _sps, skipped) => {
       bar.tick(step - last, { loss: loss.toPrecision(4), ...(skipped ? { skipped } : {}) });

@@ -22,6 +22,8 @@ export interface ProgressOptions {
   minIntervalMs?: number;
   /** Clock, for tests. Default performance.now(). */
   now?: () => number;
+  /** Work already done before this process (a resumed run): counted in the bar, not in the rate. */
+  initial?: number;
 }
 
 export type ProgressFields = Record<string, number | string>;
@@ -59,13 +61,14 @@ export class Progress {
   readonly total: number;
   readonly label: string;
   private count = 0;
+  private initial: number;
   private fields: ProgressFields = {};
   private readonly stream: ProgressStream;
   private readonly tty: boolean;
   private readonly width: number;
   private readonly minInterval: number;
   private readonly now: () => number;
-  private readonly start: number;
+  private start: number;
   private lastDraw = -Infinity;
   private nextDecile = 1;
   private finished = false;
@@ -80,6 +83,17 @@ export class Progress {
     this.minInterval = opts.minIntervalMs ?? 100;
     this.now = opts.now ?? (() => performance.now());
     this.start = this.now();
+    this.initial = 0;
+    this.resumeAt(opts.initial ?? 0);
+  }
+
+  /** Mark `done` units as finished before this process started (a resumed run); restarts the clock. */
+  resumeAt(done: number): this {
+    this.initial = Math.min(Math.max(0, done), this.total > 0 ? this.total : Infinity);
+    this.count = this.initial;
+    this.start = this.now();
+    this.nextDecile = this.total > 0 ? Math.floor((this.count / this.total) * 10) + 1 : 1;
+    return this;
   }
 
   /** Advance by n (default 1) and merge `fields` (e.g. {loss}) into the shown values. */
@@ -130,7 +144,7 @@ export class Progress {
   /** The status line (without \r or newline). */
   render(bar = true): string {
     const el = this.elapsed();
-    const rate = el > 0 ? this.count / el : 0;
+    const rate = el > 0 ? (this.count - this.initial) / el : 0;
     const parts: string[] = [];
     if (this.label) parts.push(this.label);
     if (this.total > 0) {
