@@ -27,3 +27,8 @@ export function gatherBytesRef(bytes: Uint8Array, row: number, idx: ArrayLike<nu
   }
   return out;
 }
+
+/** Float64 reference of inpaint_project.wgsl: known pixels (m ≥ 0.5) ← mean·y + std·z, the rest kept. */
+export function inpaintProjectRef(x: ArrayLike<number>, y: ArrayLike<number>, mask: ArrayLike<number>, z: ArrayLike<number>, l: { mean: number; std: number }): Float64Array {
+  return Float64Array.from(x, (xi, i) => (mask[i] >= 0.5 ? l.mean * y[i] + l.std * z[i] : xi));
+}
