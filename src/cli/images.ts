@@ -25,6 +25,7 @@ import { keptCheckpoint, skippedNote } from './run_messages.js';
 import { ClassifierFreeGuidance, type LabelledNet } from '../score/guidance/cfg.js';
 import { classIndex, FASHION_MNIST_CLASSES } from '../data/idx.js';
 import type { LoadedImageRun } from '../train/image_model.js';
+import type { Tensor } from '../tensor/tensor.js';
 
 const lines = (o: Record<string, string>) => Object.entries(o).map(([k, v]) => `${k}: ${v}`).join('; ');
 
@@ -128,7 +129,7 @@ function withArena(net: ImageRunContext['net'], data: import('../tensor/tensor.j
   const views = arena.viewsOf(data);
   return {
     nullLabel: net.nullLabel,
-    forward: (x, c, y) => {
+    forward: (x: Tensor, c: Tensor, y?: Tensor) => {
       // swap the parameter views for the call (sampling runs without gradients)
       const saved = arena.params.map(([, p]) => p.value);
       arena.params.forEach(([, p], i) => (p.value = views[i]));

@@ -81,7 +81,8 @@ export async function trainImage(device: Device, cfgIn: ImageConfig, o: ImageRun
     train = train.subarray(0, cfg.nTrain * D);
   }
   const values = train instanceof Uint8Array ? train : toRange(train, range);
-  const trainer = new Trainer(device, arena, imageLoss(device, process, net, cfg.sdeLoss), {
+  if (cfg.classes) checkLabels(set, cfg.classes);
+  const trainer = new Trainer(device, arena, imageLoss(device, process, net, cfg.sdeLoss, cfg.condDrop), {
     values,
     rowShape: [...cfg.shape],
     ...(train instanceof Uint8Array ? byteScale(range) : {}),
@@ -125,6 +126,14 @@ export async function trainImage(device: Device, cfgIn: ImageConfig, o: ImageRun
   const imgPerSec = ((trainer.step - s0) * cfg.batchSize) / ((performance.now() - t0) / 1000);
   if (!diverged && o.onSample) await o.onSample(trainer.step, ctx);
   return { ...ctx, lossHistory, imgPerSec, diverged, checkpointStep };
+}
+
+/** A class-conditional run's data: labelled, every label one of the run's classes. */
+function checkLabels(set: ImageSet, classes: number): void {
+  if (!set.trainLabels) throw new Error(`${set.name} has no labels: a class-conditional model needs labelled data (fashion-mnist, an idx: directory)`);
+  let max = 0;
+  for (const y of set.trainLabels) max = Math.max(max, y);
+  if (max >= classes) throw new Error(`${set.name} has label ${max}, but the run has ${classes} classes`);
 }
 
 /** Load a run directory (or a released model's folder) holding checkpoint.safetensors or model.safetensors. */

@@ -53,6 +53,7 @@ export function imageCheckpointOf(file: StFile, path: string): ReturnType<typeof
   const p = (cfg.process ?? {}) as unknown as Record<string, unknown>;
   for (const k of ['T', 'N', 'levels']) if (p[k] !== undefined) configInt(path, `process.${k}`, p[k], 1, 1_000_000);
   configInt(path, 'batchSize', cfg.batchSize, 1, 1 << 16);
+  if (cfg.classes !== undefined) configInt(path, 'classes', cfg.classes, 1, 4096);
   const u = fromFileConfig(path, () => unetConfig(cfg.preset, { ...(cfg.unet ?? {}), channels: C, imageSize: H }));
   const base = configInt(path, 'unet.base', u.base, 1, 4096);
   const nres = configInt(path, 'unet.numResBlocks', u.numResBlocks, 1, 64);

@@ -14,6 +14,7 @@ import { Rng, deriveSeed } from '../data/rng.js';
 import { defaultAdam, type AdamConfig } from './optimizer.js';
 import type { TrainerConfig } from './trainer.js';
 import { checkChoice } from './choice.js';
+import { dropLabels, withLabels } from '../score/guidance/cfg.js';
 
 export interface ImageConfig {
   kind: 'image';
@@ -33,6 +34,10 @@ export interface ImageConfig {
   nTrain?: number;
   /** Score SDEs (ve, vp, subvp): the continuous-time DSM loss's ε, weighting and reduction (default SDE_LOSS_DEFAULTS). */
   sdeLoss?: Partial<SdeLossOptions>;
+  /** Class-conditional (classifier-free guidance): the number of classes K (0: from the data); the U-Net embeds K + 1 labels (∅ = K). */
+  classes?: number;
+  /** Class-conditional: the probability a training label is replaced by ∅ (default 0.1). */
+  condDrop?: number;
 }
 
 /**
@@ -70,12 +75,24 @@ export function imageConfig(over: Partial<Omit<ImageConfig, 'process'>> & { proc
     checkChoice('loss reduction', o.reduction, ['mean', 'half-sum'] as const);
     if (!(o.eps > 0 && o.eps < 1)) throw new Error(`the loss's smallest time ε must be in (0, 1), got ${o.eps}`);
   }
+  if (cfg.classes !== undefined) {
+    if (!(Number.isInteger(cfg.classes) && cfg.classes >= 0 && cfg.classes <= 4096)) throw new Error(`classes must be an integer in [1, 4096] (0: from the data), got ${cfg.classes}`);
+    cfg.condDrop ??= 0.1;
+  }
+  if (cfg.condDrop !== undefined) {
+    if (cfg.classes === undefined) throw new Error('--cond-drop is for class-conditional runs (--class-conditional)');
+    if (!(cfg.condDrop >= 0 && cfg.condDrop <= 1)) throw new Error(`the label drop probability must be in [0, 1], got ${cfg.condDrop}`);
+  }
   return cfg;
 }
 
-/** Fill in what comes from the data: the image shape, NCSN's σ levels by NCSNv2's rules, VE's σ_max by the same rule. */
+/** Fill in what comes from the data: the image shape, the number of classes, NCSN's σ levels by NCSNv2's rules, VE's σ_max by the same rule. */
 export function resolveImageConfig(cfg: ImageConfig, set: ImageSet): ImageConfig {
   const out: ImageConfig = { ...cfg, shape: [...set.shape] };
+  if (cfg.classes === 0) {
+    if (!set.trainLabels) throw new Error(`${set.name} has no labels: a class-conditional model needs labelled data (fashion-mnist, an idx: directory)`);
+    out.classes = set.classes?.length ?? set.trainLabels.reduce((m, y) => Math.max(m, y + 1), 1);
+  }
   const p = out.process;
   const D = set.shape[0] * set.shape[1] * set.shape[2];
   if (p.kind === 'ncsn' && (!(p.sigmaMax > 0) || !(p.levels > 0))) {
@@ -111,6 +128,7 @@ export function buildImageModel(device: Device, cfg: ImageConfig): { net: UNet; 
     channels: C,
     imageSize: H,
     seed: cfg.seed,
+    ...(cfg.classes ? { classes: cfg.classes } : {}),
     // NCSN: Fourier features of log σ and the output divided by σ (NCSNv2); DDPM: sinusoidal t
     ...(process.prediction === 'score' ? { embedding: 'fourier', scaleBySigma: true } : { embedding: 'sinusoidal', scaleBySigma: false }),
   });
@@ -120,11 +138,17 @@ export function buildImageModel(device: Device, cfg: ImageConfig): { net: UNet; 
 /**
  * The loss of a process: for a score SDE the continuous-time DSM loss (t drawn per row on the
  * device, coefficients computed from t; `sdeLoss` its options); for a discrete process its
- * per-index columns on the device and the denoising loss over them.
+ * per-index columns on the device and the denoising loss over them. A class-conditional network
+ * reads the batch's labels, each replaced by ∅ with probability `condDrop` (classifier-free guidance).
  */
-export function imageLoss(device: Device, process: DiscreteProcess, net: UNet, sdeLoss?: Partial<SdeLossOptions>) {
+export function imageLoss(device: Device, process: DiscreteProcess, net: UNet, sdeLoss?: Partial<SdeLossOptions>, condDrop = 0.1) {
+  const labelled = (noise: Noise, labels?: Tensor) => {
+    if (!net.classEmbed) return net;
+    if (!labels) throw new Error('a class-conditional model trains on labelled data (this data set has no labels)');
+    return withLabels(net, dropLabels(labels, noise, condDrop, net.nullLabel));
+  };
   const sde = sdeOf(process);
-  if (sde) return (x: Tensor, noise: Noise) => continuousDsmLoss(net, sde, x, noise, sdeLoss);
+  if (sde) return (x: Tensor, noise: Noise, labels?: Tensor) => continuousDsmLoss(labelled(noise, labels), sde, x, noise, sdeLoss);
   const t = processTables(process);
   const N = process.N;
   const cols: ProcessColumns = {
@@ -134,7 +158,7 @@ export function imageLoss(device: Device, process: DiscreteProcess, net: UNet, s
     prediction: process.prediction,
     reduction: process.prediction === 'score' ? 'half-sum' : 'mean',
   };
-  return (x: Tensor, noise: Noise) => denoisingLoss(net, cols, x, noise);
+  return (x: Tensor, noise: Noise, labels?: Tensor) => denoisingLoss(labelled(noise, labels), cols, x, noise);
 }
 
 export function imageTrainerConfig(cfg: ImageConfig, logEvery = 25): TrainerConfig {
