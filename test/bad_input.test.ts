@@ -133,6 +133,19 @@ describe('the CLI: one line per expected failure', () => {
       const r = cli(['sample', '--run', d, '--n', '4', '--steps', '1']);
       expectOneLine(r, new RegExp(`^scoregpu sample: ${d.replace(/[/.]/g, '\\$&')}/checkpoint\\.safetensors: .*${what.source}`));
     }
+    // samples to score: NaN/Inf is an error naming the file and the count, never a metric
+    const bad = new Float32Array(2 * 37).map((_, i) => Math.sin(i));
+    bad[5] = NaN;
+    bad[40] = Infinity;
+    bad[41] = -Infinity;
+    const badNpy = join(DIR, 'nan-samples.npy');
+    writeFileSync(badNpy, encodeNpy(bad, [37, 2]));
+    const e = cli(['eval', '--run', run, '--samples', badNpy, '--n', '16']);
+    expectOneLine(e, new RegExp(`^scoregpu eval: ${badNpy.replace(/[/.]/g, '\\$&')}: 3 of 74 values are not finite`));
+    expect(e.out).toBe('');
+    const wide = join(DIR, 'wide-samples.npy');
+    writeFileSync(wide, encodeNpy(new Float32Array(3 * 20).fill(0.5), [20, 3]));
+    expectOneLine(cli(['eval', '--run', run, '--samples', wide, '--n', '16']), /wide-samples\.npy: shape \[20, 3\] does not hold rows of 2 values/);
     // .npy data
     const npy = join(DIR, 'garbage.npy');
     writeFileSync(npy, Buffer.from("\x93NUMPY\x01\x00\x20\x00{'descr': '<f4', 'shape': (3,\n \x00\x01 garbage", 'latin1'));

@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs';
 import type { Device } from '../gpu/device.js';
 import type { OptSpec } from './args.js';
 import { loadToyRun } from '../train/toy_run.js';
-import { readNpy, writeFileAtomic } from '../io/fs.js';
+import { readSamplesNpy, writeFileAtomic } from '../io/fs.js';
+import { FileError } from '../gpu/errors.js';
 import { loadDataset } from '../data/dataset.js';
 import { evaluateSamples } from '../eval/metrics.js';
 import { isToyName, sampleToy } from '../data/toy.js';
@@ -50,8 +51,11 @@ export async function evaluateRun(device: Device, a: Record<string, any>) {
   const file = a.samples ?? paths.samplesNpy;
   let samples: Float32Array;
   if (existsSync(file)) {
-    const npy = readNpy(file);
-    samples = Float32Array.from(npy.data as ArrayLike<number>);
+    const read = readSamplesNpy(file);
+    if (read.samples.length % run.cfg.dim !== 0 || (read.shape.length > 1 && read.shape[read.shape.length - 1] !== run.cfg.dim)) {
+      throw new FileError(file, `shape [${read.shape.join(', ')}] does not hold rows of ${run.cfg.dim} values (this run's data dimension)`);
+    }
+    samples = read.samples;
   } else {
     samples = (await sampleRun(device, { run: a.run, n: a.n, weights: 'ema' }, true)).samples;
   }

@@ -10,7 +10,7 @@ import { makePlan } from '../score/sampling/index.js';
 import { samplerDefaults, sampleImages, type SampleImagesOptions } from '../score/sampling/draw.js';
 import { loadOrTrainClassifier } from '../eval/fmnist_classifier.js';
 import { evaluateImageSamples, checkClassifierShape } from '../eval/image_eval.js';
-import { readNpy, writeFileAtomic, writeNpy } from '../io/fs.js';
+import { readSamplesNpy, writeFileAtomic, writeNpy } from '../io/fs.js';
 import { Progress } from '../io/progress.js';
 import { writeGrid, samplerOptions } from './images.js';
 import { drawOdeImages, evalBpdCommand } from './ode.js';
@@ -44,8 +44,7 @@ export async function evalImageCommand(device: Device, a: Record<string, any>): 
   const plan = ode ? null : makePlan(sampler, process, samplerDefaults(process, sampler, o));
   let samples: Float32Array, seconds = 0, dispatches = 0, source: string, nfe = 0, tag = '';
   if (a.samples) {
-    const npy = readNpy(a.samples);
-    samples = Float32Array.from(npy.data as ArrayLike<number>);
+    samples = readSamplesNpy(a.samples).samples;
     source = a.samples;
   } else if (ode) {
     const r = await drawOdeImages(device, run.net, process, cfg.shape, n, a);

@@ -140,6 +140,20 @@ export function readNpy(p: string): Npy {
   return decodeNpy(readBytes(p, '.npy'), p);
 }
 
+/**
+ * Samples to be scored, read from a .npy file as float32: every value must be a number. A file holding
+ * NaN or ±Inf (a diverged chain saved by something else) is a FileError naming it and the count,
+ * never a metric of Infinity.
+ */
+export function readSamplesNpy(p: string): { samples: Float32Array; shape: number[] } {
+  const npy = readNpy(p);
+  const samples = Float32Array.from(npy.data as ArrayLike<number>);
+  let bad = 0;
+  for (let i = 0; i < samples.length; i++) if (!Number.isFinite(samples[i])) bad++;
+  if (bad > 0) throw new FileError(p, `${bad} of ${samples.length} values are not finite (NaN or ±Inf): not samples that can be scored`);
+  return { samples, shape: npy.shape };
+}
+
 /** Write a .npy file atomically. */
 export function writeNpy(p: string, data: NpyArray, shape: readonly number[], opts?: AtomicWriteOptions): void {
   writeFileAtomic(p, encodeNpy(data, shape), opts);
