@@ -4,12 +4,19 @@
 // per output pixel and literal broadcast lanes, as in gen-conv2d-tex.mjs (lavapipe keeps arrays
 // indexed in loops in memory, one lane at a time). Run after editing: node scripts/gen-conv2d-blk.mjs;
 // `--check` writes nothing and exits 1 when the committed file differs from what this would write.
-import { writeFileSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { COORD_FN, STEP4_FN, CONV_BINDINGS, convChannelLoop } from './wgsl-parts.mjs';
+import { importBundled } from './run-bundled.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Write the generated files through the project's atomic writer (src/io/fs.ts: temp file, fsync, rename). */
+async function writeGenerated(entries) {
+  const { writeFileAtomic } = await importBundled('gen-fs', ['src/io/fs.ts'], { device: false });
+  for (const [f, text] of entries) writeFileAtomic(f, text);
+}
 // [block width, block height] in output pixels; width + KW − 1 ≤ 16 (two texel columns per lane).
 // Measured on lavapipe at B64 (scripts/profile-conv.mjs, interleaved, vs the 64×4 row strips, two
 // runs): 7×7 gained ×1.05–1.17 at the U-Net's 14×14 and 7×7 convs and −10…+6 % at 28×28 per conv
@@ -131,5 +138,5 @@ if (process.argv.includes('--check')) {
     process.exit(1);
   }
 } else {
-  writeFileSync(file, text);
+  await writeGenerated([[file, text]]);
 }

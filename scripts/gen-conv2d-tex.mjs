@@ -4,12 +4,19 @@
 // accumulator variables and literal broadcast lanes as in shaders/matmul_tex.wgsl (lavapipe does
 // not promote arrays indexed in loops to registers). Run after editing: node scripts/gen-conv2d-tex.mjs
 // `--check` writes nothing and exits 1 when a committed file differs from what this would write.
-import { writeFileSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { COORD_FN, STEP4_FN, CONV_BINDINGS, convChannelLoop } from './wgsl-parts.mjs';
+import { importBundled } from './run-bundled.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Write the generated files through the project's atomic writer (src/io/fs.ts: temp file, fsync, rename). */
+async function writeGenerated(entries) {
+  const { writeFileAtomic } = await importBundled('gen-fs', ['src/io/fs.ts'], { device: false });
+  for (const [f, text] of entries) writeFileAtomic(f, text);
+}
 const TILES = [[16, 4], [32, 4], [16, 8], [8, 8], [64, 4], [32, 8], [48, 4]];
 const WTILES = [[16, 8], [32, 4], [8, 8], [64, 4], [32, 8]];
 // weight-gradient tiles reading gy as a padded NHWC4 texture (rows come 4 to a texel: TM % 32 == 0)
@@ -292,6 +299,6 @@ if (process.argv.includes('--check')) {
     process.exit(1);
   }
 } else {
-  for (const [f, text] of Object.entries(files)) writeFileSync(join(root, f), text);
+  await writeGenerated(Object.entries(files).map(([f, text]) => [join(root, f), text]));
   console.log(`wrote shaders/conv2d_tex.wgsl and conv2d_tex_wgrad.wgsl (${TILES.map(([a, b]) => `main${a}x${b}`).join(', ')}, ${WTILES.map(([a, b]) => `wgrad${a}x${b}`).join(', ')}, ${WNTILES.map(([a, b]) => `wgradn${a}x${b}`).join(', ')})`);
 }

@@ -5,12 +5,19 @@
 // registers (lavapipe does neither) — and the generic `main` over override tiles.
 // Run after editing: node scripts/gen-matmul-tex.mjs; `--check` writes nothing and exits 1 when the
 // committed file differs from what this would write.
-import { writeFileSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { COORD_FN, STEP4_FN } from './wgsl-parts.mjs';
+import { importBundled } from './run-bundled.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Write the generated files through the project's atomic writer (src/io/fs.ts: temp file, fsync, rename). */
+async function writeGenerated(entries) {
+  const { writeFileAtomic } = await importBundled('gen-fs', ['src/io/fs.ts'], { device: false });
+  for (const [f, text] of entries) writeFileAtomic(f, text);
+}
 const TILES = [[16, 4], [32, 4], [16, 8], [8, 8], [32, 8], [8, 16], [16, 16]];
 
 const header = `enable subgroups;
@@ -200,5 +207,5 @@ if (process.argv.includes('--check')) {
     process.exit(1);
   }
 } else {
-  writeFileSync(file, text);
+  await writeGenerated([[file, text]]);
 }

@@ -7,14 +7,17 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-/** Bundle `export { createDevice } …; export * from` each of `modules` (paths under src/) and import it. */
-export async function importBundled(name, modules, { sourcemap = false } = {}) {
+/**
+ * Bundle `export { createDevice } …; export * from` each of `modules` (paths under src/) and import it.
+ * `device: false` leaves createDevice (and Dawn) out, for scripts that only need plain helpers.
+ */
+export async function importBundled(name, modules, { sourcemap = false, device = true } = {}) {
   process.env.XDG_RUNTIME_DIR ??= '/tmp';
   if (sourcemap) process.setSourceMapsEnabled(true);
   const out = join(root, `dist/profile/${name}.mjs`);
   await esbuild.build({
     stdin: {
-      contents: [`export { createDevice } from './src/gpu/device.ts';`, ...modules.map((m) => `export * from './${m}';`)].join(' '),
+      contents: [...(device ? [`export { createDevice } from './src/gpu/device.ts';`] : []), ...modules.map((m) => `export * from './${m}';`)].join(' '),
       resolveDir: root, sourcefile: `${name}-entry.ts`, loader: 'ts',
     },
     bundle: true, format: 'esm', platform: 'node', target: 'node20', packages: 'external',
