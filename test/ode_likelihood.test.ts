@@ -25,7 +25,7 @@ import { VeSde, VpSde, SubVpSde, type Sde } from '../src/score/sde/index.js';
 import type { NoiseConditionalNet } from '../src/score/losses.js';
 import { dopri5, euler, heun, type Field, type State } from '../src/score/sampling/ode/index.js';
 import { sampleFlow } from '../src/score/sampling/ode/flow.js';
-import { hutchinsonDivergence, logLikelihood, bitsPerDim, dequantize, drawProbe } from '../src/score/likelihood.js';
+import { hutchinsonDivergence, logLikelihood, bitsPerDim, bitsPerDimBatch, dequantize, drawProbe } from '../src/score/likelihood.js';
 import { imageConfig } from '../src/train/image_recipes.js';
 import { trainImage } from '../src/train/image.js';
 import { loadImageSet } from '../src/data/images.js';
@@ -257,8 +257,8 @@ describe(`exact likelihood under the exact score of Gaussian data (seed ${TEST_S
       const g = gaussian(lo, hi), B = 3, seed = 1 + (TEST_SEED % 997);
       const bytes = Uint8Array.from({ length: B * D }, () => Math.floor(r.next() * 256));
       const res = await bitsPerDim(d, exactNet(sde, g), sde, bytes, shape, { seed, batch: B });
-      // the first batch is dequantised with seed·1000 (bitsPerDim's rule): read what the model saw
-      const x = dequantize(d, bytes, [B, ...shape], sde.dataRange, seed * 1000);
+      // image i is dequantised by row i of one draw under the seed, whatever the batching: read what the model saw
+      const x = dequantize(d, bytes, [B, ...shape], sde.dataRange, seed);
       const xs = Array.from(await x.toArray());
       x.dispose();
       for (let b = 0; b < B; b++) {
@@ -274,6 +274,13 @@ describe(`exact likelihood under the exact score of Gaussian data (seed ${TEST_S
         expect(Math.abs(res.bpd[b] - want), `${sde.name} image ${b}: ${res.bpd[b]} vs ${want} bits/dim`).toBeLessThan(1e-3);
       }
       expect(res.nfe.length).toBe(1);
+      // one image at a time (other solves, same noise and probes per image): the same bits/dim up to the solver's error
+      const single = await bitsPerDim(d, exactNet(sde, g), sde, bytes, shape, { seed, batch: 1 });
+      expect(single.nfe.length).toBe(B);
+      for (let b = 0; b < B; b++) expect(Math.abs(single.bpd[b] - res.bpd[b]), `${sde.name} image ${b} alone vs in the batch`).toBeLessThan(1e-3);
+      // and the last image alone, keyed by its index in the set
+      const last = await bitsPerDimBatch(d, exactNet(sde, g), sde, bytes, shape, B - 1, 1, { seed });
+      expect(Math.abs(last.bpd[0] - res.bpd[B - 1])).toBeLessThan(1e-3);
     }
   }, 60_000);
 });
@@ -361,9 +368,19 @@ describe('scoregpu sample/eval --sampler ode and eval --bpd (a tiny VP model tra
     expect(rep).toMatchObject({ probe: 'gaussian', offset: 1, process: 'vp', rtol: 0.01, atol: 0.01 });
     expect(b.err).toMatch(/bits\/dim \(vp, gaussian probe\), n=2/); // the progress bar
 
+    // resumable: a larger --n with the same settings computes only the new image, whatever --batch
+    const c = cli('eval', '--run', out, '--bpd', '--n', '3', '--batch', '2', '--rtol', '1e-2', '--atol', '1e-2', '--probe', 'gaussian');
+    expect(c.code, c.err + c.out).toBe(0);
+    expect(c.err).toMatch(/2 of 3 images already in .*eval_bpd\.batches\.json; 1 to go in 1 batch/);
+    const rep3 = JSON.parse(readFileSync(join(out, 'eval_bpd.json'), 'utf8'));
+    expect(rep3.perImage.slice(0, 2)).toEqual([u, v]);
+    expect(rep3).toMatchObject({ n: 3, resumedImages: 2, imagesPerBatch: [1, 1, 1] });
+    expect(rep3.nfePerBatch.slice(0, 2)).toEqual(rep.nfePerBatch);
+
     for (const [args, msg] of [
       [['sample', '--run', out, '--sampler', 'ode', '--steps', '4'], /--steps is for --method euler or heun/],
       [['eval', '--run', out, '--bpd', '--probe', 'uniform'], /unknown --probe 'uniform'; valid: rademacher, gaussian/],
+      [['eval', '--run', out, '--bpd', '--n', '3', '--rtol', '1e-3', '--atol', '1e-2', '--probe', 'gaussian'], /eval_bpd\.batches\.json: holds bits\/dim computed under other settings \(rtol: 0\.01 there, 0\.001 now\).*--fresh/],
     ] as const) {
       const e = cli(...args);
       expect(e.code, args.join(' ')).toBe(1);

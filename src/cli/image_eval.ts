@@ -13,7 +13,8 @@ import { evaluateImageSamples, checkClassifierShape } from '../eval/image_eval.j
 import { readSamplesNpy, writeFileAtomic, writeNpy } from '../io/fs.js';
 import { Progress } from '../io/progress.js';
 import { writeGrid, samplerOptions } from './images.js';
-import { drawOdeImages, evalBpdCommand } from './ode.js';
+import { drawOdeImages } from './ode.js';
+import { evalBpdCommand } from './eval_bpd.js';
 
 /** A file-name tag for a sampler setting, e.g. ddim50, ddim20-eta1, ancestral-beta, annealed5. */
 export function samplerTag(sampler: string, o: SampleImagesOptions, nfe: number): string {

@@ -41,6 +41,16 @@ export function drawProbe(device: Device, shape: readonly number[], kind: Probe,
 }
 
 /**
+ * Rows first … first + m − 1 of a draw of first + m rows (one dispatch and a copy): a row's numbers
+ * depend on the seed and its index in the whole set only, not on how the set is cut into batches, so
+ * an image's probe and dequantisation noise are the same at any batch size (and when a run resumes).
+ */
+function rowsOfDraw(draw: (shape: number[]) => Tensor, rowShape: readonly number[], first: number, m: number): Tensor {
+  if (first === 0) return draw([m, ...rowShape]);
+  return op.slice(draw([first + m, ...rowShape]), [first, ...rowShape.map(() => 0)], [m, ...rowShape]);
+}
+
+/**
  * fn(x) and the Hutchinson–Skilling estimate of its divergence per row, vᵀ(∂fn/∂x)v with the probe v
  * of x's shape: one vector–Jacobian product. fn maps [B, …] to [B, …] row by row. Returns [B, …] and
  * [B, 1], both without a graph.
@@ -82,6 +92,8 @@ export interface LikelihoodOptions {
   cond?: Conditioning;
   /** Tensors to keep out of the backward pass during the solve (the network's parameters: no weight gradients). */
   frozen?: readonly Tensor[];
+  /** x's rows are rows first, first + 1, … of a larger set: row r's probe is that row's of the whole set's draw (default 0). */
+  first?: number;
   onStep?: (t: number, nfe: number) => void;
 }
 
@@ -92,6 +104,9 @@ export interface LogLikelihood {
   priorLogp: Float64Array;
   delta: Float64Array;
   nfe: number;
+  /** The adaptive solver's accepted and rejected steps (0 for the fixed-step methods). */
+  accepted: number;
+  rejected: number;
 }
 
 /** log p(x) of each row of x ([B, …] in the model's data range) by the augmented ODE; one solve for the batch. */
@@ -99,7 +114,9 @@ export async function logLikelihood(device: Device, net: NoiseConditionalNet, sd
   const eps = o.eps ?? LIKELIHOOD_EPS;
   if (!(eps > 0 && eps < sde.T)) throw new RangeError(`likelihood: ε must lie in (0, ${sde.T}), got ${eps}`);
   const B = x.shape[0], D = x.size / B;
-  const probe = drawProbe(device, x.shape, o.probe ?? 'rademacher', o.seed ?? 0).keep();
+  const first = o.first ?? 0;
+  if (!(Number.isInteger(first) && first >= 0)) throw new RangeError(`likelihood: first row must be an integer ≥ 0, got ${first}`);
+  const probe = device.scope(() => rowsOfDraw((s) => drawProbe(device, s, o.probe ?? 'rademacher', o.seed ?? 0), x.shape.slice(1), first, B).keep());
   const delta0 = fill(device, [B, 1], 0).keep();
   const frozen = (o.frozen ?? []).filter((t) => t.requiresGrad);
   for (const t of frozen) t.requiresGrad = false;
@@ -112,7 +129,7 @@ export async function logLikelihood(device: Device, net: NoiseConditionalNet, sd
     disposeState(sol.y);
     const priorLogp = Float64Array.from(sqs, (s) => sde.priorLogp(s, D));
     const d = Float64Array.from(ds);
-    return { logp: priorLogp.map((p, i) => p + d[i]), priorLogp, delta: d, nfe: sol.nfe };
+    return { logp: priorLogp.map((p, i) => p + d[i]), priorLogp, delta: d, nfe: sol.nfe, accepted: sol.accepted, rejected: sol.rejected };
   } finally {
     for (const t of frozen) t.requiresGrad = true;
     probe.dispose();
@@ -130,13 +147,53 @@ export function bitsPerDimOf(logp: number, D: number, range: DataRange): number 
   return -logp / (D * Math.LN2) + 8 - rangeOffset(range);
 }
 
-/** Uniformly dequantised 8-bit images in the model's range: x = (k + u)/256 (·2 − 1 for [−1, 1]), u ~ U(0, 1) on the device. */
-export function dequantize(device: Device, bytes: ArrayLike<number>, shape: readonly number[], range: DataRange, seed: number): Tensor {
+/**
+ * Uniformly dequantised 8-bit images in the model's range: x = (k + u)/256 (·2 − 1 for [−1, 1]),
+ * u ~ U(0, 1) on the device. The images are rows first … of a larger set; each row's u is that
+ * row's of the whole set's draw under the seed (independent of the batching, as the probes are).
+ */
+export function dequantize(device: Device, bytes: ArrayLike<number>, shape: readonly number[], range: DataRange, seed: number, first = 0): Tensor {
   return device.scope(() => noGrad(() => {
     const k = Tensor.fromArray(device, Float32Array.from(bytes), shape, 'images');
-    const y = op.scale(op.add(k, rand(device, shape, seed, { stream: 2 })), 1 / 256);
+    const u = rowsOfDraw((s) => rand(device, s, seed, { stream: 2 }), shape.slice(1), first, shape[0]);
+    const y = op.scale(op.add(k, u), 1 / 256);
     return range === '[-1,1]' ? op.affine(y, 2, -1) : y;
   }));
+}
+
+export interface BatchBitsPerDim {
+  /** Per image of the batch. */
+  bpd: Float64Array;
+  /** Evaluations of the batch's one shared solve, its accepted and rejected steps, and its wall time. */
+  nfe: number;
+  accepted: number;
+  rejected: number;
+  seconds: number;
+}
+
+/**
+ * Bits/dim of images first … first + m − 1 of a set of 8-bit images ([n, …shape] values 0…255,
+ * row-major): one augmented solve for the whole batch (one error norm over the batch, as score_sde's
+ * RK45 over the flattened batch), one vector–Jacobian product per evaluation for all its probes.
+ * Image i's dequantisation noise and probe depend only on (seed, i).
+ */
+export async function bitsPerDimBatch(
+  device: Device, net: NoiseConditionalNet, sde: Sde, bytes: ArrayLike<number>, shape: readonly number[], first: number, m: number,
+  o: LikelihoodOptions = {},
+): Promise<BatchBitsPerDim> {
+  const D = shape.reduce((a, b) => a * b, 1);
+  if (!(Number.isInteger(first) && Number.isInteger(m) && first >= 0 && m >= 1 && (first + m) * D <= bytes.length)) {
+    throw new RangeError(`bits/dim: images ${first} … ${first + m - 1} are not in a set of ${Math.floor(bytes.length / D)}`);
+  }
+  const t0 = performance.now();
+  const seed = o.seed ?? 0;
+  const x = dequantize(device, Array.prototype.slice.call(bytes, first * D, (first + m) * D), [m, ...shape], sde.dataRange, seed, first).keep();
+  try {
+    const r = await logLikelihood(device, net, sde, x, { ...o, seed, first });
+    return { bpd: r.logp.map((lp) => bitsPerDimOf(lp, D, sde.dataRange)), nfe: r.nfe, accepted: r.accepted, rejected: r.rejected, seconds: (performance.now() - t0) / 1000 };
+  } finally {
+    x.dispose();
+  }
 }
 
 export interface BitsPerDim {
@@ -147,10 +204,7 @@ export interface BitsPerDim {
   seconds: number;
 }
 
-/**
- * Bits/dim of n 8-bit images ([n, …shape] values 0…255, row-major) in batches of `batch`: each
- * batch dequantised with its own noise and probes (seed·1000 + batch index) and solved jointly.
- */
+/** Bits/dim of n 8-bit images ([n, …shape] values 0…255, row-major) in batches of `batch` (default 64), each one solve. */
 export async function bitsPerDim(
   device: Device, net: NoiseConditionalNet, sde: Sde, bytes: ArrayLike<number>, shape: readonly number[],
   o: LikelihoodOptions & { batch?: number; onBatch?: (done: number, total: number) => void } = {},
@@ -161,17 +215,11 @@ export async function bitsPerDim(
   const B = Math.min(n, o.batch ?? 64);
   const t0 = performance.now();
   const bpd = new Float64Array(n), nfe: number[] = [];
-  for (let start = 0, k = 0; start < n; start += B, k++) {
+  for (let start = 0; start < n; start += B) {
     const m = Math.min(B, n - start);
-    const seed = (o.seed ?? 0) * 1000 + k;
-    const x = dequantize(device, Array.prototype.slice.call(bytes, start * D, (start + m) * D), [m, ...shape], sde.dataRange, seed).keep();
-    try {
-      const r = await logLikelihood(device, net, sde, x, { ...o, seed });
-      r.logp.forEach((lp, i) => (bpd[start + i] = bitsPerDimOf(lp, D, sde.dataRange)));
-      nfe.push(r.nfe);
-    } finally {
-      x.dispose();
-    }
+    const r = await bitsPerDimBatch(device, net, sde, bytes, shape, start, m, o);
+    bpd.set(r.bpd, start);
+    nfe.push(r.nfe);
     o.onBatch?.(start + m, n);
   }
   return { bpd, nfe, seconds: (performance.now() - t0) / 1000 };
