@@ -10,6 +10,7 @@ import { demoCommand } from './demo.js';
 import { benchCommand, BENCH_OPTS } from './bench.js';
 import { quickstartCommand, QUICKSTART_OPTS } from './quickstart.js';
 import { exportImageCommand, EXPORT_OPTS } from './images.js';
+import { inpaintCommand, INPAINT_OPTS } from './inpaint.js';
 
 interface Command {
   summary: string;
@@ -29,6 +30,7 @@ const COMMANDS: Record<string, Command> = {
   train: { summary: 'train a score model: an MLP on a toy 2-D set or an [N, D] .npy file, or a U-Net on images (Fashion-MNIST, IDX, .npy)', opts: TRAIN_OPTS, run: trainCommand },
   sample: { summary: 'draw samples from a trained run (toy: Langevin; images: ancestral, DDIM, annealed Langevin)', opts: SAMPLE_OPTS, run: sampleCommand },
   eval: { summary: 'sample-quality metrics of a run against held-out data (JSON)', opts: EVAL_OPTS, run: evalCommand },
+  inpaint: { summary: 'fill in masked pixels of images with an image run (score_sde projection, RePaint resampling): grid + .npy', opts: INPAINT_OPTS, run: inpaintCommand },
   export: { summary: 'write an image run\'s EMA weights as a model folder (model.safetensors in PyTorch layout + config.json)', opts: EXPORT_OPTS, run: exportImageCommand },
   quickstart: { summary: 'train, sample and evaluate the default toy model, writing pictures', opts: QUICKSTART_OPTS, run: quickstartCommand },
   bench: { summary: 'kernel and model timings on this adapter', opts: BENCH_OPTS, run: benchCommand },

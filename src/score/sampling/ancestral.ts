@@ -32,7 +32,7 @@ export function ancestralPlan(proc: DiscreteProcess, o: AncestralOptions = {}): 
     const cx0 = (prev.mean * g2) / s2; // on x̂₀
     const cxt = (a * sp2) / s2; // on x_i
     const v = i === 0 ? 0 : variance === 'posterior' ? (sp2 * g2) / s2 : g2;
-    steps.push({ index: i, cond: proc.conditioning(i), coef: { p: x0.cx, q: x0.co, a: cxt, b: cx0, c: Math.sqrt(v), lo, hi } });
+    steps.push({ index: i, cond: proc.conditioning(i), coef: { p: x0.cx, q: x0.co, a: cxt, b: cx0, c: Math.sqrt(v), lo, hi }, level: prev });
   }
   return { name: 'ancestral', init: { kind: 'normal', std: proc.priorStd }, steps, clip: !!o.clip };
 }

@@ -35,12 +35,12 @@ export function annealedPlan(proc: DiscreteProcess, o: AnnealedOptions = {}): Sa
     const alpha = (eps * m.std * m.std) / (sL * sL);
     const sc = adapt(proc.prediction, m).score;
     for (let t = 0; t < T; t++) {
-      steps.push({ index: i, cond: proc.conditioning(i), coef: { p: 0, q: 1, a: 1 + (alpha / 2) * sc.cx, b: (alpha / 2) * sc.co, c: Math.sqrt(alpha) } });
+      steps.push({ index: i, cond: proc.conditioning(i), coef: { p: 0, q: 1, a: 1 + (alpha / 2) * sc.cx, b: (alpha / 2) * sc.co, c: Math.sqrt(alpha) }, level: m });
     }
   }
   if (o.denoise !== false) {
     const x0 = adapt(proc.prediction, proc.marginal(0)).x0;
-    steps.push({ index: 0, cond: proc.conditioning(0), coef: { p: x0.cx, q: x0.co, a: 0, b: 1, c: 0 } });
+    steps.push({ index: 0, cond: proc.conditioning(0), coef: { p: x0.cx, q: x0.co, a: 0, b: 1, c: 0 }, level: { mean: 1, std: 0 } });
   }
   const init = o.init === 'uniform' ? { kind: 'uniform' as const, lo: 0, hi: 1 } : { kind: 'normal' as const, std: proc.priorStd };
   return { name: 'annealed', init, steps, clip: false };

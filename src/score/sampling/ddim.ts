@@ -72,7 +72,7 @@ export function ddimPlan(proc: DiscreteProcess, o: DdimOptions = {}): SamplerPla
     const sigma = eta * Math.sqrt((prev.std * prev.std * g2) / (mt.std * mt.std));
     const d = Math.sqrt(Math.max(0, prev.std * prev.std - sigma * sigma)) / mt.std;
     const x0 = adapt(proc.prediction, mt).x0;
-    return { index: t, cond: proc.conditioning(t), coef: { p: x0.cx, q: x0.co, a: d, b: prev.mean - d * mt.mean, c: sigma, lo, hi } };
+    return { index: t, cond: proc.conditioning(t), coef: { p: x0.cx, q: x0.co, a: d, b: prev.mean - d * mt.mean, c: sigma, lo, hi }, level: prev };
   });
   return { name: `ddim(${ts.length}, η=${eta})`, init: { kind: 'normal', std: proc.priorStd }, steps, clip: !!o.clip };
 }

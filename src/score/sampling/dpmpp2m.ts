@@ -60,7 +60,8 @@ export function dpmpp2mPlan(proc: DiscreteProcess, o: DpmOptions = {}): SamplerP
       }
     }
     coefs.push(copy); // r ← D₀
-    return { index: t, cond: proc.conditioning(t), coef: IDENTITY, coefs };
+    const level = k === ts.length - 1 ? { mean: 1, std: 0 } : proc.marginal(ts[k + 1]);
+    return { index: t, cond: proc.conditioning(t), coef: IDENTITY, coefs, level };
   });
   const ops = DPM_OPS.map((p, j) => (j === 1 ? { ...p, clip: !!o.clip } : p));
   return { name: `dpmpp2m(${ts.length})`, init: { kind: 'normal', std: proc.priorStd }, steps, clip: !!o.clip, ops };

@@ -15,6 +15,12 @@
 // use gets the identity a = 1, b = c = 0). Every step then has the same dispatches, so one recording
 // still serves the whole chain. An op may take its b and c from Langevin's signal-to-noise rule,
 // computed on the device from the step's score and noise (see `snrCoefficients`).
+//
+// Two additions serve inpainting (../inpaint/): a step may say the noise level it leaves x at
+// (`level`: x = mean·x₀ + std·z), which a per-step hook (`RunOptions.hook`, recorded into the step
+// after the updates) reads to replace the known pixels by the data noised to that level; and a step
+// may be a forward-noising step without a network evaluation (`noise`: x ← a·x + c·z, RePaint's jump
+// back), replayed from a recording of its own.
 import type { Device } from '../../gpu/device.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { noGrad } from '../../autograd/engine.js';
@@ -23,6 +29,7 @@ import { rand, randn, createClock, type Clock } from '../../tensor/ops/random.js
 import { fill, unary } from '../../tensor/ops/elementwise.js';
 import { affineUpdate, UpdateCoefficients, type UpdateCoef } from '../../tensor/ops/affine_update.js';
 import type { NoiseConditionalNet } from '../losses.js';
+import type { Marginal } from '../processes/process.js';
 
 export interface PlanStep {
   /** The network's noise-level input for this step (σ or t). */
@@ -35,6 +42,22 @@ export interface PlanStep {
   snr?: SnrStep;
   /** Noise index of the step (for progress and previews). */
   index?: number;
+  /** Where the step leaves x: x = mean·x₀ + std·z (mean 1, std 0: clean). What inpainting projects to. */
+  level?: Marginal;
+  /** A forward-noising step: x ← coef.a·x + coef.c·z, no network evaluation (RePaint's jump back). */
+  noise?: boolean;
+}
+
+/**
+ * Work run after every network step's updates, inside the recorded step (inpainting's projection):
+ * `before` writes the step's scalars on the host before the replay; `apply` records the dispatches on
+ * the chain's x, keyed by the run's seed and clock; `finish` runs once, eagerly, after the last step.
+ * The caller owns and disposes what the hook allocates.
+ */
+export interface StepHook {
+  before(step: PlanStep, k: number): void;
+  apply(x: Tensor, key: { seed: number; clock: Clock }): void;
+  finish?(x: Tensor, key: { seed: number; clock: Clock }): void;
 }
 
 /** A program's registers: x is the chain's state and the network's input. */
@@ -90,6 +113,8 @@ export interface RunOptions {
   preview?: { every: number; estimate: (step: PlanStep) => { cx: number; co: number }; onPreview: (p: Preview) => void | Promise<void> };
   /** Stops the chain between steps: runPlan rejects with the signal's reason. */
   signal?: AbortSignal;
+  /** Runs after each network step's updates (see StepHook). */
+  hook?: StepHook;
 }
 
 export interface Preview {
@@ -118,7 +143,8 @@ export async function runPlan(device: Device, net: NoiseConditionalNet, plan: Sa
   if (!plan.steps.length) throw new Error(`${plan.name}: the plan has no steps`);
   const ops: ProgramOp[] = plan.ops ?? [{ target: 'x', source: 'out', clip: plan.clip }];
   for (const s of plan.steps) {
-    if (plan.ops && s.coefs?.length !== ops.length) throw new Error(`${plan.name}: a step has ${s.coefs?.length ?? 0} coefficient sets for ${ops.length} ops`);
+    if (s.noise && plan.ops) throw new Error(`${plan.name}: forward-noising steps need a one-op plan`);
+    if (plan.ops && !s.noise && s.coefs?.length !== ops.length) throw new Error(`${plan.name}: a step has ${s.coefs?.length ?? 0} coefficient sets for ${ops.length} ops`);
   }
   const t0 = performance.now();
   const seed = o.seed ?? 0;
@@ -153,9 +179,14 @@ export async function runPlan(device: Device, net: NoiseConditionalNet, plan: Sa
           const coef = p.snr ? snr!.coefficients(coefs[j].t, target, source, key) : coefs[j].t;
           affineUpdate(target, source, { t: coef }, { ...key, clip: !!p.clip });
         });
+        o.hook?.apply(x, { seed, clock });
         return x0;
       }),
     );
+  // a forward-noising step: x ← a·x + b·clip?(p·x + q·0) + c·z with the step's coefficients (p = q = b = 0)
+  const noiseOut = plan.steps.some((s) => s.noise) ? fill(device, shape, 0).keep() : null;
+  const noiseBody = () => device.scope(() => noGrad(() => void affineUpdate(x, noiseOut!, coefs[0], { seed, stream: 1, clock })));
+  let recNoise: ReturnType<Device['record']>['recording'] | null = null;
   let rec: ReturnType<Device['record']>['recording'] | null = null;
   let recPreview: { recording: ReturnType<Device['record']>['recording']; result: Tensor | null } | null = null;
   const previewEvery = o.preview ? Math.max(1, Math.floor(o.preview.every)) : 0;
@@ -164,12 +195,27 @@ export async function runPlan(device: Device, net: NoiseConditionalNet, plan: Sa
   const every = o.progressEvery ?? 10;
   const condHost = new Float32Array(o.n);
   let lastCond = NaN;
+  let evaluated = false;
   try {
     for (let k = 0; k < total; k++) {
       o.signal?.throwIfAborted();
       const s = plan.steps[k];
+      if (s.noise) {
+        if (s.coef.p !== 0 || s.coef.q !== 0 || s.coef.b !== 0) throw new Error(`${plan.name}: a forward-noising step must have p = q = b = 0`);
+        coefs[0].write(s.coef);
+        clock.set(k + 1);
+        recNoise ??= device.record(noiseBody).recording;
+        recNoise.replay();
+        if (o.snapshotAt?.includes(k + 1)) snaps.push({ step: k + 1, samples: await x.toArray() });
+        if ((k + 1) % every === 0 || k + 1 === total) {
+          await device.sync();
+          o.onProgress?.(k + 1, total);
+        }
+        continue;
+      }
       if (plan.ops) s.coefs!.forEach((c, j) => coefs[j].write(c));
       else coefs[0].write(s.coef);
+      o.hook?.before(s, k);
       snr?.write(s.snr ?? { scale: 0, noise: 0 });
       if (s.cond !== lastCond) {
         cond.write(condHost.fill(s.cond));
@@ -177,12 +223,14 @@ export async function runPlan(device: Device, net: NoiseConditionalNet, plan: Sa
       }
       clock.set(k + 1);
       const previewing = previewEvery > 0 && ((k + 1) % previewEvery === 0 || k + 1 === total);
+      const first = !evaluated;
+      evaluated = true;
       if (previewing) {
         const e = o.preview!.estimate(s);
         coefX0!.write({ p: e.cx, q: e.co, a: 0, b: 1, c: 0 });
       }
       let x0: Tensor | null = null;
-      if (k === 0) {
+      if (first) {
         x0 = body(previewing); // eager: creates constants and compiles pipelines
         device.flush();
       } else if (previewing) {
@@ -195,7 +243,7 @@ export async function runPlan(device: Device, net: NoiseConditionalNet, plan: Sa
       }
       if (x0) {
         const p: Preview = { step: k + 1, total, index: s.index, x: await x.toArray(), x0: await x0.toArray() };
-        if (k === 0) x0.dispose();
+        if (first) x0.dispose();
         await o.preview!.onPreview(p);
       }
       if (o.snapshotAt?.includes(k + 1)) snaps.push({ step: k + 1, samples: await x.toArray() });
@@ -204,10 +252,14 @@ export async function runPlan(device: Device, net: NoiseConditionalNet, plan: Sa
         o.onProgress?.(k + 1, total);
       }
     }
+    if (o.hook?.finish) device.scope(() => noGrad(() => o.hook!.finish!(x, { seed, clock })));
     const samples = await x.toArray();
-    return { samples, snapshots: snaps, nfe: total, dispatchesPerStep: rec?.dispatchCount ?? 0, seconds: (performance.now() - t0) / 1000 };
+    const nfe = plan.steps.filter((s) => !s.noise).length;
+    return { samples, snapshots: snaps, nfe, dispatchesPerStep: rec?.dispatchCount ?? 0, seconds: (performance.now() - t0) / 1000 };
   } finally {
     rec?.dispose();
+    recNoise?.dispose();
+    noiseOut?.dispose();
     recPreview?.recording.dispose();
     recPreview?.result?.dispose();
     coefX0?.dispose();
