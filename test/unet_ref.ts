@@ -70,8 +70,11 @@ function up(P: ParamValues, m: Upsample, x: Arr): Arr {
 
 const cat = (a: Arr, b: Arr): Arr => ({ d: concatRef([{ data: a.d, shape: a.s }, { data: b.d, shape: b.s }], 1), s: [a.s[0], a.s[1] + b.s[1], ...a.s.slice(2)] });
 
-/** The U-Net's output for x [B, C, H, W] and noise levels σ (or steps t) [B], in float64. */
-export function unetRef(net: UNet, P: ParamValues, x: Arr, sigmaOrT: Float64Array): Arr {
+/**
+ * The U-Net's output for x [B, C, H, W] and noise levels σ (or steps t) [B], in float64; a
+ * class-conditional network adds row y of its label table to the embedding (labels [B], default ∅).
+ */
+export function unetRef(net: UNet, P: ParamValues, x: Arr, sigmaOrT: Float64Array, labels?: ArrayLike<number>): Arr {
   const { cfg } = net;
   const B = x.s[0];
   const half = net.embedFreqs.length;
@@ -84,7 +87,12 @@ export function unetRef(net: UNet, P: ParamValues, x: Arr, sigmaOrT: Float64Arra
       feat[b * 2 * half + half + i] = Math.cos(a);
     }
   }
-  const temb = silu(dense(P, net.embed1, silu(dense(P, net.embed0, { d: feat, s: [B, 2 * half] }))));
+  let emb = dense(P, net.embed1, silu(dense(P, net.embed0, { d: feat, s: [B, 2 * half] })));
+  if (net.classEmbed) {
+    const E = P.get(net.classEmbed.weight)!, T = net.classEmbed.dim;
+    emb = { d: emb.d.map((v, i) => v + E[(labels?.[Math.floor(i / T)] ?? net.nullLabel) * T + (i % T)]), s: emb.s };
+  }
+  const temb = silu(emb);
 
   let h = conv(P, net.convIn, x);
   const hs: Arr[] = [h];
