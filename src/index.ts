@@ -24,6 +24,10 @@ export * as charts from './io/charts.js';
 // image models and their samplers, as the CLI uses them (the browser's image page too)
 export * as imageSamplers from './score/sampling/index.js';
 export { sampleImages, samplerDefaults, type SampleImagesOptions } from './score/sampling/draw.js';
+// inpainting: score_sde's projection after every step, RePaint's resampling, masks (src/score/inpaint/)
+export * as inpainting from './score/inpaint/index.js';
+export { inpaint, type InpaintOptions, type InpaintResult } from './score/inpaint/index.js';
+export { decodePngGrey } from './io/png_decode.js';
 export { loadImageModel, imageCheckpointOf, type LoadedImageRun } from './train/image_model.js';
 export { type ImageConfig } from './train/image_recipes.js';
 export { decodeSafetensors, encodeSafetensors, type StFile } from './io/safetensors.js';
