@@ -22,6 +22,7 @@ import { writeLossPng } from './pictures.js';
 import { drawOdeImages, ODE_OPTS } from './ode.js';
 import { testWriteOptions } from './write_hooks.js';
 import { keptCheckpoint, skippedNote } from './run_messages.js';
+import { CLASSIFIER_GUIDANCE_OPTS, classifierGuidance } from './guidance.js';
 import { ClassifierFreeGuidance, type LabelledNet } from '../score/guidance/cfg.js';
 import { classIndex, FASHION_MNIST_CLASSES } from '../data/idx.js';
 import type { LoadedImageRun } from '../train/image_model.js';
@@ -181,6 +182,7 @@ export async function trainImageCommand(device: Device, a: Record<string, any>):
 export const IMAGE_SAMPLE_OPTS: OptSpec = {
   class: { type: 'string', help: `images: the class to draw — 0–9 or a Fashion-MNIST name (${FASHION_MNIST_CLASSES.join(', ')})` },
   cfg: { type: 'number', help: `images, class-conditional runs: classifier-free guidance scale w, ε̃ = (1 + w)·ε(x, y) − w·ε(x, ∅) (default ${DEFAULT_CFG_SCALE} with --class)` },
+  ...CLASSIFIER_GUIDANCE_OPTS,
   eta: { type: 'number', help: 'ddim: η (0 deterministic)', default: 0 },
   spacing: { type: 'string', help: `ddim: timestep spacing (${SPACINGS.join(', ')})`, default: 'leading' },
   variance: { type: 'string', help: 'ancestral: posterior (β̃_t) | beta (β_t)', default: 'posterior' },
@@ -214,10 +216,11 @@ export async function sampleImageCommand(device: Device, a: Record<string, any>)
   const run = loadImageRun(device, a.run, a.weights === 'params' ? 'params' : 'ema');
   const { cfg, process } = run;
   const sampler: string = a.sampler ?? defaultSampler(process);
-  if (sampler === 'ode') return sampleOdeImages(device, run, a, classifierFree(run, a));
+  const cf = classifierFree(run, a);
+  const guided = classifierGuidance(device, run, a, cf) ?? cf; // src/cli/guidance.ts: --classifier
+  if (sampler === 'ode') return sampleOdeImages(device, run, a, guided);
   const n: number = a.n === 2000 ? 64 : a.n;
   const o = samplerOptions(sampler, n, a);
-  const guided = classifierFree(run, a);
   const net = guided?.net ?? run.net;
   const plan = makePlan(sampler, process, samplerDefaults(process, sampler, o)); // validates before the long part
   const bar = new Progress({ total: plan.steps.length * Math.ceil(n / Math.min(n, a.batch ?? 64)), label: `sample ${plan.name}, n=${n}` });
@@ -227,7 +230,7 @@ export async function sampleImageCommand(device: Device, a: Record<string, any>)
   const out: string = a.out ?? join(a.run, `samples_${sampler}.png`);
   if (/\.npy$/i.test(out)) writeNpy(out, r.samples, [n, ...cfg.shape]);
   else writeGrid(out, r.samples, cfg.shape, process.dataRange, `${cfg.process.kind}, ${plan.name}, ${r.nfe} NFE${guided?.caption ?? ''}`);
-  console.log(`${n} images in ${r.seconds.toFixed(1)} s (${(n / r.seconds).toFixed(2)} img/s, ${r.nfe} network evaluations each${guided ? ' (each on the batch doubled: [y; ∅])' : ''}, ${r.dispatchesPerStep} dispatches per step) → ${out}`);
+  console.log(`${n} images in ${r.seconds.toFixed(1)} s (${(n / r.seconds).toFixed(2)} img/s, ${r.nfe} network evaluations each${cf ? ' (each on the batch doubled: [y; ∅])' : ''}${guided !== cf ? ' plus a classifier forward and backward' : ''}, ${r.dispatchesPerStep} dispatches per step) → ${out}`);
   return 0;
 }
 

@@ -11,6 +11,7 @@ import { benchCommand, BENCH_OPTS } from './bench.js';
 import { quickstartCommand, QUICKSTART_OPTS } from './quickstart.js';
 import { exportImageCommand, EXPORT_OPTS } from './images.js';
 import { inpaintCommand, INPAINT_OPTS } from './inpaint.js';
+import { trainClassifierCommand, CLASSIFIER_OPTS } from './classifier.js';
 
 interface Command {
   summary: string;
@@ -28,6 +29,7 @@ const COMMANDS: Record<string, Command> = {
   info: { summary: 'print the WebGPU adapter, its features and limits', opts: { json: { type: 'boolean', help: 'JSON output' } }, run: async (d, a) => printInfo(d, !!a.json) },
   demo: { summary: 'run a matmul and a conv2d on the GPU and check them against the CPU reference', opts: {}, run: (d) => demoCommand(d) },
   train: { summary: 'train a score model: an MLP on a toy 2-D set or an [N, D] .npy file, or a U-Net on images (Fashion-MNIST, IDX, .npy)', opts: TRAIN_OPTS, run: trainCommand },
+  'train-classifier': { summary: 'train a noise-conditional classifier on a diffusion run\'s data and noise levels, for classifier guidance (sample --classifier)', opts: CLASSIFIER_OPTS, run: trainClassifierCommand },
   sample: { summary: 'draw samples from a trained run (toy: Langevin; images: ancestral, DDIM, annealed Langevin)', opts: SAMPLE_OPTS, run: sampleCommand },
   eval: { summary: 'sample-quality metrics of a run against held-out data (JSON)', opts: EVAL_OPTS, run: evalCommand },
   inpaint: { summary: 'fill in masked pixels of images with an image run (score_sde projection, RePaint resampling): grid + .npy', opts: INPAINT_OPTS, run: inpaintCommand },
