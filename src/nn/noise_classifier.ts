@@ -34,7 +34,7 @@ export interface NoiseClassifierConfig {
 
 /**
  * The down path of the small U-Net preset with a strided stem: 16/32 channels at 14/7 for 28×28
- * images, one residual block a level (61k parameters) — about a quarter of the small U-Net's work,
+ * images, one residual block a level (52k parameters) — about a quarter of the small U-Net's work,
  * since guidance runs its forward and backward at every sampler step.
  */
 export function noiseClassifierConfig(over: Partial<NoiseClassifierConfig> = {}): NoiseClassifierConfig {
