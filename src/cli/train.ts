@@ -64,6 +64,7 @@ export async function trainCommand(device: Device, a: Record<string, any>): Prom
     return trainImageCommand(device, a);
   }
   if (a.process !== 'ddpm' || a.preset !== 'small') throw new Error('--process and --preset are for image models (--model unet)');
+  if (a['class-conditional'] || a['cond-drop'] !== undefined) throw new Error('--class-conditional and --cond-drop are for image models (--model unet on labelled images)');
   const cfg = configFromArgs(a);
   const out: string = a.out;
   const bar = new Progress({ total: cfg.steps, label: `train ${cfg.loss} on ${cfg.data}` });
