@@ -2,13 +2,14 @@ import { describe, it, expect, beforeAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { device, rng, relErr, poisonPool, TEST_SEED, forEachTexelOutput } from './helpers.js';
 import { Tensor } from '../src/tensor/tensor.js';
-import { conv2d, conv2dBackwardInput, conv2dBackwardWeight, conv2dOutSize } from '../src/tensor/ops/conv2d.js';
+import { conv2d, conv2dBackward, conv2dBackwardInput, conv2dBackwardWeight, conv2dOutSize, packedInputGeometry, planConv2dForward } from '../src/tensor/ops/conv2d.js';
 import { conv2dImplicitForward, conv2dImplicitBackwardInput, conv2dImplicitBackwardWeight } from '../src/tensor/ops/conv2d_implicit.js';
 import type { ImplicitTile } from '../src/tensor/ops/conv2d_plan.js';
-import { groupNorm, groupNormPackedParts } from '../src/tensor/ops/norm.js';
-import { upsample2Packed } from '../src/tensor/ops/pool.js';
+import { groupNorm } from '../src/tensor/ops/norm.js';
+import { groupNormConv2d } from '../src/tensor/ops/norm_conv.js';
+import { upsample2Conv2d } from '../src/tensor/ops/upsample_conv.js';
+import { upsampleNearest2d } from '../src/tensor/ops/pool.js';
 import { packTexture } from '../src/tensor/ops/tex_pack.js';
-import { implicitForwardGeometry } from '../src/tensor/ops/conv2d_plan.js';
 import { groupNormRef } from '../src/tensor/cpu/norm.js';
 import { conv2dRef, conv2dBackwardInputRef, conv2dBackwardWeightRef } from '../src/tensor/cpu/conv2d.js';
 import type { Device } from '../src/gpu/device.js';
@@ -177,7 +178,7 @@ describe(`conv2d implicit-GEMM texture path (seed ${TEST_SEED})`, () => {
       }
     }
   });
-  it('the weight gradient reads gy from the texture the input gradient just packed, and only while it is there', async (ctx) => {
+  it('both gradients in one call: the weight gradient reads gy from the texture the input gradient packed', async (ctx) => {
     if (!usable) return ctx.skip();
     let seed = TEST_SEED + 500;
     // strips (28×28-like, odd sizes), blocks (7-divisible), a 1×1 conv; Cout ≥ 32 takes the NHWC4 gy
@@ -187,23 +188,27 @@ describe(`conv2d implicit-GEMM texture path (seed ${TEST_SEED})`, () => {
       const r = rng(seed++);
       const Ho = conv2dOutSize(H, k, stride, padding), Wo = conv2dOutSize(W, k, stride, padding);
       const xs = [B, Cin, H, W], ws = [Cout, Cin, k, k], gs = [B, Cout, Ho, Wo];
-      const xv = r.normal(B * Cin * H * W), wv = r.normal(Cout * Cin * k * k), gv = r.normal(B * Cout * Ho * Wo), gv2 = r.normal(gv.length);
-      const refW = (g: Float32Array) => conv2dBackwardWeightRef(xv, xs, g, gs, ws, { stride, padding });
+      const xv = r.normal(B * Cin * H * W), wv = r.normal(Cout * Cin * k * k), gv = r.normal(B * Cout * Ho * Wo);
       poisonPool(d, Math.max(xv.length, gv.length) * 4 * 8 + 4096, 2);
       const x = Tensor.fromArray(d, xv, xs), w = Tensor.fromArray(d, wv, ws), gy = Tensor.fromArray(d, gv, gs);
-      const gx = conv2dBackwardInput(gy, w, xs, { stride, padding });
-      expect(relErr(await gx.toArray(), conv2dBackwardInputRef(gv, gs, wv, ws, xs, { stride, padding })), `dx ${name(c)}`).toBeLessThan(1e-4);
-      // gy's buffer changes behind the texture's back: a gradient from the shared texture still sees
-      // the old values (which is how this test knows the texture was shared, not packed again)
-      gy.write(gv2);
-      const gw = conv2dBackwardWeight(x, gy, ws, { stride, padding });
-      expect(relErr(await gw.toArray(), refW(gv)), `dw shared ${name(c)}`).toBeLessThan(1e-4);
-      // another input gradient overwrites the slot: the next weight gradient packs gy itself
-      const other = Tensor.fromArray(d, r.normal(gv.length), gs);
-      const gx2 = conv2dBackwardInput(other, w, xs, { stride, padding });
-      const gw2 = conv2dBackwardWeight(x, gy, ws, { stride, padding });
-      expect(relErr(await gw2.toArray(), refW(gv2)), `dw after the slot moved on ${name(c)}`).toBeLessThan(1e-4);
-      [x, w, gy, gx, gw, other, gx2, gw2].forEach((t) => t.dispose());
+      // the two gradients alone, each packing gy for itself
+      let n0 = d.dispatches;
+      const gxAlone = conv2dBackwardInput(gy, w, xs, { stride, padding });
+      const gwAlone = conv2dBackwardWeight(x, gy, ws, { stride, padding });
+      const alone = d.dispatches - n0;
+      n0 = d.dispatches;
+      const { gx, gw } = conv2dBackward(x, gy, w, { stride, padding });
+      expect(d.dispatches - n0, `one packing pass of gy fewer ${name(c)}`).toBe(alone - 1);
+      const refX = conv2dBackwardInputRef(gv, gs, wv, ws, xs, { stride, padding });
+      const refW = conv2dBackwardWeightRef(xv, xs, gv, gs, ws, { stride, padding });
+      expect(relErr(await gx!.toArray(), refX), `dx ${name(c)}`).toBeLessThan(1e-4);
+      expect(relErr(await gw!.toArray(), refW), `dw from the shared texture ${name(c)}`).toBeLessThan(1e-4);
+      expect(relErr(await gwAlone.toArray(), refW), `dw alone ${name(c)}`).toBeLessThan(1e-4);
+      // only the weight gradient: it packs gy itself
+      const only = conv2dBackward(x, gy, w, { stride, padding, input: false });
+      expect(only.gx).toBeNull();
+      expect(relErr(await only.gw!.toArray(), refW), `dw without dx ${name(c)}`).toBeLessThan(1e-4);
+      [x, w, gy, gx!, gw!, gxAlone, gwAlone, only.gw!].forEach((t) => t.dispose());
     }
   });
   it('the same epilogue on the row-conv and im2col paths (cbias and residual added after)', async () => {
@@ -224,7 +229,22 @@ describe(`conv2d implicit-GEMM texture path (seed ${TEST_SEED})`, () => {
   });
 });
 
-describe(`GroupNorm writing the conv's packed input (seed ${TEST_SEED})`, () => {
+/** The texture geometry a 3×3 (or k×k) stride-1 conv of x [B, C, H, W] into Cout channels reads on d, or null. */
+function geometryFor(B: number, C: number, H: number, W: number, Cout: number, k = 3, padding = 1) {
+  const w = Tensor.empty(d, [Cout, C, k, k]);
+  const g = packedInputGeometry(planConv2dForward(d, [B, C, H, W], w, { padding }));
+  w.dispose();
+  return g;
+}
+
+/** Dispatches fn issues. */
+function counted<T>(fn: () => T): [T, number] {
+  const n0 = d.dispatches;
+  const r = fn();
+  return [r, d.dispatches - n0];
+}
+
+describe(`GroupNorm fused with the conv after it (groupNormConv2d, seed ${TEST_SEED})`, () => {
   // [B, C, H, W, groups, Cout]: 7×7 blocks (14×14, 7×7), row strips (10×12), cpg 4 and 8; planes
   // of 49 and 45 pixels (not a multiple of 4: the unaligned path)
   const shapes: [number, number, number, number, number, number][] = [
@@ -233,7 +253,7 @@ describe(`GroupNorm writing the conv's packed input (seed ${TEST_SEED})`, () => 
     // groups of 6 and 3 channels: an invocation owns 2 or 4 groups (aligned and unaligned planes)
     [2, 12, 6, 6, 2, 16], [1, 12, 4, 5, 4, 8], [2, 12, 5, 6, 2, 8],
   ];
-  it('the conv reading the norm-packed texture matches the reference; a later norm invalidates it', async (ctx) => {
+  it('the conv reads the texture the norm wrote (no packing pass), kept or not, call after call', async (ctx) => {
     if (!usable) return ctx.skip();
     let seed = TEST_SEED + 500;
     for (const [B, C, H, W, groups, Cout] of shapes) {
@@ -244,66 +264,64 @@ describe(`GroupNorm writing the conv's packed input (seed ${TEST_SEED})`, () => 
       const x = Tensor.fromArray(d, xs, [B, C, H, W]), x2 = Tensor.fromArray(d, x2s, [B, C, H, W]);
       const gamma = Tensor.fromArray(d, ga, [C]), beta = Tensor.fromArray(d, be, [C]);
       const w = Tensor.fromArray(d, wv, [Cout, C, 3, 3]), bias = Tensor.fromArray(d, bv, [Cout]);
-      const dims = { B, Cin: C, H, W, Cout, KH: 3, KW: 3, Ho: H, Wo: W, s: 1, p: 1 };
-      const pack = implicitForwardGeometry(d, dims);
-      expect(pack, `implicit forward for ${[B, C, H, W]}`).not.toBeNull();
-      const hRef = groupNormRef(xs, [B, C, H, W], groups, ga, be, 1e-5, true).y;
-      const yRef = reference([B, C, H, W, Cout, 3, 1, 1], Float32Array.from(hRef), wv, { bias: bv, silu: false });
-      const h = groupNorm(x, groups, gamma, beta, 1e-5, { silu: true, pack });
-      expect(relErr(await h.toArray(), hRef), `norm output ${[B, C, H, W]}`).toBeLessThan(1e-5);
-      let n0 = d.dispatches;
-      const y = conv2d(h, w, { padding: 1, bias });
-      const packedDispatches = d.dispatches - n0;
-      expect(relErr(await y.toArray(), yRef), `conv of the norm-packed input ${[B, C, H, W]}`).toBeLessThan(1e-4);
-      // a second norm overwrites the slot: the first output must be packed again, not read stale
-      const h2 = groupNorm(x2, groups, gamma, beta, 1e-5, { silu: true, pack });
-      n0 = d.dispatches;
-      const y2 = conv2d(h, w, { padding: 1, bias });
-      expect(d.dispatches - n0, 'the conv of a norm-packed input skips its packing pass').toBe(packedDispatches + 1);
-      expect(relErr(await y2.toArray(), yRef), `conv after another norm ${[B, C, H, W]}`).toBeLessThan(1e-4);
-      [x, x2, gamma, beta, w, bias, h, y, h2, y2].forEach((t) => t.dispose());
+      expect(geometryFor(B, C, H, W, Cout), `implicit forward for ${[B, C, H, W]}`).not.toBeNull();
+      const n = { groups, gamma, beta, eps: 1e-5, silu: true };
+      const refs = [xs, x2s].map((v) => {
+        const h = groupNormRef(v, [B, C, H, W], groups, ga, be, 1e-5, true).y;
+        return { h, y: reference([B, C, H, W, Cout, 3, 1, 1], Float32Array.from(h), wv, { bias: bv, silu: false }) };
+      });
+      // the plain ops: a norm, then a conv that packs its input
+      const [hPlain, nNorm] = counted(() => groupNorm(x, groups, gamma, beta, 1e-5, { silu: true }));
+      const [yPlain, nConv] = counted(() => conv2d(hPlain, w, { padding: 1, bias }));
+      expect(relErr(await yPlain.toArray(), refs[0].y), `plain ${[B, C, H, W]}`).toBeLessThan(1e-4);
+      const [kept, nKept] = counted(() => groupNormConv2d(x, n, w, { padding: 1, bias }, { keep: true }));
+      expect(nKept, 'the conv of the fused norm skips its packing pass').toBe(nNorm + nConv - 1);
+      expect(relErr(await kept.norm!.y.toArray(), refs[0].h), `kept norm output ${[B, C, H, W]}`).toBeLessThan(1e-5);
+      expect(relErr(await kept.y.toArray(), refs[0].y), `conv of the norm-packed input ${[B, C, H, W]}`).toBeLessThan(1e-4);
+      expect(kept.norm!.mean.shape).toEqual([B, groups]);
+      // not kept: the norm writes only the texture; a second call on other data, then the first again
+      const [second, nSecond] = counted(() => groupNormConv2d(x2, n, w, { padding: 1, bias }));
+      expect(second.norm, 'nothing kept').toBeNull();
+      expect(nSecond).toBe(nKept);
+      const again = groupNormConv2d(x, n, w, { padding: 1, bias });
+      expect(relErr(await second.y.toArray(), refs[1].y), `second input ${[B, C, H, W]}`).toBeLessThan(1e-4);
+      expect(relErr(await again.y.toArray(), refs[0].y), `first input again ${[B, C, H, W]}`).toBeLessThan(1e-4);
+      [x, x2, gamma, beta, w, bias, hPlain, yPlain, kept.y, kept.norm!.y, kept.norm!.mean, kept.norm!.rstd, second.y, again.y].forEach((t) => t.dispose());
     }
   });
-});
 
-describe(`GroupNorm packing its input for a 1×1 conv (packInput, seed ${TEST_SEED})`, () => {
-  it('the 1×1 conv of the norm input reads the texture the norm wrote, and repacks once it is overwritten', async (ctx) => {
+  it('a 1×1 side conv of the norm input reads the texture the norm wrote of it', async (ctx) => {
     if (!usable) return ctx.skip();
     let seed = TEST_SEED + 800;
     // aligned planes (28×7) and unaligned (7×7)
     for (const [B, C, H, W, groups, Cout] of [[2, 16, 28, 7, 4, 24], [3, 24, 7, 7, 6, 8]]) {
       const r = rng(seed++);
-      const xs = r.normal(B * C * H * W), x2s = r.normal(B * C * H * W), ga = r.uniform(C, 0.5, 1.5), be = r.normal(C);
+      const xs = r.normal(B * C * H * W), ga = r.uniform(C, 0.5, 1.5), be = r.normal(C);
       const w3 = r.normal(Cout * C * 9), w1 = r.normal(Cout * C), b1 = r.normal(Cout);
       poisonPool(d, B * Math.max(C, Cout) * (H + 9) * (W + 9) * 4 * 4 + 4096, 2);
-      const x = Tensor.fromArray(d, xs, [B, C, H, W]), x2 = Tensor.fromArray(d, x2s, [B, C, H, W]);
+      const x = Tensor.fromArray(d, xs, [B, C, H, W]);
       const gamma = Tensor.fromArray(d, ga, [C]), beta = Tensor.fromArray(d, be, [C]);
-      const wk = Tensor.fromArray(d, w1, [Cout, C, 1, 1]), bk = Tensor.fromArray(d, b1, [Cout]);
-      const pack = implicitForwardGeometry(d, { B, Cin: C, H, W, Cout, KH: 3, KW: 3, Ho: H, Wo: W, s: 1, p: 1 });
-      const packInput = implicitForwardGeometry(d, { B, Cin: C, H, W, Cout, KH: 1, KW: 1, Ho: H, Wo: W, s: 1, p: 0 });
-      expect(packInput, '1×1 conv geometry').toEqual({ Hp: H, Wp: W, pad: 0 });
-      const ref = (v: Float32Array) => conv2dRef(v, [B, C, H, W], w1, [Cout, C, 1, 1], { bias: b1 }).data;
-      const h = groupNorm(x, groups, gamma, beta, 1e-5, { silu: true, pack, packInput });
-      expect(relErr(await h.toArray(), groupNormRef(xs, [B, C, H, W], groups, ga, be, 1e-5, true).y), 'norm output').toBeLessThan(1e-5);
-      let n0 = d.dispatches;
-      const y = conv2d(x, wk, { bias: bk });
-      const fromNorm = d.dispatches - n0;
-      expect(relErr(await y.toArray(), ref(xs)), `1×1 conv of the norm-packed input ${[B, C, H, W]}`).toBeLessThan(1e-4);
-      // another norm packing its own input overwrites the slot: x is packed again, not read stale
-      const h2 = groupNorm(x2, groups, gamma, beta, 1e-5, { silu: true, pack, packInput });
-      n0 = d.dispatches;
-      const y2 = conv2d(x, wk, { bias: bk });
-      expect(d.dispatches - n0, 'the conv of a norm-packed input skips its packing pass').toBe(fromNorm + 1);
-      expect(relErr(await y2.toArray(), ref(xs)), `1×1 conv after the slot was overwritten ${[B, C, H, W]}`).toBeLessThan(1e-4);
-      const y3 = conv2d(x2, wk, { bias: bk });
-      expect(relErr(await y3.toArray(), ref(x2s)), 'the second norm\'s input').toBeLessThan(1e-4);
-      [x, x2, gamma, beta, wk, bk, h, h2, y, y2, y3].forEach((t) => t.dispose());
+      const wk3 = Tensor.fromArray(d, w3, [Cout, C, 3, 3]), wk = Tensor.fromArray(d, w1, [Cout, C, 1, 1]), bk = Tensor.fromArray(d, b1, [Cout]);
+      expect(geometryFor(B, C, H, W, Cout, 1, 0), '1×1 conv geometry').toEqual({ Hp: H, Wp: W, pad: 0 });
+      const hRef = groupNormRef(xs, [B, C, H, W], groups, ga, be, 1e-5, true).y;
+      const n = { groups, gamma, beta, eps: 1e-5, silu: true };
+      const [plain, nPlain] = counted(() => {
+        const h = groupNorm(x, groups, gamma, beta, 1e-5, { silu: true });
+        return [h, conv2d(h, wk3, { padding: 1 }), conv2d(x, wk, { bias: bk })];
+      });
+      for (const keep of [true, false]) {
+        const [r2, nFused] = counted(() => groupNormConv2d(x, n, wk3, { padding: 1 }, { keep, side: { w: wk, opts: { bias: bk } } }));
+        expect(nFused, 'both convs skip their packing passes').toBe(nPlain - 2);
+        expect(relErr(await r2.y.toArray(), reference([B, C, H, W, Cout, 3, 1, 1], Float32Array.from(hRef), w3, { silu: false })), `3×3 conv keep ${keep}`).toBeLessThan(1e-4);
+        expect(relErr(await r2.side!.toArray(), conv2dRef(xs, [B, C, H, W], w1, [Cout, C, 1, 1], { bias: b1 }).data), `1×1 conv of the norm input keep ${keep} ${[B, C, H, W]}`).toBeLessThan(1e-4);
+        if (keep) expect(relErr(await r2.norm!.y.toArray(), hRef), 'norm output').toBeLessThan(1e-5);
+        [r2.y, r2.side!, ...(r2.norm ? [r2.norm.y, r2.norm.mean, r2.norm.rstd] : [])].forEach((t) => t.dispose());
+      }
+      [x, gamma, beta, wk3, wk, bk, ...plain].forEach((t) => t.dispose());
     }
   });
-});
 
-describe(`GroupNorm of a concatenation read in place (groupNormPackedParts, seed ${TEST_SEED})`, () => {
-  it('both packed textures match the norm and the input of the concatenation; layouts it cannot read return null', async (ctx) => {
+  it('an input in parts is read in place; layouts it cannot read are concatenated, with the same values', async (ctx) => {
     if (!usable) return ctx.skip();
     let seed = TEST_SEED + 900;
     // [B, part channels, H, W, groups, Cout]: two and three parts, aligned (28×7) and unaligned (7×7) planes
@@ -312,7 +330,7 @@ describe(`GroupNorm of a concatenation read in place (groupNormPackedParts, seed
       const r = rng(seed++);
       const C = cs.reduce((a, b) => a + b, 0);
       const xs = cs.map((c) => r.normal(B * c * H * W));
-      const ga = r.uniform(C, 0.5, 1.5), be = r.normal(C), w3 = r.normal(Cout * C * 9), w1 = r.normal(Cout * C);
+      const ga = r.uniform(C, 0.5, 1.5), be = r.normal(C), w3 = r.normal(Cout * C * 9), w1 = r.normal(Cout * C), w3b = r.normal(Cout * C * 9);
       // the concatenation, on the CPU
       const cat = new Float32Array(B * C * H * W);
       for (let b = 0; b < B; b++) {
@@ -325,26 +343,52 @@ describe(`GroupNorm of a concatenation read in place (groupNormPackedParts, seed
       poisonPool(d, B * Math.max(C, Cout) * (H + 9) * (W + 9) * 4 * 4 + 4096, 2);
       const parts = xs.map((v, i) => Tensor.fromArray(d, v, [B, cs[i], H, W]));
       const gamma = Tensor.fromArray(d, ga, [C]), beta = Tensor.fromArray(d, be, [C]);
-      const wk3 = Tensor.fromArray(d, w3, [Cout, C, 3, 3]), wk1 = Tensor.fromArray(d, w1, [Cout, C, 1, 1]);
-      const pack = implicitForwardGeometry(d, { B, Cin: C, H, W, Cout, KH: 3, KW: 3, Ho: H, Wo: W, s: 1, p: 1 })!;
-      const packInput = implicitForwardGeometry(d, { B, Cin: C, H, W, Cout, KH: 1, KW: 1, Ho: H, Wo: W, s: 1, p: 0 })!;
-      const out = groupNormPackedParts(parts, groups, gamma, beta, 1e-5, { silu: true, pack, packInput });
-      expect(out, `parts ${cs} of ${groups} groups`).not.toBeNull();
-      const hRef = Float32Array.from(groupNormRef(cat, [B, C, H, W], groups, ga, be, 1e-5, true).y);
-      const y3 = conv2d(out!.y, wk3, { padding: 1 });
-      const y1 = conv2d(out!.x, wk1);
-      expect(relErr(await y3.toArray(), reference([B, C, H, W, Cout, 3, 1, 1], hRef, w3, { silu: false })), `conv of the norm ${cs}`).toBeLessThan(1e-4);
-      expect(relErr(await y1.toArray(), conv2dRef(cat, [B, C, H, W], w1, [Cout, C, 1, 1], {}).data), `1×1 conv of the concatenation ${cs}`).toBeLessThan(1e-4);
-      // one group over all channels (each part splits it), or a padded input geometry: not this path
-      expect(groupNormPackedParts(parts, 1, gamma, beta, 1e-5, { silu: true, pack, packInput })).toBeNull();
-      expect(groupNormPackedParts(parts, groups, gamma, beta, 1e-5, { silu: true, pack, packInput: pack })).toBeNull();
-      [...parts, gamma, beta, wk3, wk1, out!.x, out!.y, y3, y1].forEach((t) => t.dispose());
+      const wk3 = Tensor.fromArray(d, w3, [Cout, C, 3, 3]), wk1 = Tensor.fromArray(d, w1, [Cout, C, 1, 1]), wk3b = Tensor.fromArray(d, w3b, [Cout, C, 3, 3]);
+      const refOf = (g: number) => reference([B, C, H, W, Cout, 3, 1, 1], Float32Array.from(groupNormRef(cat, [B, C, H, W], g, ga, be, 1e-5, true).y), w3, { silu: false });
+      const n = { groups, gamma, beta, eps: 1e-5, silu: true };
+      // in place: one norm dispatch a part, no concatenation, neither conv packs
+      const [out, nOut] = counted(() => groupNormConv2d(parts, n, wk3, { padding: 1 }, { side: { w: wk1 } }));
+      expect(nOut, `one norm dispatch a part, two per conv ${cs}`).toBe(cs.length + 4);
+      expect(relErr(await out.y.toArray(), refOf(groups)), `conv of the norm ${cs}`).toBeLessThan(1e-4);
+      expect(relErr(await out.side!.toArray(), conv2dRef(cat, [B, C, H, W], w1, [Cout, C, 1, 1], {}).data), `1×1 conv of the concatenation ${cs}`).toBeLessThan(1e-4);
+      // one group over all channels (each part splits it), or a side conv reading a padded texture:
+      // the concatenation is written, and the values are the same
+      const one = groupNormConv2d(parts, { ...n, groups: 1 }, wk3, { padding: 1 }, { side: { w: wk1 } });
+      expect(relErr(await one.y.toArray(), refOf(1)), `one group ${cs}`).toBeLessThan(1e-4);
+      expect(relErr(await one.side!.toArray(), conv2dRef(cat, [B, C, H, W], w1, [Cout, C, 1, 1], {}).data), `1×1 conv, one group ${cs}`).toBeLessThan(1e-4);
+      const padded = groupNormConv2d(parts, n, wk3, { padding: 1 }, { side: { w: wk3b, opts: { padding: 1 } } });
+      expect(relErr(await padded.y.toArray(), refOf(groups)), `padded side ${cs}`).toBeLessThan(1e-4);
+      expect(relErr(await padded.side!.toArray(), conv2dRef(cat, [B, C, H, W], w3b, [Cout, C, 3, 3], { padding: 1 }).data), `3×3 side conv ${cs}`).toBeLessThan(1e-4);
+      [...parts, gamma, beta, wk3, wk1, wk3b, out.y, out.side!, one.y, one.side!, padded.y, padded.side!].forEach((t) => t.dispose());
     }
+  });
+
+  it('where the conv does not take the implicit path, the plain kernels give the same values', async (ctx) => {
+    if (!usable) return ctx.skip();
+    const r = rng(TEST_SEED + 700);
+    const [B, cs, H, W, groups, Cout] = [2, [8, 8], 7, 7, 4, 12];
+    const C = 16;
+    const xs = cs.map((c) => r.normal(B * c * H * W)), ga = r.uniform(C, 0.5, 1.5), be = r.normal(C), wv = r.normal(Cout * C * 9), w1 = r.normal(Cout * C);
+    const cat = new Float32Array(B * C * H * W);
+    for (let b = 0; b < B; b++) cs.forEach((c, i) => cat.set(xs[i].subarray(b * c * H * W, (b + 1) * c * H * W), (b * C + i * 8) * H * W));
+    poisonPool(d, B * C * (H + 9) * (W + 9) * 4 * 4 + 4096, 3);
+    const parts = xs.map((v, i) => Tensor.fromArray(d, v, [B, cs[i], H, W]));
+    const gamma = Tensor.fromArray(d, ga, [C]), beta = Tensor.fromArray(d, be, [C]);
+    const w = Tensor.fromArray(d, wv, [Cout, C, 3, 3]), wk1 = Tensor.fromArray(d, w1, [Cout, C, 1, 1]);
+    const yRef = reference([B, C, H, W, Cout, 3, 1, 1], Float32Array.from(groupNormRef(cat, [B, C, H, W], groups, ga, be, 1e-5, true).y), wv, { silu: false });
+    await d.withPolicy({ convImplicit: 'never' }, async () => {
+      expect(geometryFor(B, C, H, W, Cout)).toBeNull();
+      const out = groupNormConv2d(parts, { groups, gamma, beta, eps: 1e-5, silu: true }, w, { padding: 1 }, { side: { w: wk1 } });
+      expect(relErr(await out.y.toArray(), yRef), 'conv of the norm, plain kernels').toBeLessThan(1e-4);
+      expect(relErr(await out.side!.toArray(), conv2dRef(cat, [B, C, H, W], w1, [Cout, C, 1, 1], {}).data), 'side conv, plain kernels').toBeLessThan(1e-4);
+      [out.y, out.side!].forEach((t) => t.dispose());
+    });
+    [...parts, gamma, beta, w, wk1].forEach((t) => t.dispose());
   });
 });
 
-describe(`×2 up-sampling straight into the conv's packed input (upsample2Packed, seed ${TEST_SEED})`, () => {
-  it('the conv of the texture matches conv(upsample(x)) even when the slot held NaNs', async (ctx) => {
+describe(`×2 up-sampling fused with the conv after it (upsample2Conv2d, seed ${TEST_SEED})`, () => {
+  it('the conv of the up-sampling\'s texture matches conv(upsample(x)) even when the slot held NaNs', async (ctx) => {
     if (!usable) return ctx.skip();
     let seed = TEST_SEED + 1000;
     // 7×7 → 14×14 (block geometry), 5×6 → 10×12 (row strips), channels not a multiple of 4
@@ -352,42 +396,25 @@ describe(`×2 up-sampling straight into the conv's packed input (upsample2Packed
       const r = rng(seed++);
       const xs = r.normal(B * C * H * W), wv = r.normal(Cout * C * 9);
       const H2 = 2 * H, W2 = 2 * W;
-      const g = implicitForwardGeometry(d, { B, Cin: C, H: H2, W: W2, Cout, KH: 3, KW: 3, Ho: H2, Wo: W2, s: 1, p: 1 })!;
-      // fill the producer slot with NaNs: every texel the kernel leaves unwritten would show
+      const g = geometryFor(B, C, H2, W2, Cout)!;
+      // fill the slot the up-sampling writes with NaNs: every texel the kernel leaves unwritten would show
       const texels = B * g.Hp * g.Wp * Math.ceil(C / 4);
       const nan = Tensor.fromArray(d, new Float32Array(texels * 4).fill(NaN), [texels, 4]);
       packTexture(d, 'pack', nan, 'GN', { R: texels, C: 4, Rp: texels, C4p: 1 });
       const x = Tensor.fromArray(d, xs, [B, C, H, W]), w = Tensor.fromArray(d, wv, [Cout, C, 3, 3]);
       const up = new Float32Array(B * C * H2 * W2);
       for (let p = 0; p < B * C; p++) for (let i = 0; i < H2; i++) for (let j = 0; j < W2; j++) up[(p * H2 + i) * W2 + j] = xs[(p * H + (i >> 1)) * W + (j >> 1)];
-      const y = conv2d(upsample2Packed(x, g), w, { padding: 1 });
+      const [y, nFused] = counted(() => upsample2Conv2d(x, w, { padding: 1 }));
+      const [plain, nPlain] = counted(() => {
+        const u = upsampleNearest2d(x, 2);
+        return [u, conv2d(u, w, { padding: 1 })];
+      });
+      expect(nFused, 'the up-sampling writes the conv\'s texture in place of its packing pass').toBe(nPlain - 1);
       expect(relErr(await y.toArray(), reference([B, C, H2, W2, Cout, 3, 1, 1], up, wv, { silu: false })), `${[B, C, H, W]}`).toBeLessThan(1e-4);
-      [nan, x, w, y].forEach((t) => t.dispose());
+      const y2 = await d.withPolicy({ convImplicit: 'never' }, () => upsample2Conv2d(x, w, { padding: 1 }));
+      expect(relErr(await y2.toArray(), reference([B, C, H2, W2, Cout, 3, 1, 1], up, wv, { silu: false })), `plain kernels ${[B, C, H, W]}`).toBeLessThan(1e-4);
+      [nan, x, w, y, y2, ...plain].forEach((t) => t.dispose());
     }
-  });
-});
-
-describe(`GroupNorm writing only the packed texture (packOnly, seed ${TEST_SEED})`, () => {
-  it('the conv reads it; an overwritten slot or a conv off the implicit path is an error, not garbage', async (ctx) => {
-    if (!usable) return ctx.skip();
-    const r = rng(TEST_SEED + 700);
-    const [B, C, H, W, groups, Cout] = [2, 16, 7, 7, 4, 12];
-    const xs = r.normal(B * C * H * W), ga = r.uniform(C, 0.5, 1.5), be = r.normal(C), wv = r.normal(Cout * C * 9);
-    poisonPool(d, B * C * (H + 9) * (W + 9) * 4 * 4 + 4096, 3);
-    const x = Tensor.fromArray(d, xs, [B, C, H, W]), gamma = Tensor.fromArray(d, ga, [C]), beta = Tensor.fromArray(d, be, [C]);
-    const w = Tensor.fromArray(d, wv, [Cout, C, 3, 3]);
-    const pack = implicitForwardGeometry(d, { B, Cin: C, H, W, Cout, KH: 3, KW: 3, Ho: H, Wo: W, s: 1, p: 1 });
-    const hRef = groupNormRef(xs, [B, C, H, W], groups, ga, be, 1e-5, true).y;
-    const yRef = reference([B, C, H, W, Cout, 3, 1, 1], Float32Array.from(hRef), wv, { silu: false });
-    const h = groupNorm(x, groups, gamma, beta, 1e-5, { silu: true, pack, packOnly: true });
-    expect(relErr(await h.toArray(), hRef), 'packOnly does not write the output tensor').not.toBeLessThan(1e-3);
-    const y = conv2d(h, w, { padding: 1 });
-    expect(relErr(await y.toArray(), yRef), 'conv of the texture-only norm output').toBeLessThan(1e-4);
-    const h2 = groupNorm(x, groups, gamma, beta, 1e-5, { silu: true, pack });
-    expect(() => conv2d(h, w, { padding: 1 })).toThrow(/exists only as a producer-packed texture.*overwritten/);
-    const h3 = groupNorm(x, groups, gamma, beta, 1e-5, { silu: true, pack, packOnly: true });
-    d.withPolicy({ convImplicit: 'never' }, () => expect(() => conv2d(h3, w, { padding: 1 })).toThrow(/exists only as a packed texture.*implicit-GEMM/));
-    [x, gamma, beta, w, h, y, h2, h3].forEach((t) => t.dispose());
   });
 });
 }, { convImplicit: 'always' });

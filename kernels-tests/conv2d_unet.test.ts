@@ -49,7 +49,7 @@ describe(`conv paths in the U-Net (seed ${TEST_SEED})`, () => {
     const xf = r.normal(B * 144), sf = r.uniform(B, 0.3, 3);
     const ref = unetRef(n, P, { d: Float64Array.from(xf), s: xs }, Float64Array.from(sf));
     await d.withPolicy({ convImplicit: 'always' }, async () => {
-      // without gradients the norms write only their convs' packed inputs (GroupNorm packOnly): run
+      // without gradients the norms write only their convs' input textures (groupNormConv2d): run
       // that first, on a poisoned pool, so that no buffer holds a right answer from an earlier run
       poisonPool(d, B * 32 * 14 * 14 * 4 * 4, 8);
       const y2 = noGrad(() => n.forward(Tensor.fromArray(d, xf, xs), Tensor.fromArray(d, sf, [B, 1])));

@@ -117,7 +117,7 @@ export const upsampleNearest2d = c('upsampleNearest2d', ag.upsampleNearest2d, [[
 
 export const groupNorm = c('groupNorm', ag.groupNorm, [
   ['x', tensor({ minRank: 2 })], ['groups', posInt], ['gamma', T_], ['beta', T_],
-  ['opts', options({ eps: num, silu: bool, pack: any, packOnly: bool, packInput: any })],
+  ['opts', options({ eps: num, silu: bool })],
 ]);
 export const groupNormComposite = c('groupNormComposite', ag.groupNormComposite, [
   ['x', tensor({ minRank: 2 })], ['groups', posInt], ['gamma', T_], ['beta', T_], ['eps', num], ['withSilu', optional(bool)],

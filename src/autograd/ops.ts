@@ -12,6 +12,8 @@ import * as pl from '../tensor/ops/pool.js';
 import * as nrm from '../tensor/ops/norm.js';
 import * as mm from '../tensor/ops/matmul.js';
 import * as cv from '../tensor/ops/conv2d.js';
+import * as nc from '../tensor/ops/norm_conv.js';
+import * as uc from '../tensor/ops/upsample_conv.js';
 import { record, isGradEnabled, _setAdd, grad as gradOfAll } from './engine.js';
 
 const gradOf = (y: Tensor, xs: Tensor[], g: Tensor): Tensor[] => gradOfAll(y, xs, { gradOutput: g, createGraph: true }) as Tensor[];
@@ -307,13 +309,20 @@ export interface ConvAdds {
 }
 
 export function conv2d(x: T, w: T, bias?: T, opts: ConvOpts & ConvAdds = {}): T {
+  const { cbias, residual } = opts;
+  return recordConv2d(cv.conv2d(x, w, { bias, stride: opts.stride, padding: opts.padding, cbias, residual }), x, w, bias, opts);
+}
+
+/** conv2d's backward rule on y = conv(x, w) + bias + cbias + residual, computed by the kernels. */
+function recordConv2d(y: T, x: T, w: T, bias: T | undefined, opts: ConvOpts & ConvAdds): T {
   const geo: ConvOpts = { stride: opts.stride, padding: opts.padding };
   const { cbias, residual } = opts;
-  const y = cv.conv2d(x, w, { bias, ...geo, cbias, residual });
   const ins = [x, w, ...(bias ? [bias] : []), ...(cbias ? [cbias] : []), ...(residual ? [residual] : [])];
   return record(y, 'conv2d', ins, (g) => {
-    const gx = x.requiresGrad ? conv2dBackwardInput(g, w, [...x.shape], geo) : null;
-    const gw = w.requiresGrad ? conv2dBackwardWeight(x, g, [...w.shape], geo) : null;
+    // both gradients in one call: the weight gradient may read gy as the input gradient laid it out
+    const r = cv.conv2dBackward(x, g, w, { ...geo, input: x.requiresGrad, weight: w.requiresGrad });
+    const gx = r.gx && recordBackwardInput(r.gx, g, w, geo);
+    const gw = r.gw && recordBackwardWeight(r.gw, x, g, geo);
     const out: (T | null)[] = [gx, gw];
     if (bias) out.push(bias.requiresGrad ? sum(g, [0, 2, 3]) : null);
     if (cbias) out.push(cbias.requiresGrad ? reshape(sum(g, [2, 3]), cbias.shape) : null);
@@ -324,7 +333,10 @@ export function conv2d(x: T, w: T, bias?: T, opts: ConvOpts & ConvAdds = {}): T 
 
 /** ∂/∂x of ⟨conv(x, w), g⟩; bilinear in (g, w), so its own gradients are a conv and a weight-grad. */
 export function conv2dBackwardInput(g: T, w: T, xShape: number[], opts: ConvOpts = {}): T {
-  const y = cv.conv2dBackwardInput(g, w, xShape, opts);
+  return recordBackwardInput(cv.conv2dBackwardInput(g, w, xShape, opts), g, w, opts);
+}
+
+function recordBackwardInput(y: T, g: T, w: T, opts: ConvOpts): T {
   return record(y, 'conv2dBackwardInput', [g, w], (h) => [
     g.requiresGrad ? conv2d(h, w, undefined, opts) : null,
     w.requiresGrad ? conv2dBackwardWeight(h, g, [...w.shape], opts) : null,
@@ -333,11 +345,60 @@ export function conv2dBackwardInput(g: T, w: T, xShape: number[], opts: ConvOpts
 
 /** ∂/∂w of ⟨conv(x, w), g⟩. */
 export function conv2dBackwardWeight(x: T, g: T, wShape: number[], opts: ConvOpts = {}): T {
-  const y = cv.conv2dBackwardWeight(x, g, wShape, opts);
+  return recordBackwardWeight(cv.conv2dBackwardWeight(x, g, wShape, opts), x, g, opts);
+}
+
+function recordBackwardWeight(y: T, x: T, g: T, opts: ConvOpts): T {
   return record(y, 'conv2dBackwardWeight', [x, g], (h) => [
     x.requiresGrad ? conv2dBackwardInput(g, h, [...x.shape], opts) : null,
     g.requiresGrad ? conv2d(x, h, undefined, opts) : null,
   ]);
+}
+
+/** The GroupNorm of groupNormConv2d: groups, affine γ and β, ε, and whether SiLU follows. */
+export interface NormArgs {
+  groups: number;
+  gamma?: T;
+  beta?: T;
+  eps?: number;
+  silu?: boolean;
+}
+
+/**
+ * conv(silu?(GroupNorm(x)), w) + bias + cbias + residual as one op (tensor/ops/norm_conv.ts: the
+ * norm writes its output in the form the conv reads), and optionally `side`, a conv of x itself (a
+ * residual block's skip projection) that shares the norm's pass over x. x may be given as the parts
+ * of a channel concatenation. Value and gradients are those of groupNorm then conv2d (and
+ * concat, when a backward will need x whole).
+ */
+export function groupNormConv2d(
+  x: T | T[], n: NormArgs, w: T, bias?: T, opts: ConvOpts & ConvAdds = {}, side?: { w: T; bias?: T } | null,
+): { y: T; side: T | null } {
+  const eps = n.eps ?? 1e-5, silu = !!n.silu;
+  const conv = { bias, stride: opts.stride, padding: opts.padding, cbias: opts.cbias, residual: opts.residual };
+  const sideOpts = side ? { w: side.w, opts: { bias: side.bias } } : undefined;
+  const norm = { groups: n.groups, gamma: n.gamma, beta: n.beta, eps, silu };
+  if (!isGradEnabled()) {
+    const r = nc.groupNormConv2d(x, norm, w, conv, { side: sideOpts });
+    return { y: r.y, side: r.side };
+  }
+  // a backward may follow: the norm's output is kept, and x is one tensor
+  const xx = Array.isArray(x) ? (x.length === 1 ? x[0] : concat(x, 1)) : x;
+  const r = nc.groupNormConv2d(xx, norm, w, conv, { side: sideOpts, keep: true });
+  const h = recordGroupNorm(r.norm!, xx, n.groups, n.gamma, n.beta, eps, silu);
+  return {
+    y: recordConv2d(r.y, h, w, bias, opts),
+    side: side && r.side ? recordConv2d(r.side, xx, side.w, side.bias, {}) : null,
+  };
+}
+
+/**
+ * conv(upsampleNearest2d(x, 2), w) + bias + cbias + residual as one op: without gradients the
+ * up-sampled image is never written (tensor/ops/upsample_conv.ts); with them, the two ops.
+ */
+export function upsample2Conv2d(x: T, w: T, bias?: T, opts: ConvOpts & ConvAdds = {}): T {
+  if (isGradEnabled()) return conv2d(upsampleNearest2d(x, 2), w, bias, opts);
+  return uc.upsample2Conv2d(x, w, { bias, stride: opts.stride, padding: opts.padding, cbias: opts.cbias, residual: opts.residual });
 }
 
 // ------------------------------------------------------------------ pooling
@@ -358,14 +419,16 @@ export function upsampleNearest2d(x: T, k: number): T {
  * with createGraph the composite form (reductions and elementwise ops) is used instead, so the
  * objectives that need second derivatives also work through GroupNorm.
  */
-export function groupNorm(x: T, groups: number, gamma?: T, beta?: T, opts: { eps?: number; silu?: boolean; pack?: nrm.GroupNormOptions['pack']; packOnly?: boolean; packInput?: nrm.GroupNormOptions['packInput'] } = {}): T {
+export function groupNorm(x: T, groups: number, gamma?: T, beta?: T, opts: { eps?: number; silu?: boolean } = {}): T {
   const eps = opts.eps ?? 1e-5;
   const silu_ = !!opts.silu;
-  // packOnly leaves y without values: only where no backward (which would read y) can follow
-  const packOnly = !!opts.packOnly && !!opts.pack && !isGradEnabled();
-  const { y, mean: mu, rstd } = nrm.groupNormWithStats(x, groups, gamma, beta, eps, { silu: silu_, pack: opts.pack, packOnly, packInput: opts.packInput });
+  return recordGroupNorm(nrm.groupNormWithStats(x, groups, gamma, beta, eps, { silu: silu_ }), x, groups, gamma, beta, eps, silu_);
+}
+
+/** groupNorm's backward rule on its output y, from the forward's per-(batch, group) mean and rstd. */
+function recordGroupNorm(r: { y: T; mean: T; rstd: T }, x: T, groups: number, gamma: T | undefined, beta: T | undefined, eps: number, silu_: boolean): T {
   const ins = [x, ...(gamma ? [gamma] : []), ...(beta ? [beta] : [])];
-  return record(y, 'groupNorm', ins, (g) => {
+  return record(r.y, 'groupNorm', ins, (g) => {
     if (isGradEnabled()) {
       // differentiate the composite form: same value, a graph of ordinary ops
       const yc = groupNormComposite(x, groups, gamma, beta, eps, silu_);
@@ -373,10 +436,10 @@ export function groupNorm(x: T, groups: number, gamma?: T, beta?: T, opts: { eps
       const gs = gradOf(yc, want, g);
       return ins.map((t) => (t.requiresGrad ? gs[want.indexOf(t)] : null));
     }
-    const r = nrm.groupNormBackward(x, g, mu, rstd, groups, gamma, { silu: silu_, beta });
-    const out: (T | null)[] = [r.gx];
-    if (gamma) out.push(r.ggamma);
-    if (beta) out.push(r.gbeta);
+    const b = nrm.groupNormBackward(x, g, r.mean, r.rstd, groups, gamma, { silu: silu_, beta });
+    const out: (T | null)[] = [b.gx];
+    if (gamma) out.push(b.ggamma);
+    if (beta) out.push(b.gbeta);
     return out;
   });
 }

@@ -14,12 +14,6 @@ import { Module, type Param } from './module.js';
 import { seeded, zeros, ones, type Rng } from './init.js';
 import * as op from '../autograd/ops.js';
 import { Tensor } from '../tensor/tensor.js';
-import { conv2dOutSize } from '../tensor/ops/conv2d.js';
-import { implicitForwardGeometry } from '../tensor/ops/conv2d_plan.js';
-import type { PaddedGeometry } from '../tensor/ops/packed.js';
-import { groupNormPackedParts } from '../tensor/ops/norm.js';
-import { upsample2Packed } from '../tensor/ops/pool.js';
-import { isGradEnabled } from '../autograd/engine.js';
 import { ShapeError, fmtShape } from '../gpu/errors.js';
 
 // ------------------------------------------------------------------ configuration
@@ -126,15 +120,22 @@ export class Conv2d extends Module {
     this.weight = this.param('weight', [cout, cin, k, k], varianceScaling(rng, cout * cin * k * k, cin * k * k, cout * k * k, opts.initScale ?? 1));
     this.bias = this.param('bias', [cout], zeros(cout));
   }
-  /** The padded layout this conv's forward reads x [B, cin, H, W] in, if it packs it (see GroupNorm.forward). */
-  inputGeometry(x: Pick<Tensor, 'shape' | 'device'>): PaddedGeometry | null {
-    const [B, , H, W] = x.shape;
-    const Ho = conv2dOutSize(H, this.k, this.stride, this.padding), Wo = conv2dOutSize(W, this.k, this.stride, this.padding);
-    return implicitForwardGeometry(x.device, { B, Cin: this.cin, H, W, Cout: this.cout, KH: this.k, KW: this.k, Ho, Wo, s: this.stride, p: this.padding });
-  }
   /** `adds`: a per-(image, channel) bias and/or a residual, fused into the conv where the path allows. */
   forward(x: Tensor, adds: op.ConvAdds = {}): Tensor {
     return op.conv2d(x, this.weight.value, this.bias.value, { stride: this.stride, padding: this.padding, ...adds });
+  }
+  /**
+   * forward(silu(norm(x))) as one op (autograd groupNormConv2d), x whole or the parts of its
+   * channel concatenation; `side`: a conv of x itself as well (a skip projection), returned beside.
+   */
+  forwardNormed(norm: GroupNorm, x: Tensor | Tensor[], adds: op.ConvAdds = {}, side?: Conv2d | null): { y: Tensor; side: Tensor | null } {
+    const n = { groups: norm.groups, gamma: norm.gamma.value, beta: norm.beta.value, eps: norm.eps, silu: true };
+    const s = side ? { w: side.weight.value, bias: side.bias.value } : null;
+    return op.groupNormConv2d(x, n, this.weight.value, this.bias.value, { stride: this.stride, padding: this.padding, ...adds }, s);
+  }
+  /** forward(upsampleNearest2d(x, 2)) as one op (autograd upsample2Conv2d). */
+  forwardUpsampled(x: Tensor, adds: op.ConvAdds = {}): Tensor {
+    return op.upsample2Conv2d(x, this.weight.value, this.bias.value, { stride: this.stride, padding: this.padding, ...adds });
   }
 }
 
@@ -163,15 +164,8 @@ export class GroupNorm extends Module {
     this.gamma = this.param('gamma', [numChannels], ones(numChannels), { name: 'weight' });
     this.beta = this.param('beta', [numChannels], zeros(numChannels), { name: 'bias' });
   }
-  /**
-   * `feeds`: the conv the output goes to next, and its only reader; the norm then also writes that
-   * conv's packed input (and, without gradients, only that: the output tensor is left unwritten).
-   * `inputFeeds`: a 1×1 conv that reads x itself (a skip projection), packed by the norm in passing.
-   */
-  forward(x: Tensor, silu = false, feeds?: Conv2d, inputFeeds?: Conv2d | null): Tensor {
-    const pack = feeds && x.rank === 4 ? feeds.inputGeometry(x) : null;
-    const packInput = pack && inputFeeds ? inputFeeds.inputGeometry(x) : null;
-    return op.groupNorm(x, this.groups, this.gamma.value, this.beta.value, { eps: this.eps, silu, pack, packOnly: !!pack, packInput });
+  forward(x: Tensor, silu = false): Tensor {
+    return op.groupNorm(x, this.groups, this.gamma.value, this.beta.value, { eps: this.eps, silu });
   }
 }
 
@@ -196,34 +190,17 @@ export class ResBlock extends Module {
     this.skip = cin !== cout ? this.child('skip', new Conv2d(rng, cin, cout, 1)) : null;
   }
   /**
-   * forward(concat(parts, axis 1)). Without gradients, where the layout allows, the concatenation
-   * is never written: norm1 reads the parts in place and packs both its output (for conv1) and its
-   * input (for the skip projection), the only readers of either (GroupNorm packOnly).
+   * x [B, Cin, H, W], or the parts of its concatenation along channels (a skip connection on the
+   * way up); tembAct = silu(temb) [B, T]. Each norm runs fused with the conv after it (and norm1
+   * with the skip projection, which reads the same x); the embedding and residual adds ride in the
+   * convs' epilogues.
    */
-  forwardConcat(parts: Tensor[], tembAct: Tensor): Tensor {
-    if (!isGradEnabled() && this.skip && parts.length > 1 && parts.every((t) => t.rank === 4)) {
-      const [B, , H, W] = parts[0].shape;
-      const probe = { shape: [B, this.cin, H, W], device: parts[0].device };
-      const pack = this.conv1.inputGeometry(probe), packInput = this.skip.inputGeometry(probe);
-      const n = this.norm1;
-      const r = pack && packInput ? groupNormPackedParts(parts, n.groups, n.gamma.value, n.beta.value, n.eps, { silu: true, pack, packInput }) : null;
-      if (r) return this.finish(this.conv1.forward(r.y, { cbias: this.temb.forward(tembAct) }), r.x);
-    }
-    return this.forward(op.concat(parts, 1), tembAct);
-  }
-
-  /** x [B, Cin, H, W]; tembAct = silu(temb) [B, T]. */
-  forward(x: Tensor, tembAct: Tensor): Tensor {
-    // the embedding add and the residual add ride in the convs' epilogues
-    // each norm also writes its conv's packed input texture (the conv packs for itself otherwise)
-    // (norm1 packs x for the skip projection too, which reads it after conv2's norm)
-    const h = this.conv1.forward(this.norm1.forward(x, true, this.conv1, this.skip), { cbias: this.temb.forward(tembAct) });
-    return this.finish(h, x);
-  }
-
-  /** out = conv2(silu(gn2(h))) + skip(x). */
-  private finish(h: Tensor, x: Tensor): Tensor {
-    return this.conv2.forward(this.norm2.forward(h, true, this.conv2), { residual: this.skip ? this.skip.forward(x) : x });
+  forward(x: Tensor | Tensor[], tembAct: Tensor): Tensor {
+    // the parts are read in place only for the skip projection and norm1, which both read x
+    if (Array.isArray(x) && !this.skip) x = op.concat(x, 1);
+    const cbias = this.temb.forward(tembAct);
+    const { y: h, side } = this.conv1.forwardNormed(this.norm1, x, { cbias }, this.skip);
+    return this.conv2.forwardNormed(this.norm2, h, { residual: side ?? (x as Tensor) }).y;
   }
 }
 
@@ -275,13 +252,7 @@ export class Upsample extends Module {
     this.conv = this.child('conv', new Conv2d(rng, c, c, 3));
   }
   forward(x: Tensor): Tensor {
-    if (!isGradEnabled() && x.rank === 4) {
-      // without gradients the up-sampled tensor is written only as the conv's packed input
-      const [B, C, H, W] = x.shape;
-      const g = this.conv.inputGeometry({ shape: [B, C, 2 * H, 2 * W], device: x.device });
-      if (g) return this.conv.forward(upsample2Packed(x, g));
-    }
-    return this.conv.forward(op.upsampleNearest2d(x, 2));
+    return this.conv.forwardUpsampled(x);
   }
 }
 
@@ -432,7 +403,7 @@ export class UNet extends Module {
     }
     const temb = op.silu(emb); // every block applies Dense(silu(temb))
     const stage = (s: UNetStage, h: Tensor | Tensor[]) => {
-      const r = Array.isArray(h) ? s.res.forwardConcat(h, temb) : s.res.forward(h, temb);
+      const r = s.res.forward(h, temb);
       return s.attn ? s.attn.forward(r) : r;
     };
 

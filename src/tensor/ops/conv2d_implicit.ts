@@ -1,7 +1,7 @@
 // The implicit-GEMM convolutions (shaders/conv2d_tex.wgsl, conv2d_blk.wgsl, conv2d_tex_wgrad.wgsl):
 // the input is packed once into a zero-padded NHWC4 texture (tex_pack.ts packPadded: one texel per
 // 4 channels of a pixel, every input element read once instead of KH·KW times) — or read from the
-// texture its producer wrote (packed.ts) — the weights into a [KH·KW·C4·4, N] texture ('wconv'),
+// texture a fused producer wrote (packed.ts PackedInput) — the weights into a [KH·KW·C4·4, N] texture ('wconv'),
 // and the GEMM reads its A rows straight from the padded input. The input gradient is the same
 // kernel over the s-dilated gy with flipped weights (the dilation and padding are in the packed
 // texture); the weight gradient has its own kernel. Tiles and whether this path runs at all are
@@ -13,7 +13,8 @@ import { Tensor } from '../tensor.js';
 import * as red from './reduce.js';
 import type { Device } from '../../gpu/device.js';
 import { packPadded, packTexture } from './tex_pack.js';
-import { currentPacked, markPacked, producerTexture, takePacked, type PaddedGeometry } from './packed.js';
+import { sameGeometry, type PackedInput, type PaddedGeometry } from './packed.js';
+import { KernelError } from '../../gpu/errors.js';
 import {
   blockFits, implicitConv, implicitFits, planImplicit, planImplicitWeight, weightGradGeometry,
   type ConvBlock, type ConvDims, type ImplicitConv, type ImplicitTile, type WeightGradPlan,
@@ -29,26 +30,34 @@ export interface ConvEpilogue {
 }
 
 /**
- * The padded NHWC4 texture an implicit-GEMM kernel reads its source in: a producer's if it holds
- * one, else packed here. The input gradient packs gy into the producer slot 'GY' and says so, so
- * that the weight gradient of the same conv, which runs next, reads gy from it instead of packing
- * gy again (conv2dImplicitBackwardWeight).
+ * What an implicit-GEMM kernel reads its source from: the tensor (packed here) or a texture a
+ * producer already wrote in the wanted layout.
  */
-function sourceTexture(d: Device, src: Tensor, q: ImplicitConv, g: PaddedGeometry): GPUTextureView {
-  const have = takePacked(d, src, g, q.dil);
-  if (have) return have;
+export type ImplicitSource = Tensor | PackedInput;
+
+/**
+ * The padded NHWC4 texture an implicit-GEMM kernel reads its source in: the one given, or packed
+ * here. The input gradient of a stride-1 conv packs gy into scratch slot 'GY' (which no other
+ * packing pass uses) and returns it, so that the weight gradient of the same conv can read gy
+ * from it instead of packing gy again (conv2d.ts conv2dBackward).
+ */
+function sourceTexture(d: Device, src: ImplicitSource, q: ImplicitConv, g: PaddedGeometry): { view: GPUTextureView; kept: PackedInput | null } {
+  if (!(src instanceof Tensor)) {
+    if (q.dil !== 1 || !sameGeometry(src.geometry, g)) {
+      throw new KernelError(`implicit conv: a packed input of geometry ${JSON.stringify(src.geometry)} given where the kernel reads ${JSON.stringify(g)} (dilation ${q.dil})`);
+    }
+    return { view: src.view, kept: null };
+  }
   const pack = { B: q.B, Rc: q.Rc, Hi: q.Hi, Wi: q.Wi, Hp: g.Hp, Wp: g.Wp, pad: g.pad, dil: q.dil };
-  if (!q.flip || q.dil !== 1) return packPadded(d, src, 'CA', pack);
-  const t = producerTexture(d, q.B * g.Hp * g.Wp * Math.ceil(q.Rc / 4), 'GY');
-  packPadded(d, src, 'GY', pack);
-  markPacked(src, g, t);
-  return t.view;
+  if (!q.flip || q.dil !== 1) return { view: packPadded(d, src, 'CA', pack), kept: null };
+  const view = packPadded(d, src, 'GY', pack);
+  return { view, kept: { view, geometry: g } };
 }
 
-function runBlock(d: Device, src: Tensor, w: Tensor, out: Tensor, q: ImplicitConv, epi: ConvEpilogue, block: ConvBlock): void {
+function runBlock(d: Device, src: ImplicitSource, w: Tensor, out: Tensor, q: ImplicitConv, epi: ConvEpilogue, block: ConvBlock): PackedInput | null {
   const f = blockFits(d, q, block);
   const { BX, BY, Hp, Wp, C4, Np, N4p } = f;
-  const va = sourceTexture(d, src, q, { Hp, Wp, pad: q.pad });
+  const { view: va, kept } = sourceTexture(d, src, q, { Hp, Wp, pad: q.pad });
   const rows = q.KH * q.KW * C4 * 4;
   const vb = packTexture(d, 'wconv', w, 'CB', { R: rows, C: q.N, Rp: rows, C4p: N4p, Cin: q.Rc, KH: q.KH, KW: q.KW, trans: q.flip });
   d.run(
@@ -61,18 +70,19 @@ function runBlock(d: Device, src: Tensor, w: Tensor, out: Tensor, q: ImplicitCon
     },
     [Np / 32, q.B * BX * BY, 1],
   );
+  return kept;
 }
 
-/** Run the implicit GEMM of q with a tile planImplicit chose (it checked that the tile fits). */
-function runImplicit(d: Device, src: Tensor, w: Tensor, out: Tensor, q: ImplicitConv, epi: ConvEpilogue, tile: ImplicitTile): void {
-  if ('block' in tile) {
-    runBlock(d, src, w, out, q, epi, tile.block);
-    return;
-  }
+/**
+ * Run the implicit GEMM of q with a tile planImplicit chose (it checked that the tile fits); returns
+ * the texture of gy an input gradient packed and kept (sourceTexture), else null.
+ */
+function runImplicit(d: Device, src: ImplicitSource, w: Tensor, out: Tensor, q: ImplicitConv, epi: ConvEpilogue, tile: ImplicitTile): PackedInput | null {
+  if ('block' in tile) return runBlock(d, src, w, out, q, epi, tile.block);
   const f = implicitFits(d, q, tile);
   const { C4, Hp, Wp, M, Np } = f;
   const N4p = Np / 4;
-  const va = sourceTexture(d, src, q, { Hp, Wp, pad: q.pad });
+  const { view: va, kept } = sourceTexture(d, src, q, { Hp, Wp, pad: q.pad });
   const rows = q.KH * q.KW * C4 * 4;
   const vb = packTexture(d, 'wconv', w, 'CB', { R: rows, C: q.N, Rp: rows, C4p: N4p, Cin: q.Rc, KH: q.KH, KW: q.KW, trans: q.flip });
   d.run(
@@ -89,10 +99,14 @@ function runImplicit(d: Device, src: Tensor, w: Tensor, out: Tensor, q: Implicit
     },
     [Np / (8 * tile.tn), Math.ceil(M / tile.tm), 1],
   );
+  return kept;
 }
 
-/** Forward on the implicit GEMM: out = act(conv(x, w) + bias + cbias) + res. False when planImplicit says it does not run. */
-export function conv2dImplicitForward(d: Device, x: Tensor, w: Tensor, out: Tensor, c: ConvDims, epi: ConvEpilogue, tile?: ImplicitTile): boolean {
+/**
+ * Forward on the implicit GEMM: out = act(conv(x, w) + bias + cbias) + res, x a tensor or its
+ * texture in the padded geometry of the tile. False when planImplicit says it does not run.
+ */
+export function conv2dImplicitForward(d: Device, x: ImplicitSource, w: Tensor, out: Tensor, c: ConvDims, epi: ConvEpilogue, tile?: ImplicitTile): boolean {
   const t = planImplicit(d, 'forward', c, tile);
   if (t) runImplicit(d, x, w, out, implicitConv('forward', c), epi, t);
   return !!t;
@@ -106,26 +120,34 @@ export function conv2dImplicitBackwardInput(d: Device, gy: Tensor, w: Tensor, gx
 }
 
 /**
- * Weight gradient on the implicit GEMM (shaders/conv2d_tex_wgrad.wgsl): gw [Cout, Cin, KH, KW]
- * from x [B, Cin, H, W] (packed as the forward's padded NHWC4 texture) and gy [B, Cout, Ho, Wo]:
- * with tiles of 32·k rows, gy as a padded NHWC4 image — the one the input gradient of the same conv
- * just packed when it did (sourceTexture), else packed here — otherwise (or gyLayout 'nchw_t')
- * transposed into a [Cout, B·Ho·Wo] texture. `splits` > 1 splits the reduction over grid z into
- * partial gradients summed afterwards (for adapters that need more workgroups in flight). Null
- * where planImplicitWeight says the implicit path does not run.
+ * Run an input gradient with the tile planConv2d chose; returns gy's padded texture when it packed
+ * one the weight gradient of the same conv can read (stride 1), else null.
  */
-export function conv2dImplicitBackwardWeight(
-  d: Device, x: Tensor, gy: Tensor, c: ConvDims, o: { tile?: { tm: number; tn: number }; splits?: number; gyLayout?: 'nhwc4' | 'nchw_t' } = {},
-): Tensor | null {
-  const shared = currentPacked(d, gy);
-  const plan = planImplicitWeight(d, c, shared, o);
-  return plan ? runImplicitWeight(d, x, gy, c, plan) : null;
+export function runImplicitInput(d: Device, gy: Tensor, w: Tensor, gx: Tensor, c: ConvDims, tile: ImplicitTile): PackedInput | null {
+  return runImplicit(d, gy, w, gx, implicitConv('input', c), {}, tile);
 }
 
-/** Run a weight gradient planImplicitWeight planned (gy from the input gradient's texture if it is still there). */
-export function runImplicitWeight(d: Device, x: Tensor, gy: Tensor, c: ConvDims, plan: WeightGradPlan): Tensor {
+/**
+ * Weight gradient on the implicit GEMM (shaders/conv2d_tex_wgrad.wgsl): gw [Cout, Cin, KH, KW]
+ * from x [B, Cin, H, W] (packed as the forward's padded NHWC4 texture) and gy [B, Cout, Ho, Wo]:
+ * with tiles of 32·k rows, gy as a padded NHWC4 image — `gyPacked`, the one the input gradient of
+ * the same conv packed (conv2dBackward), when given, else packed here — otherwise (or gyLayout
+ * 'nchw_t') transposed into a [Cout, B·Ho·Wo] texture. `splits` > 1 splits the reduction over grid
+ * z into partial gradients summed afterwards (for adapters that need more workgroups in flight).
+ * Null where planImplicitWeight says the implicit path does not run.
+ */
+export function conv2dImplicitBackwardWeight(
+  d: Device, x: Tensor, gy: Tensor, c: ConvDims,
+  o: { tile?: { tm: number; tn: number }; splits?: number; gyLayout?: 'nhwc4' | 'nchw_t'; gyPacked?: PackedInput | null } = {},
+): Tensor | null {
+  const plan = planImplicitWeight(d, c, o.gyPacked?.geometry ?? null, o);
+  return plan ? runImplicitWeight(d, x, gy, c, plan, o.gyPacked) : null;
+}
+
+/** Run a weight gradient planImplicitWeight planned (gy from `gyPacked` when the plan reads gy as NHWC4 and it is given). */
+export function runImplicitWeight(d: Device, x: Tensor, gy: Tensor, c: ConvDims, plan: WeightGradPlan, gyPacked?: PackedInput | null): Tensor {
   const { tile, nhwc, splits } = plan;
-  const shared = nhwc ? currentPacked(d, gy) : null;
+  const shared = nhwc && gyPacked ? { ...gyPacked.geometry, view: gyPacked.view } : null;
   const gGeom = shared ?? { Hp: c.Ho, Wp: c.Wo, pad: 0 };
   const K = c.B * c.Ho * c.Wo;
   const { C4, N4, Hp, Wp, N4p, Mp, K4, gx, gyN } = weightGradGeometry(c, tile);

@@ -1,6 +1,6 @@
 // Which kernel a convolution runs, decided in one place (as tfjs-backend-webgpu's conv2DImpl does):
 // planConv2d turns the shapes, the adapter's capabilities (Device.caps), the device's kernel policy
-// (forced paths, the autotuner's tile chooser) and what the producers left packed into a plan —
+// (forced paths, the autotuner's tile chooser) and what the input gradient left packed into a plan —
 // data: the algorithm, its tile or configuration, the packing — that conv2d.ts runs and that tests
 // and `scoregpu bench --plans` print. The algorithms: an implicit GEMM over a padded NHWC4 texture
 // (conv2d_implicit.ts), im2col + the texture GEMM (conv2d_im2col.ts), the direct row kernel over
@@ -150,16 +150,6 @@ export function implicitTileFor(d: Device, q: ImplicitProblem): ImplicitTile {
   return bad ? implicitTile(q.B * q.Ho * q.Wo, q.N) : t;
 }
 
-/**
- * The padded geometry conv2dImplicitForward will read its input in, or null when that forward does
- * not take the implicit path (so a producer need not pack for it).
- */
-export function implicitForwardGeometry(d: Device, c: ConvDims): PaddedGeometry | null {
-  if (!convImplicitWorthwhile(d, c.B * c.Ho * c.Wo, c.Cout, c.Cin * c.KH * c.KW, c.Cin)) return null;
-  const tile = implicitTileFor(d, { B: c.B, Rc: c.Cin, Ho: c.Ho, Wo: c.Wo, N: c.Cout, KH: c.KH, KW: c.KW, stride: c.s, dil: 1 });
-  return paddedGeometry({ Ho: c.Ho, Wo: c.Wo, KH: c.KH, KW: c.KW, stride: c.s, pad: c.p }, tile);
-}
-
 /** The implicit GEMM's problem for a forward (x → y) or an input gradient (gy → gx, flipped weights). */
 export function implicitConv(kind: 'forward' | 'input', c: ConvDims): ImplicitConv {
   return kind === 'forward'
@@ -195,7 +185,7 @@ export interface WeightGradPlan {
 
 /**
  * The implicit weight gradient's tile, gy layout and reduction split, or null where it does not
- * run. `gyPacked`: the geometry of gy's texture that the input gradient left (packed.ts), if any;
+ * run. `gyPacked`: the geometry of gy's texture that the input gradient left (conv2d.ts conv2dBackward), if any;
  * `o` forces choices (tests, A/B tools).
  */
 export function planImplicitWeight(

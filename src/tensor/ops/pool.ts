@@ -5,9 +5,6 @@
 import source from '../../../shaders/pool.wgsl';
 import up2Source from '../../../shaders/pool2.wgsl';
 import down2Source from '../../../shaders/pool2_down.wgsl';
-import up2PackSource from '../../../shaders/up2_pack.wgsl';
-import { producerTexture, markPacked, type PaddedGeometry } from './packed.js';
-import { withTexelOutputs } from './texel_out.js';
 import { Tensor } from '../tensor.js';
 import { grid1d } from '../dispatch.js';
 import { ShapeError, fmtShape } from '../../gpu/errors.js';
@@ -64,29 +61,4 @@ export function avgPool2dBackward(gy: Tensor, k: number): Tensor {
 /** Gradient of upsampleNearest2d: the sum over each k×k block. */
 export function upsampleNearest2dBackward(gy: Tensor, k: number): Tensor {
   return down('upsampleNearest2dBackward', gy, k, 1);
-}
-
-/**
- * No-grad ×2 nearest up-sampling of x [B, C, H, W] written only as the padded NHWC4 texture `g` of
- * the implicit-GEMM conv that reads it next (shaders/up2_pack.wgsl): returns a placeholder
- * [B, C, 2H, 2W] that exists only as that texture (conv2d_tex.ts markPacked, packOnly), for that
- * conv alone — anything else must use upsampleNearest2d.
- */
-export function upsample2Packed(x: Tensor, g: PaddedGeometry): Tensor {
-  if (x.rank !== 4) throw new ShapeError(`upsample2Packed: needs [B, C, H, W], got ${fmtShape(x.shape)}`);
-  const [B, C, H, W] = x.shape;
-  if (g.Hp < 2 * H + 2 * g.pad || g.Wp < 2 * W + 2 * g.pad) throw new ShapeError(`upsample2Packed: padded image ${g.Hp}×${g.Wp} (pad ${g.pad}) cannot hold ${2 * H}×${2 * W}`);
-  const d = x.device;
-  const C4 = Math.ceil(C / 4);
-  const y = Tensor.empty(d, [B, C, 2 * H, 2 * W]);
-  const t = producerTexture(d, B * g.Hp * g.Wp * C4);
-  const items = B * C4 * H;
-  d.run(
-    { ...withTexelOutputs('up2_pack.wgsl', up2PackSource, { dst: 1 }, t.target.staged), entry: 'main', constants: { WG: 8, LOG_TW: 12 } },
-    { x, dst: t.target.dst, p: { items, C, C4, H, W, Hp: g.Hp, Wp: g.Wp, pad: g.pad } },
-    grid1d(d, Math.ceil(items / 8) * 8, 8),
-  );
-  t.target.land();
-  markPacked(y, g, t, true);
-  return y;
 }
