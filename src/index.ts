@@ -28,6 +28,9 @@ export { sampleImages, samplerDefaults, type SampleImagesOptions } from './score
 export * as inpainting from './score/inpaint/index.js';
 export { inpaint, type InpaintOptions, type InpaintResult } from './score/inpaint/index.js';
 export { decodePngGrey } from './io/png_decode.js';
+// classifier guidance: a noise-conditional classifier and the network guided by it (src/score/guidance/classifier.ts)
+export { classifierGuided, classifierLogProbGrad, type NoiseConditionalClassifier, type ClassifierGuidanceOptions } from './score/guidance/classifier.js';
+export { NoiseClassifier, createNoiseClassifier, noiseClassifierConfig, type NoiseClassifierConfig } from './nn/noise_classifier.js';
 export { loadImageModel, imageCheckpointOf, type LoadedImageRun } from './train/image_model.js';
 export { type ImageConfig } from './train/image_recipes.js';
 export { decodeSafetensors, encodeSafetensors, type StFile } from './io/safetensors.js';

@@ -4,6 +4,7 @@
 export * from './index.js';
 export { trainImage, loadImageRun, isImageRun, type ImageRunOptions, type ImageRunResult, type LoadedImageRun } from './train/image.js';
 export { trainToy, loadToyRun } from './train/toy_run.js';
+export { trainClassifier, loadClassifierRun, classifierConfig, noisedAccuracy, type ClassifierRunConfig, type LoadedClassifier, type LevelAccuracy } from './train/classifier.js';
 export { saveCheckpoint, saveWeights, readCheckpoint, loadWeights, restoreTrainer, toTorchLayout, fromTorchLayout, CHECKPOINT_FORMAT } from './train/checkpoint.js';
 export { loadImageSet, heldPair, toRange, type ImageSet } from './data/images.js';
 export { sampleImages, samplerDefaults, type SampleImagesOptions } from './score/sampling/draw.js';
