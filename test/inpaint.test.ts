@@ -261,7 +261,7 @@ describe('masks and mask files', () => {
     }
   });
 
-  it('decodes grey, RGB, RGBA and palette PNGs of odd sizes to grey values', () => {
+  it('decodes RGBA (luma × alpha) and 1-bit grey PNGs of odd sizes to grey values', () => {
     const w = 5, h = 3;
     const vals = Array.from({ length: w * h * 4 }, () => Math.floor(r.next() * 256));
     const rgba = Uint8Array.from(vals);

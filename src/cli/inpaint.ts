@@ -100,25 +100,36 @@ export async function inpaintCommand(device: Device, a: Record<string, any>): Pr
   writeNpy(npy, r.samples, [count * a.n, ...cfg.shape]);
   // the completions in [0, 1] for the grid and the classifier
   const done01 = Float32Array.from(r.samples, (v) => Math.min(1, Math.max(0, process.dataRange === '[-1,1]' ? (v + 1) / 2 : v)));
-  let labelsNote = '', agreement: number | null = null, predicted: Int32Array | null = null;
+  let labelsNote = '', predicted: Int32Array | null = null;
+  let scores: { agreement: number; originals: number; maskedBlack: number } | null = null;
   if (a.classify) {
     const clf = await loadOrTrainClassifier(device, { log: (l) => console.error(l) });
     checkClassifierShape(cfg.shape, clf.config.imageSize);
-    const out = await classifierOutputs(device, clf.model, toClassifierRange(done01, '[0,1]'));
-    predicted = argmaxRows(out.logits, out.classes);
-    let match = 0, known = 0;
-    for (let i = 0; i < predicted.length; i++) {
-      const y = src.labels[Math.floor(i / a.n)];
-      if (y !== null) { known++; if (predicted[i] === y) match++; }
-    }
-    if (known) {
-      agreement = match / known;
-      labelsNote = `; the classifier gives the original's class to ${match}/${known} completions (${(100 * agreement).toFixed(0)} %)`;
+    const labelsOf = async (x01: Float32Array) => {
+      const out = await classifierOutputs(device, clf.model, toClassifierRange(x01, '[0,1]'));
+      return argmaxRows(out.logits, out.classes);
+    };
+    predicted = await labelsOf(done01);
+    // beside it: the classifier on the originals, and on the masked images with the hidden pixels black
+    const black = Float32Array.from(src.images, (v, i) => (mask[i % per] >= 0.5 ? v : 0));
+    const [onOrig, onBlack] = [await labelsOf(src.images), await labelsOf(black)];
+    const rate = (pred: Int32Array, rowsPer: number) => {
+      let match = 0, known = 0;
+      pred.forEach((p, i) => {
+        const y = src.labels[Math.floor(i / rowsPer)];
+        if (y !== null) { known++; if (p === y) match++; }
+      });
+      return { match, known };
+    };
+    const c = rate(predicted, a.n);
+    if (c.known) {
+      scores = { agreement: c.match / c.known, originals: rate(onOrig, 1).match / rate(onOrig, 1).known, maskedBlack: rate(onBlack, 1).match / rate(onBlack, 1).known };
+      labelsNote = `; the classifier gives the original's class to ${c.match}/${c.known} completions (${(100 * scores.agreement).toFixed(0)} %; to the originals ${(100 * scores.originals).toFixed(0)} %, to the masked images with the hidden pixels black ${(100 * scores.maskedBlack).toFixed(0)} %)`;
     }
   }
   writeFileAtomic(out, inpaintGrid(src, done01, plane, cfg.shape, a.n, `${cfg.process.kind}, ${plan.name}, ${r.nfe} NFE, mask ${describeMask(a)} — each row: original, masked (blue = filled in), ${a.n} completions`, predicted));
   console.log(`${count * a.n} completions of ${count} image${count > 1 ? 's' : ''} in ${r.seconds.toFixed(1)} s (${r.nfe} network evaluations each)${labelsNote} → ${out}, ${npy}`);
-  if (agreement !== null) console.log(JSON.stringify({ images: count, perImage: a.n, sampler: plan.name, nfe: r.nfe, mask: describeMask(a), agreement }));
+  if (scores) console.log(JSON.stringify({ images: count, perImage: a.n, sampler: plan.name, nfe: r.nfe, mask: describeMask(a), seconds: +r.seconds.toFixed(1), ...scores }));
   return 0;
 }
 
