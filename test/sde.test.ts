@@ -371,7 +371,7 @@ describe('scoregpu train --process vp', () => {
     return { code: p.status, out: p.stdout, err: p.stderr };
   };
 
-  it('trains 20 steps on a made-up 8×8 .npy, saves the process, samples through the time grid (DDIM), refuses annealed Langevin in one line', () => {
+  it('trains 20 steps on a made-up 8×8 .npy, saves the process, samples through the time grid (DDIM) and by default with em, refuses annealed Langevin in one line', () => {
     const npy = makeNpy(64), dir = dirname(npy);
     const out = join(dir, 'vp');
     const t = cli('train', '--data', npy, '--model', 'unet', '--process', 'vp', '--steps', '20', '--batch', '8', '--out', out, '--log-every', '10', '--sample-every', '1000', '--weighting', 'likelihood');
@@ -383,8 +383,12 @@ describe('scoregpu train --process vp', () => {
     const loss = readFileSync(join(out, 'loss.csv'), 'utf8').trim().split('\n').slice(1).map((l) => Number(l.split(',')[1]));
     expect(loss.length).toBe(2);
     expect(loss.every(Number.isFinite)).toBe(true);
-    const s = cli('sample', '--run', out, '--steps', '4', '--n', '3', '--out', join(out, 's.npy'));
+    const s = cli('sample', '--run', out, '--sampler', 'ddim', '--steps', '4', '--n', '3', '--out', join(out, 's.npy'));
     expect(s.code, s.err + s.out).toBe(0);
+    // no --sampler: score_sde's VP default, Euler–Maruyama without a corrector (`em`), N = --steps
+    const em = cli('sample', '--run', out, '--steps', '25', '--n', '2');
+    expect(em.code, em.err + em.out).toBe(0);
+    expect(em.out).toMatch(/2 images in .* 25 network evaluations each.*samples_em\.png/);
     const arr = decodeNpy(new Uint8Array(readFileSync(join(out, 's.npy'))), 's.npy');
     expect(arr.shape).toEqual([3, 1, 8, 8]);
     expect(Array.from(arr.data as Float32Array).every(Number.isFinite)).toBe(true);

@@ -7,7 +7,7 @@ import type { Device } from '../gpu/device.js';
 import { loadImageRun } from '../train/image.js';
 import { loadImageSet } from '../data/images.js';
 import { makePlan } from '../score/sampling/index.js';
-import { samplerDefaults, sampleImages, type SampleImagesOptions } from '../score/sampling/draw.js';
+import { samplerDefaults, sampleImages, defaultSampler, type SampleImagesOptions } from '../score/sampling/draw.js';
 import { loadOrTrainClassifier } from '../eval/fmnist_classifier.js';
 import { evaluateImageSamples, checkClassifierShape } from '../eval/image_eval.js';
 import { readSamplesNpy, writeFileAtomic, writeNpy } from '../io/fs.js';
@@ -39,7 +39,7 @@ export async function evalImageCommand(device: Device, a: Record<string, any>): 
   checkClassifierShape(cfg.shape, clf.config.imageSize);
   if (cfg.data !== 'fashion-mnist') console.error(`note: features come from a classifier trained on Fashion-MNIST; on ${cfg.data} the distance is a proxy`);
   const set = loadImageSet(cfg.data, { seed: cfg.seed });
-  const sampler: string = a.sampler ?? (process.prediction === 'score' ? 'annealed' : 'ddim');
+  const sampler: string = a.sampler ?? defaultSampler(process);
   const o: SampleImagesOptions = samplerOptions(sampler, n, a);
   const ode = sampler === 'ode'; // the probability-flow ODE is not a plan (./ode.ts)
   const plan = ode ? null : makePlan(sampler, process, samplerDefaults(process, sampler, o));

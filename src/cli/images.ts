@@ -8,7 +8,7 @@ import type { OptSpec } from './args.js';
 import { trainImage, loadImageRun, type ImageRunContext } from '../train/image.js';
 import { imageConfig, type ImageConfig } from '../train/image_recipes.js';
 import { makePlan, IMAGE_SAMPLERS, SPACINGS, PREDICTORS, CORRECTORS } from '../score/sampling/index.js';
-import { samplerDefaults, sampleImages, type SampleImagesOptions } from '../score/sampling/draw.js';
+import { samplerDefaults, sampleImages, defaultSampler, type SampleImagesOptions } from '../score/sampling/draw.js';
 import { PROCESSES, type DiscreteProcess, type ProcessName, type ProcessSpec } from '../score/processes/index.js';
 import { sdeOf, defaultSdeSpec } from '../score/sde/index.js';
 import { UNET_PRESETS } from '../nn/unet.js';
@@ -88,7 +88,7 @@ async function progressGrid(device: Device, ctx: ImageRunContext, out: string, s
   const { cfg, process, trainer } = ctx;
   const { net, arena } = loadEmaCopy(device, ctx);
   void arena;
-  const sampler = defaultSampler(process);
+  const sampler = gridSampler(process);
   // a class-conditional run: row k of the 8×8 grid is class k mod K, with classifier-free guidance at the default w
   const K = cfg.classes ?? 0;
   const guided = K ? new ClassifierFreeGuidance(net, Array.from({ length: 64 }, (_, i) => Math.floor(i / 8) % K), DEFAULT_CFG_SCALE) : null;
@@ -98,8 +98,8 @@ async function progressGrid(device: Device, ctx: ImageRunContext, out: string, s
   void trainer;
 }
 
-/** Annealed Langevin for NCSN, DDIM for the rest (the score SDEs through their time grid: quick for progress grids). */
-function defaultSampler(process: DiscreteProcess): string {
+/** Progress grids while training: annealed Langevin for NCSN, DDIM for the rest (the score SDEs through their time grid: quick). */
+function gridSampler(process: DiscreteProcess): string {
   return !sdeOf(process) && process.prediction === 'score' ? 'annealed' : 'ddim';
 }
 

@@ -8,10 +8,11 @@ import { loadDataset } from '../data/dataset.js';
 import { writeSamplesPng, writeScoreFieldPng, writeDensityPng, runPaths } from './pictures.js';
 import { isImageRun } from '../train/image.js';
 import { IMAGE_SAMPLE_OPTS, SAMPLER_HELP, sampleImageCommand } from './images.js';
+import { DEFAULT_SAMPLERS } from '../score/sampling/draw.js';
 
 export const SAMPLE_OPTS: OptSpec = {
   run: { type: 'string', help: 'run directory', default: 'runs/toy' },
-  sampler: { type: 'string', help: `toy: langevin | annealed (default: the run's); images: ${SAMPLER_HELP} (default: ddim for ddpm, annealed for ncsn)` },
+  sampler: { type: 'string', help: `toy: langevin | annealed (default: the run's); images: ${SAMPLER_HELP} (default per process — ${Object.entries(DEFAULT_SAMPLERS).map(([k, v]) => `${k}: ${v.help}`).join('; ')})` },
   n: { type: 'number', help: 'number of samples', default: 2000 },
   steps: { type: 'number', help: 'toy: Langevin steps (per level for annealed); images: ddim and dpmpp2m steps (evaluations), em/pc time steps N, heun σ levels n (2n − 1 evaluations), annealed steps per level, ode fixed steps' },
   'step-size': { type: 'number', help: 'Langevin step α (ε for annealed), data units² (default: the run\'s)' },

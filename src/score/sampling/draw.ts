@@ -5,9 +5,11 @@ import type { NoiseConditionalNet } from '../losses.js';
 import type { DiscreteProcess } from '../processes/process.js';
 import { NcsnProcess } from '../processes/ncsn.js';
 import { makePlan, type PlanOptions } from './index.js';
-import { runPlan, type SampleResult, type Preview } from './plan.js';
+import { runPlan, type SampleResult, type Preview, type PlanStep } from './plan.js';
+import type { Marginal } from '../processes/process.js';
 import { ncsnv2StepSize } from './annealed.js';
 import { adapt } from '../adapter.js';
+import { sdeOf } from '../sde/index.js';
 
 export interface SampleImagesOptions extends PlanOptions {
   sampler: string;
@@ -21,6 +23,28 @@ export interface SampleImagesOptions extends PlanOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * The sampler used when none is named, per kind of model. For the score SDEs, score_sde's
+ * (configs/ve/cifar10_ncsnpp_continuous.py: PC with the reverse-diffusion predictor and the Langevin
+ * corrector; configs/vp|subvp/cifar10_ddpmpp_continuous.py: PC with the Euler–Maruyama predictor and
+ * no corrector, which is `em`; default_cifar10_configs.py: snr 0.16, one corrector step, noise removal),
+ * over the SDE's N = 1000 steps. NCSN: annealed Langevin (its paper's); DDPM: DDIM.
+ */
+export const DEFAULT_SAMPLERS = {
+  ncsn: { sampler: 'annealed', help: 'annealed (NCSN Alg. 1)' },
+  ddpm: { sampler: 'ddim', help: 'ddim' },
+  ve: { sampler: 'pc', help: 'pc: reverse_diffusion + langevin, snr 0.16, one corrector step, N = 1000 (2000 NFE; score_sde\'s VE default)' },
+  vp: { sampler: 'em', help: 'em: Euler–Maruyama, N = 1000, no corrector (score_sde\'s VP default)' },
+  subvp: { sampler: 'em', help: 'em, as vp (score_sde\'s sub-VP default)' },
+} as const;
+
+/** The default sampler of a model's process (DEFAULT_SAMPLERS). */
+export function defaultSampler(proc: DiscreteProcess): string {
+  const sde = sdeOf(proc);
+  if (sde) return DEFAULT_SAMPLERS[sde.name].sampler;
+  return proc instanceof NcsnProcess ? DEFAULT_SAMPLERS.ncsn.sampler : DEFAULT_SAMPLERS.ddpm.sampler;
+}
+
 /** Sampler defaults that depend on the process: annealed Langevin's ε by NCSNv2's rule, clipping for DDPM. */
 export function samplerDefaults(proc: DiscreteProcess, sampler: string, o: PlanOptions): PlanOptions {
   const out: PlanOptions = { ...o };
@@ -31,6 +55,13 @@ export function samplerDefaults(proc: DiscreteProcess, sampler: string, o: PlanO
   }
   if (out.clip === undefined) out.clip = proc.dataRange === '[-1,1]';
   return out;
+}
+
+/** The marginal of the x a step's network call reads: the step's own (PC, EM, Heun) or its noise index's. */
+export function inputLevel(proc: DiscreteProcess, sampler: string, s: PlanStep): Marginal {
+  if (s.input) return s.input;
+  if (s.index !== undefined) return proc.marginal(s.index);
+  throw new Error(`${sampler}: a step names neither its noise index nor its input level (no x̂₀ preview)`);
 }
 
 /** Draw n images in batches of at most `batch` (one recorded chain per batch). */
@@ -47,10 +78,10 @@ export async function sampleImages(device: Device, net: NoiseConditionalNet, pro
       n, shape, seed: (o.seed ?? 0) * 1000 + k,
       onProgress: (d, total) => o.onProgress?.(k * total + d, batches * total),
       signal: o.signal,
-      // x̂₀ at the step's noise index, by the model-output adapter (whatever the sampler's update uses)
+      // x̂₀ at the level the step's network call reads, by the model-output adapter (whatever the sampler's update uses)
       preview: o.preview && {
         every: o.preview.every,
-        estimate: (s) => adapt(proc.prediction, proc.marginal(s.index ?? 0)).x0,
+        estimate: (s) => adapt(proc.prediction, inputLevel(proc, plan.name, s)).x0,
         onPreview: (p) => o.preview!.onPreview({ ...p, batch: k }),
       },
     });

@@ -61,13 +61,13 @@ export function heunPlan(proc: DiscreteProcess, o: HeunOptions = {}): SamplerPla
     const sh = hat[i], Lh = noiseLevel(proc, sh), next = sig[i + 1];
     if (next === 0) {
       // Euler to σ = 0: x_n = D(x̂; σ̂)
-      steps.push({ cond: Lh.cond, coef: IDENTITY, coefs: [IDENTITY, copy, denoiser(sh, Lh.mean), { p: 0, q: 1, a: 0, b: 1, c: 0 }, IDENTITY] });
+      steps.push({ cond: Lh.cond, coef: IDENTITY, coefs: [IDENTITY, copy, denoiser(sh, Lh.mean), { p: 0, q: 1, a: 0, b: 1, c: 0 }, IDENTITY], input: { mean: Lh.mean, std: Lh.mean * sh } });
       break;
     }
     const Ln = noiseLevel(proc, next), ratio = next / sh;
     // first stage: r ← x̂ = x/m̂;  x ← m'·y_e = (m'·σ'/(σ̂·m̂))·x + m'·(1 − σ'/σ̂)·D₁
     steps.push({
-      cond: Lh.cond, coef: IDENTITY,
+      cond: Lh.cond, coef: IDENTITY, input: { mean: Lh.mean, std: Lh.mean * sh },
       coefs: [{ p: 0, q: 1, a: 0, b: 1 / Lh.mean, c: 0 }, copy, denoiser(sh, Lh.mean), { p: 0, q: 1, a: (Ln.mean * ratio) / Lh.mean, b: Ln.mean * (1 - ratio), c: 0 }, IDENTITY],
     });
     // second stage at σ' = σ_{i+1}, then on to the next level's x = m̂_{i+1}·(x_{i+1} + churn)
@@ -75,7 +75,7 @@ export function heunPlan(proc: DiscreteProcess, o: HeunOptions = {}): SamplerPla
     const sn = hat[i + 1], mn = noiseLevel(proc, sn).mean;
     const cNoise = mn * Math.sqrt(Math.max(0, sn * sn - next * next)) * sNoise;
     steps.push({
-      cond: Ln.cond, coef: IDENTITY,
+      cond: Ln.cond, coef: IDENTITY, input: { mean: Ln.mean, std: Ln.mean * next },
       coefs: [IDENTITY, copy, denoiser(next, Ln.mean), { p: 0, q: 1, a: (mn * (0.5 + k)) / Ln.mean, b: -mn * k, c: cNoise }, { p: 0, q: 1, a: 1, b: mn / 2, c: 0 }],
     });
   }

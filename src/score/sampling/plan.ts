@@ -42,6 +42,11 @@ export interface PlanStep {
   snr?: SnrStep;
   /** Noise index of the step (for progress and previews). */
   index?: number;
+  /**
+   * The marginal of the x this step's network call reads (x = mean·x₀ + std·ε), for samplers whose
+   * steps have no noise index (PC, EM, Heun): previews take x̂₀ from the output at this level.
+   */
+  input?: Marginal;
   /** Where the step leaves x: x = mean·x₀ + std·z (mean 1, std 0: clean). What inpainting projects to. */
   level?: Marginal;
   /** A forward-noising step: x ← coef.a·x + coef.c·z, no network evaluation (RePaint's jump back). */

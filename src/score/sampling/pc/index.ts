@@ -72,8 +72,9 @@ export function pcPlan(proc: DiscreteProcess, o: PcOptions = {}, sampler = 'pc')
     const last = i === ts.length - 1;
     // levels for inpainting: a corrector stays at t, a predictor moves to the next time (the last to clean data)
     const here = ctx.sde.marginalProb(t), next = last ? { mean: 1, std: 0 } : ctx.sde.marginalProb(ts[i + 1]);
-    if (corrector) steps.push(...corrector(ctx, t, n, snr, !(last && denoise && !predictor)).map((s) => ({ ...s, level: here })));
-    if (predictor) steps.push({ cond: ctx.cond(t), coef: predictor(ctx, t, !(last && denoise)), level: next });
+    // (every step's network call reads x at t: `input`, for previews)
+    if (corrector) steps.push(...corrector(ctx, t, n, snr, !(last && denoise && !predictor)).map((s) => ({ ...s, level: here, input: here })));
+    if (predictor) steps.push({ cond: ctx.cond(t), coef: predictor(ctx, t, !(last && denoise)), level: next, input: here });
   });
   const name = sampler === 'em' ? `em(${N})` : `pc(${pName}+${cName}, ${N}${corrector ? `, snr ${snr}${n > 1 ? `, ${n} corrector steps` : ''}` : ''})`;
   const plan: SamplerPlan = { name, init: { kind: 'normal', std: ctx.sde.priorStd }, steps, clip: false };
