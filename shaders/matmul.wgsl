@@ -17,28 +17,11 @@ override TN: u32 = 4;           // columns of C per invocation (4 or 8)
 override WGX: u32 = 8;          // invocations per workgroup along N
 override WGY: u32 = 1;          // invocations per workgroup along M
 
-@group(0) @binding(0) var<storage, read> a: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> b: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> bias: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read_write> out: array<vec4<f32>>;
-@group(0) @binding(4) var<uniform> p: Params;
+//! splice matmul_vec4_bindings.wgsl: a, b, bias, out, p
 
 @compute @workgroup_size(WGX, WGY)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let M = p.M;
-  let N = p.N;
-  let K = p.K;
-  let n0 = (wg.x * WGX + lid.x) * TN;
-  let m0 = (wg.y * WGY + lid.y) * TM;
-  let z = wg.z;
-  let aoff = (z * p.sa) / 4u; // in vec4s
-  let boff = (z * p.sb) / 4u;
-  let TM4 = TM / 4u;
-  let TN4 = TN / 4u;
-
-  // C block: acc[i * TN4 + j] holds row m0+i, columns n0+4j..n0+4j+3.
-  var acc: array<vec4<f32>, 16>;
-  for (var i = 0u; i < 16u; i++) { acc[i] = vec4<f32>(0.0); }
+  //! splice matmul_vec4_head.wgsl: sizes, offsets, the zeroed C block `acc`
 
   for (var k0 = 0u; k0 < K; k0 += 4u) {
     // A fragment. Normal: af[i] = A[m0+i, k0..k0+3]. TRANS_A: af[kk*TM4 + g] = A[k0+kk, m0+4g..+3].

@@ -5,6 +5,8 @@ import vec4Part from '../../../shaders/matmul.wgsl';
 import scalarPart from '../../../shaders/matmul_scalar.wgsl';
 import subgroupPart from '../../../shaders/matmul_subgroup.wgsl';
 import paramsPart from '../../../shaders/matmul_params.wgsl';
+import vec4Bindings from '../../../shaders/matmul_vec4_bindings.wgsl';
+import vec4Head from '../../../shaders/matmul_vec4_head.wgsl';
 import vec4Steps from '../../../shaders/matmul_vec4_steps.wgsl';
 import { matmulTex } from './matmul_tex.js';
 import { matmulSmall } from './matmul_small.js';
@@ -13,10 +15,17 @@ import { Tensor, sameDevice } from '../tensor.js';
 import { ShapeError, fmtShape } from '../../gpu/errors.js';
 
 // WGSL has no includes: the kernels share their header by concatenation (a file with `enable`
-// directives goes first) and the vec4 kernels the end of their main function by splicing.
-const spliceSteps = (part: string) => part.replace(/^ *\/\/! splice matmul_vec4_steps\.wgsl.*\n/m, () => vec4Steps.replace(/^(\/\/.*\n)+/, ''));
-const source = `${spliceSteps(vec4Part)}\n${paramsPart}`;
-const subgroupSource = `${spliceSteps(subgroupPart)}\n${paramsPart}`;
+// directives goes first), and the two vec4 kernels their bindings, the start and the end of their
+// main function by splicing: a `//! splice NAME.wgsl` line becomes that part (its leading comment
+// lines dropped), inline.
+const PARTS: Record<string, string> = { 'matmul_vec4_bindings.wgsl': vec4Bindings, 'matmul_vec4_head.wgsl': vec4Head, 'matmul_vec4_steps.wgsl': vec4Steps };
+const splice = (part: string) =>
+  part.replace(/^ *\/\/! splice (\S+\.wgsl).*\n/gm, (_, name: string) => {
+    if (!(name in PARTS)) throw new Error(`matmul.ts: no WGSL part ${name} to splice`);
+    return PARTS[name].replace(/^(\/\/.*\n)+/, '');
+  });
+const source = `${splice(vec4Part)}\n${paramsPart}`;
+const subgroupSource = `${splice(subgroupPart)}\n${paramsPart}`;
 const scalarSource = `${scalarPart}\n${paramsPart}`;
 
 export type MatmulAct = 'none' | 'silu' | 'relu';
