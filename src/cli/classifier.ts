@@ -72,7 +72,7 @@ export async function trainClassifierCommand(device: Device, a: Record<string, a
   const cfg = configFromArgs(a);
   const out: string = a.out ?? (a.run ? `runs/${basename(a.run.replace(/\/+$/, ''))}-classifier` : `runs/classifier-${cfg.process.kind}`);
   if (a.run) loadImageRun(device, a.run).arena.dispose(); // the run must load (a broken checkpoint is said now, not at sampling)
-  let bar: Progress | null = null;
+  let bar: Progress | null = null, evalBar: Progress | null = null;
   let last = 0;
   const r = await trainClassifier(device, cfg, {
     out, resume: !!a.resume, checkpointEvery: a['checkpoint-every'], logEvery: a['log-every'], evalImages: a['eval-images'], write: testWriteOptions(),
@@ -87,9 +87,12 @@ export async function trainClassifierCommand(device: Device, a: Record<string, a
       last = step;
     },
     onEvalLevel: (done, total) => {
-      if (done === 1) (bar as Progress | null)?.done();
-      process.stderr.write(`\raccuracy on noised test images: ${done}/${total} levels`);
-      if (done === total) process.stderr.write('\n');
+      if (!evalBar) {
+        (bar as Progress | null)?.done();
+        evalBar = new Progress({ total, label: 'accuracy on noised test images (noise levels)' });
+      }
+      evalBar.tick(1);
+      if (done === total) evalBar.done();
     },
   });
   (bar as Progress | null)?.done();
