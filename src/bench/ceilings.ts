@@ -54,14 +54,17 @@ struct Params { flag: u32, _a: u32, _b: u32, _c: u32 }
 fn main() { if (p.flag == 12345u) { out[0] = 1u; } }
 `;
 
+/** The FMA and copy ceilings of the adapter as the suite reports them (measured once a run). */
 export interface Ceilings {
   fmaGflops: number;
-  fmaBest: { wg: number; gflops: number }[];
-  copyGBps: number;
+  fmaPerWorkgroupSize: { wg: number; ms: number; gflops: number }[];
   copyBufferToBufferGBps: number;
   copyKernelGBps: number;
   /** Bandwidth ceiling used for fractions: the larger of the two copies. */
   bandwidthGBps: number;
+  /** Bytes each copy moved one way. */
+  copyBytes: number;
+  note: string;
 }
 
 export async function measureFma(device: Device, quick: boolean): Promise<{ gflops: number; perWg: { wg: number; gflops: number; ms: number }[] }> {

@@ -12,7 +12,7 @@ import { Tensor } from '../tensor/tensor.js';
 import type { UNetPreset } from '../nn/unet.js';
 import { noGrad } from '../autograd/engine.js';
 import { median } from './timing.js';
-import { imageWorkload, trainerRecording, type BenchProcess } from './workload.js';
+import { imageWorkload, type BenchProcess } from './workload.js';
 
 export interface ProfiledDispatch {
   /** Innermost src/nn frame (e.g. "ResBlock.forward"), or "backward" when issued by the tape. */
@@ -203,7 +203,7 @@ export function unetWorkload(device: Device, o: { batch: number; train?: boolean
         if (t.step === 0) t.runStep(); // eager
         await device.sync();
         wrap(() => t.runStep()); // records, then replays
-        const rec = trainerRecording(t);
+        const rec = t.recordedStep;
         if (!rec) throw new Error('unetWorkload: the trainer did not record its step');
         return rec;
       },

@@ -4,7 +4,7 @@
 // once and replayed) on synthetic 8-bit images, and the sampler chains of src/score/sampling run
 // for a few steps. Nothing here restates a training step or a sampler: what is timed is what
 // `scoregpu train` and `scoregpu sample` run.
-import type { Device, Recording } from '../gpu/device.js';
+import type { Device } from '../gpu/device.js';
 import type { UNetPreset, UNet } from '../nn/unet.js';
 import type { KernelPlan } from '../gpu/policy.js';
 import type { ConvPlan } from '../tensor/ops/conv2d_plan.js';
@@ -62,14 +62,6 @@ export function imageWorkload(device: Device, o: { preset: UNetPreset; batch: nu
   const set = syntheticImages(cfg.shape, o.nImages ?? 256, process.dataRange);
   const trainer = new Trainer(device, arena, imageLoss(device, process, net), set, imageTrainerConfig(cfg, 1_000_000));
   return { cfg, net, arena, process, trainer, dispose: () => trainer.dispose() };
-}
-
-/**
- * The trainer's recorded step (made by its second runStep), for tools that replay or inspect its
- * dispatches. Trainer keeps it private; this is the one place that reaches in.
- */
-export function trainerRecording(t: Trainer): Recording | null {
-  return (t as unknown as { recording: Recording | null }).recording;
 }
 
 export interface StepTiming {

@@ -169,6 +169,11 @@ export class Trainer {
     return this.recording?.dispatchCount ?? 0;
   }
 
+  /** The recorded step (made by the second runStep; null before, or with record: false), for tools that replay or inspect its dispatches. */
+  get recordedStep(): Recording | null {
+    return this.recording;
+  }
+
   private prepare(step: number) {
     this.clock.set(step);
     this.optimizer.prepare(step);
