@@ -30,6 +30,9 @@ export { inpaint, type InpaintOptions, type InpaintResult } from './score/inpain
 export { decodePngGrey } from './io/png_decode.js';
 // classifier guidance: a noise-conditional classifier and the network guided by it (src/score/guidance/classifier.ts)
 export { classifierGuided, classifierLogProbGrad, type NoiseConditionalClassifier, type ClassifierGuidanceOptions } from './score/guidance/classifier.js';
+// classifier-free guidance: a class-conditional U-Net (imageConfig({ classes })) guided by ε̃ = (1 + w)·ε(x, y) − w·ε(x, ∅) (src/score/guidance/cfg.ts)
+export { ClassifierFreeGuidance, dropLabels, type LabelledNet } from './score/guidance/cfg.js';
+export { classIndex, FASHION_MNIST_CLASSES } from './data/idx.js';
 export { NoiseClassifier, createNoiseClassifier, noiseClassifierConfig, type NoiseClassifierConfig } from './nn/noise_classifier.js';
 export { loadImageModel, imageCheckpointOf, type LoadedImageRun } from './train/image_model.js';
 export { type ImageConfig } from './train/image_recipes.js';
