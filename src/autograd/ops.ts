@@ -372,11 +372,12 @@ export interface NormArgs {
  * concat, when a backward will need x whole).
  */
 export function groupNormConv2d(
-  x: T | T[], n: NormArgs, w: T, bias?: T, opts: ConvOpts & ConvAdds = {}, side?: { w: T; bias?: T } | null,
+  x: T | T[], n: NormArgs, w: T, bias?: T, opts: ConvOpts & ConvAdds = {}, side?: ({ w: T; bias?: T } & ConvOpts) | null,
 ): { y: T; side: T | null } {
   const eps = n.eps ?? 1e-5, silu = !!n.silu;
   const conv = { bias, stride: opts.stride, padding: opts.padding, cbias: opts.cbias, residual: opts.residual };
-  const sideOpts = side ? { w: side.w, opts: { bias: side.bias } } : undefined;
+  const sideGeo: ConvOpts = { stride: side?.stride, padding: side?.padding };
+  const sideOpts = side ? { w: side.w, opts: { bias: side.bias, ...sideGeo } } : undefined;
   const norm = { groups: n.groups, gamma: n.gamma, beta: n.beta, eps, silu };
   if (!isGradEnabled()) {
     const r = nc.groupNormConv2d(x, norm, w, conv, { side: sideOpts });
@@ -388,7 +389,7 @@ export function groupNormConv2d(
   const h = recordGroupNorm(r.norm!, xx, n.groups, n.gamma, n.beta, eps, silu);
   return {
     y: recordConv2d(r.y, h, w, bias, opts),
-    side: side && r.side ? recordConv2d(r.side, xx, side.w, side.bias, {}) : null,
+    side: side && r.side ? recordConv2d(r.side, xx, side.w, side.bias, sideGeo) : null,
   };
 }
 

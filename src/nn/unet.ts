@@ -130,7 +130,7 @@ export class Conv2d extends Module {
    */
   forwardNormed(norm: GroupNorm, x: Tensor | Tensor[], adds: op.ConvAdds = {}, side?: Conv2d | null): { y: Tensor; side: Tensor | null } {
     const n = { groups: norm.groups, gamma: norm.gamma.value, beta: norm.beta.value, eps: norm.eps, silu: true };
-    const s = side ? { w: side.weight.value, bias: side.bias.value } : null;
+    const s = side ? { w: side.weight.value, bias: side.bias.value, stride: side.stride, padding: side.padding } : null;
     return op.groupNormConv2d(x, n, this.weight.value, this.bias.value, { stride: this.stride, padding: this.padding, ...adds }, s);
   }
   /** forward(upsampleNearest2d(x, 2)) as one op (autograd upsample2Conv2d). */
