@@ -22,7 +22,7 @@ import { writeLossPng } from './pictures.js';
 import { drawOdeImages, ODE_OPTS } from './ode.js';
 import { testWriteOptions } from './write_hooks.js';
 import { keptCheckpoint, skippedNote } from './run_messages.js';
-import { CLASSIFIER_GUIDANCE_OPTS, classifierGuidance } from './guidance.js';
+import { CLASSIFIER_GUIDANCE_OPTS, classifierGuidance, classNames } from './guidance.js';
 import { ClassifierFreeGuidance, type LabelledNet } from '../score/guidance/cfg.js';
 import { classIndex, FASHION_MNIST_CLASSES } from '../data/idx.js';
 import type { LoadedImageRun } from '../train/image_model.js';
@@ -246,7 +246,7 @@ function classifierFree(run: LoadedImageRun, a: Record<string, any>): { net: Cla
     if (a.cfg !== undefined) throw new Error('--cfg needs --class K (the class to draw)');
     return null;
   }
-  const names = run.cfg.data.startsWith('fashion-mnist') && K === FASHION_MNIST_CLASSES.length ? FASHION_MNIST_CLASSES : Array.from({ length: K }, (_, i) => String(i));
+  const names = classNames(run.cfg.data, K);
   const y = classIndex(a.class, names);
   const w: number = a.cfg ?? DEFAULT_CFG_SCALE;
   return { net: new ClassifierFreeGuidance(run.net, y, w), caption: `, class ${y} (${names[y]}), cfg w = ${w}` };
