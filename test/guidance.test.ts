@@ -34,8 +34,8 @@ const SHAPE = [1, 8, 8];
 const K = 5;
 
 /** A tiny classifier with fresh random weights on the device, and their float64 copies. */
-function tinyClassifier(embedding: 'fourier' | 'sinusoidal', seed: number): { net: NoiseClassifier; P: ParamValues } {
-  const net = createNoiseClassifier({ channels: 1, imageSize: 8, base: 4, mults: [1, 2], numResBlocks: 1, embedding, classes: K, seed: seed % 9973 });
+function tinyClassifier(embedding: 'fourier' | 'sinusoidal', seed: number, pool: 'mean' | 'flatten' = 'mean', stemStride: 1 | 2 = 1): { net: NoiseClassifier; P: ParamValues } {
+  const net = createNoiseClassifier({ channels: 1, imageSize: 8, base: 4, mults: [1, 2], numResBlocks: 1, stemStride, embedding, pool, classes: K, seed: seed % 9973 });
   const arena = materialize(d, net);
   const r = rng(seed);
   const values = new Map<string, { shape: number[]; data: Float32Array }>();
@@ -56,8 +56,8 @@ function randomImages(n: number, seed: number, scale = 1): Float32Array {
 
 describe(`classifier guidance (seed ${TEST_SEED})`, () => {
   it('∇ₓ log p_φ(y | x, cond) on the GPU matches central differences of the float64 reference', async () => {
-    for (const [embedding, conds] of [['sinusoidal', [0, 37.5, 999]], ['fourier', [0.01, 0.7, 20]]] as const) {
-      const { net, P } = tinyClassifier(embedding, TEST_SEED + (embedding === 'fourier' ? 1 : 0));
+    for (const [embedding, conds, pool, stemStride] of [['sinusoidal', [0, 37.5, 999], 'mean', 1], ['fourier', [0.01, 0.7, 20], 'flatten', 2]] as const) {
+      const { net, P } = tinyClassifier(embedding, TEST_SEED + (embedding === 'fourier' ? 1 : 0), pool, stemStride);
       const B = conds.length;
       const xs = randomImages(B, TEST_SEED + 2);
       const x = Tensor.fromArray(d, xs, [B, ...SHAPE]);

@@ -62,6 +62,7 @@ export function noiseClassifierRef(net: NoiseClassifier, P: ParamValues, x: Arr,
   }
   h = gn(P, net.normOut, h, true);
   const [, C, H, W] = h.s;
+  if (net.cfg.pool === 'flatten') return dense(P, net.head, { d: h.d, s: [B, C * H * W] });
   const pooled = new Float64Array(B * C);
   for (let i = 0; i < B * C; i++) {
     let acc = 0;

@@ -1,8 +1,8 @@
 // A noise-conditional classifier p_φ(y | x_t, t) for classifier guidance (Song et al. 2021, §5;
 // Dhariwal & Nichol 2021, who use the U-Net's encoder half): the down path of the U-Net
 // (./unet.ts) — conv stem (optionally strided), per level residual blocks with the noise-level embedding added per
-// channel, strided-conv down-sampling — then GroupNorm → SiLU → mean over the positions and a
-// linear head to the class logits. The noise level enters exactly as in the U-Net it guides:
+// channel, strided-conv down-sampling — then GroupNorm → SiLU, the mean over the positions (or the
+// map flattened) and a linear head to the class logits. The noise level enters exactly as in the U-Net it guides:
 // Gaussian-Fourier features of log σ (σ-conditioned NCSN/VE models) or the sinusoidal embedding of
 // a step t (DDPM, VP), then Linear–SiLU–Linear; it reads the same `cond` column the sampler feeds
 // the score network, so one noise-level input drives both.
@@ -28,6 +28,12 @@ export interface NoiseClassifierConfig {
   embedding: 'fourier' | 'sinusoidal';
   fourierScale: number;
   maxGroups: number;
+  /**
+   * How the last level's map reaches the head: 'mean' over the positions (Dhariwal & Nichol's
+   * pooling without attention) or 'flatten' (every position its own weights: the head sees where
+   * the features are, as the evaluation classifier's dense layer does).
+   */
+  pool: 'mean' | 'flatten';
   classes: number;
   seed: number;
 }
@@ -39,7 +45,7 @@ export interface NoiseClassifierConfig {
  */
 export function noiseClassifierConfig(over: Partial<NoiseClassifierConfig> = {}): NoiseClassifierConfig {
   const cfg: NoiseClassifierConfig = {
-    channels: 1, imageSize: 28, base: 16, mults: [2, 2], numResBlocks: 1, stemStride: 2, embedding: 'sinusoidal', fourierScale: 16, maxGroups: 32, classes: 10, seed: 0,
+    channels: 1, imageSize: 28, base: 16, mults: [2, 2], numResBlocks: 1, stemStride: 2, embedding: 'sinusoidal', fourierScale: 16, maxGroups: 32, pool: 'mean', classes: 10, seed: 0,
     ...over,
   };
   cfg.mults = [...cfg.mults];
@@ -49,6 +55,7 @@ export function noiseClassifierConfig(over: Partial<NoiseClassifierConfig> = {})
   if (!(Number.isInteger(cfg.numResBlocks) && cfg.numResBlocks >= 1)) throw new Error('noise classifier: numResBlocks must be an integer ≥ 1');
   if (!(Number.isInteger(cfg.classes) && cfg.classes >= 2)) throw new Error(`noise classifier: classes must be an integer ≥ 2, got ${cfg.classes}`);
   if (cfg.embedding !== 'fourier' && cfg.embedding !== 'sinusoidal') throw new Error(`noise classifier: embedding must be 'fourier' or 'sinusoidal', got '${cfg.embedding}'`);
+  if (cfg.pool !== 'mean' && cfg.pool !== 'flatten') throw new Error(`noise classifier: pool must be 'mean' or 'flatten', got '${cfg.pool}'`);
   if (cfg.base % 2) throw new Error(`noise classifier: base must be even, got ${cfg.base}`);
   return cfg;
 }
@@ -92,10 +99,15 @@ export class NoiseClassifier extends Module {
       this.levels.push({ blocks, down });
     });
     this.normOut = this.child('normOut', new GroupNorm(ch, cfg.maxGroups));
-    this.head = this.child('head', new Dense(rng, ch, cfg.classes));
+    this.head = this.child('head', new Dense(rng, cfg.pool === 'mean' ? ch : ch * this.finalSize ** 2, cfg.classes));
   }
 
-  /** Channels after the last level (what the head reads). */
+  /** Height = width of the last level's map. */
+  get finalSize(): number {
+    return this.cfg.imageSize / (this.cfg.stemStride * 2 ** (this.cfg.mults.length - 1));
+  }
+
+  /** Channels after the last level. */
   get width(): number {
     return this.cfg.base * this.cfg.mults[this.cfg.mults.length - 1];
   }
@@ -123,7 +135,8 @@ export class NoiseClassifier extends Module {
       for (const b of lvl.blocks) h = b.forward(h, temb);
       if (lvl.down) h = lvl.down.forward(h);
     }
-    const pooled = op.mean(this.normOut.forward(h, true), [2, 3]); // [B, width]
+    h = this.normOut.forward(h, true);
+    const pooled = cfg.pool === 'mean' ? op.mean(h, [2, 3]) : op.reshape(h, [x.shape[0], h.size / x.shape[0]]); // [B, width] or [B, width·S²]
     return this.head.forward(pooled);
   }
 }
