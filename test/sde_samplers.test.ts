@@ -26,7 +26,7 @@ import { randn, createClock } from '../src/tensor/ops/random.js';
 import { DdpmProcess, NcsnProcess, buildProcess, type DiscreteProcess } from '../src/score/processes/index.js';
 import { SdeGrid, VeSde, VpSde, SubVpSde, type Sde } from '../src/score/sde/index.js';
 import {
-  runPlan, pcPlan, emPlan, dpmpp2mPlan, heunPlan, karrasSigmas, makePlan,
+  runPlan, pcPlan, emPlan, dpmpp2mPlan, heunPlan, karrasSigmas, makePlan, timeGrid,
   type SamplerPlan, type PlanStep, type ProgramOp, type Register,
 } from '../src/score/sampling/index.js';
 import type { NoiseConditionalNet } from '../src/score/losses.js';
@@ -226,6 +226,9 @@ describe(`Karras σ schedule and the few-step samplers' updates (seed ${TEST_SEE
     expect(() => pcPlan(p, { predictor: 'heun' })).toThrow(/unknown predictor 'heun'; valid: euler_maruyama, reverse_diffusion, ancestral, none/);
     expect(() => pcPlan(p, { corrector: 'x' })).toThrow(/unknown corrector 'x'/);
     expect(() => pcPlan(p, { steps: 10 })).toThrow(/more steps than β_max = 20/);
+    expect(() => pcPlan(new SdeGrid(new SubVpSde()), { predictor: 'euler_maruyama', steps: 10 })).toThrow(/pc: a VP-type process needs more steps than β_max = 20/); // the corrector's α
+    // Euler–Maruyama needs no discrete chain: any N, as score_sde
+    expect(emPlan(p, { steps: 10 }).steps.map((s) => s.input!.std)).toEqual(timeGrid(p.sde, 10, 1e-3).map((t) => p.sde.marginalProb(t).std));
     expect(() => makePlan('em', new DdpmProcess('cosine'))).toThrow(/needs a score SDE.*cosine schedule — use ddim/);
     // a linear DDPM is VP's DDPM discretisation: the reverse-diffusion predictor is its own chain
     const dd = new DdpmProcess('linear'), rd = pcPlan(dd, { corrector: 'none' });
@@ -435,7 +438,7 @@ describe('scoregpu sample with the new samplers (the shipped DDPM model)', () =>
     expect(Array.from(arr.data as Float32Array).every((x) => Number.isFinite(x) && x >= -1 && x <= 1)).toBe(true); // clipped x̂₀ by default for ddpm
     for (const [args, msg] of [
       [['--sampler', 'pc', '--predictor', 'midpoint'], /unknown predictor 'midpoint'; valid: euler_maruyama, reverse_diffusion, ancestral, none/],
-      [['--sampler', 'em', '--steps', '10'], /em: a VP-type process needs more steps than β_max = 20/],
+      [['--sampler', 'pc', '--steps', '10'], /pc: a VP-type process needs more steps than β_max = 20/],
       [['--sampler', 'dpm'], /unknown sampler 'dpm'; valid: .*em, pc, dpmpp2m, heun/],
     ] as const) {
       const b = cli('sample', '--run', model, '--n', '2', ...args);

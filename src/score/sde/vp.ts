@@ -62,13 +62,21 @@ export abstract class LinearBetaSde extends Sde {
 
 export class VpSde extends LinearBetaSde {
   readonly name = 'vp' as const;
-  /** DDPM's β_i = linspace(β_min/N, β_max/N, N) (score_sde's `discrete_betas`). */
-  readonly discreteBetas: Float64Array;
+  private readonly betas: Float64Array;
 
   constructor(betaMin = 0.1, betaMax = 20, N = 1000) {
     super(betaMin, betaMax, N);
-    if (!(betaMax < N)) throw new Error(`vp: β_max/N must be < 1 for the DDPM discretisation, got β_max = ${betaMax}, N = ${N}`);
-    this.discreteBetas = Float64Array.from({ length: N }, (_, i) => betaMin / N + ((betaMax - betaMin) / N) * (i / (N - 1)));
+    this.betas = Float64Array.from({ length: N }, (_, i) => betaMin / N + ((betaMax - betaMin) / N) * (i / (N - 1)));
+  }
+
+  /**
+   * DDPM's β_i = linspace(β_min/N, β_max/N, N) (score_sde's `discrete_betas`). Only the discrete
+   * chain (reverse-diffusion and ancestral predictors, the Langevin corrector's α) needs β_max/N < 1;
+   * Euler–Maruyama and the ODE run at any N, as in score_sde.
+   */
+  get discreteBetas(): Float64Array {
+    if (!(this.betaMax < this.N)) throw new Error(`vp: β_max/N must be < 1 for the DDPM discretisation, got β_max = ${this.betaMax}, N = ${this.N}`);
+    return this.betas;
   }
 
   sde(t: number) {

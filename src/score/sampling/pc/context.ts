@@ -47,12 +47,18 @@ export function pcContext(proc: DiscreteProcess, N: number, sampler: string): Pc
       throw new Error(`sampler '${sampler}' needs a score SDE (ve, vp, subvp) or a process that discretises one (ncsn, linear-β ddpm); this model's process is ${proc.name}${proc instanceof DdpmProcess ? ` with the ${proc.schedule} schedule` : ''} — use ddim, ancestral, dpmpp2m or heun`);
     }
   } catch (e) {
-    // VP's DDPM discretisation needs β_max/N < 1
-    if (e instanceof Error && /β_max\/N must be < 1/.test(e.message)) throw new Error(`${sampler}: a VP-type process needs more steps than β_max = ${(e.message.match(/β_max = ([\d.]+)/) ?? [])[1]} (its DDPM discretisation has β_i ≈ β(t)/N < 1); got --steps ${N}`);
-    throw e;
+    throw stepsError(e, sampler, N);
   }
   const score = sde.modelScore();
   return { sde, score, rsde: sde.reverse(score), cond };
+}
+
+/** VP's DDPM discretisation needs β_max/N < 1: that error in the sampler's words (others unchanged). */
+export function stepsError(e: unknown, sampler: string, N: number): unknown {
+  if (e instanceof Error && /β_max\/N must be < 1/.test(e.message)) {
+    return new Error(`${sampler}: a VP-type process needs more steps than β_max = ${(e.message.match(/β_max = ([\d.]+)/) ?? [])[1]} for its DDPM discretisation (β_i ≈ β(t)/N < 1; em and ode take any N); got --steps ${N}`);
+  }
+  return e;
 }
 
 /**
@@ -62,7 +68,10 @@ export function pcContext(proc: DiscreteProcess, N: number, sampler: string): Pc
  */
 export function langevinAlpha(sde: Sde, t: number): number {
   if (sde instanceof VpSde) return 1 - sde.discreteBetas[sde.timestep(t)];
-  if (sde instanceof LinearBetaSde) return 1 - sde.beta(sde.timestep(t) / (sde.N - 1)) / sde.N;
+  if (sde instanceof LinearBetaSde) {
+    if (!(sde.betaMax < sde.N)) throw new Error(`${sde.name}: β_max/N must be < 1 for the DDPM discretisation, got β_max = ${sde.betaMax}, N = ${sde.N}`);
+    return 1 - sde.beta(sde.timestep(t) / (sde.N - 1)) / sde.N;
+  }
   return 1;
 }
 

@@ -9,7 +9,7 @@
 import type { DiscreteProcess } from '../../processes/process.js';
 import type { UpdateCoef } from '../../../tensor/ops/affine_update.js';
 import type { PlanStep, SamplerPlan } from '../plan.js';
-import { pcContext, timeGrid, type PcContext } from './context.js';
+import { pcContext, timeGrid, stepsError, type PcContext } from './context.js';
 import { eulerMaruyama } from './euler_maruyama.js';
 import { reverseDiffusion } from './reverse_diffusion.js';
 import { ancestralPredictor } from './ancestral.js';
@@ -68,14 +68,18 @@ export function pcPlan(proc: DiscreteProcess, o: PcOptions = {}, sampler = 'pc')
   const denoise = o.denoise !== false;
   const ts = timeGrid(ctx.sde, N, eps);
   const steps: PlanStep[] = [];
-  ts.forEach((t, i) => {
-    const last = i === ts.length - 1;
-    // levels for inpainting: a corrector stays at t, a predictor moves to the next time (the last to clean data)
-    const here = ctx.sde.marginalProb(t), next = last ? { mean: 1, std: 0 } : ctx.sde.marginalProb(ts[i + 1]);
-    // (every step's network call reads x at t: `input`, for previews)
-    if (corrector) steps.push(...corrector(ctx, t, n, snr, !(last && denoise && !predictor)).map((s) => ({ ...s, level: here, input: here })));
-    if (predictor) steps.push({ cond: ctx.cond(t), coef: predictor(ctx, t, !(last && denoise)), level: next, input: here });
-  });
+  try {
+    ts.forEach((t, i) => {
+      const last = i === ts.length - 1;
+      // levels for inpainting: a corrector stays at t, a predictor moves to the next time (the last to clean data)
+      const here = ctx.sde.marginalProb(t), next = last ? { mean: 1, std: 0 } : ctx.sde.marginalProb(ts[i + 1]);
+      // (every step's network call reads x at t: `input`, for previews)
+      if (corrector) steps.push(...corrector(ctx, t, n, snr, !(last && denoise && !predictor)).map((s) => ({ ...s, level: here, input: here })));
+      if (predictor) steps.push({ cond: ctx.cond(t), coef: predictor(ctx, t, !(last && denoise)), level: next, input: here });
+    });
+  } catch (e) {
+    throw stepsError(e, sampler, N); // the discrete chain's β_max/N < 1, in the sampler's words
+  }
   const name = sampler === 'em' ? `em(${N})` : `pc(${pName}+${cName}, ${N}${corrector ? `, snr ${snr}${n > 1 ? `, ${n} corrector steps` : ''}` : ''})`;
   const plan: SamplerPlan = { name, init: { kind: 'normal', std: ctx.sde.priorStd }, steps, clip: false };
   if (cName !== 'langevin') return plan;
