@@ -69,14 +69,17 @@ if (existsSync(`${out}.json`)) {
   if (old.n === n && old.sampler === sampler && old.steps === steps && old.seed === seed && old.run === run && old.classifier === (clfDir ?? null)) rows = old.rows;
 }
 const names = L.FASHION_MNIST_CLASSES;
+/** Per class: the fraction of n real class-K test images the evaluation classifier labels K (what a perfect generator scores). */
+const realLabelled = {};
 function write() {
-  const head = { run, guidance: cfgMode ? 'classifier-free' : 'classifier', classifier: clfDir ?? null, classifierStep: clf?.step, sampler, steps, n, seed, evalClassifierTestAccuracy: evalClf.testAccuracy };
+  const head = { run, guidance: cfgMode ? 'classifier-free' : 'classifier', classifier: clfDir ?? null, classifierStep: clf?.step, sampler, steps, n, seed, evalClassifierTestAccuracy: evalClf.testAccuracy, realLabelledK: realLabelled };
   L.writeFileAtomic(`${out}.json`, JSON.stringify({ ...head, rows }, null, 2) + '\n');
   const md = [
     cfgMode
       ? `Classifier-free guidance on ${run} (ε̃ = (1 + w)·ε(x, y) − w·ε(x, ∅), one forward on the doubled batch): ${sampler} ${steps} steps, n = ${n} per row, seed ${seed}.`
       : `Classifier guidance on ${run} with ${clfDir} (step ${clf.step}): ${sampler} ${steps} steps, n = ${n} per row, seed ${seed}.`,
     'Labelled K: the evaluation classifier\'s argmax; FD: Fréchet distance in its features to real test images of class K (floor: real vs real, same n).',
+    `Real test images labelled K by the same classifier (n = ${n}): ${Object.entries(realLabelled).map(([k, f]) => `${k} ${names[k]} ${(100 * f).toFixed(1)} %`).join(', ')}.`,
     '',
     `| class K | scale ${scaleName} | labelled K | mean confidence | FD to real class K | floor | seconds |`,
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
@@ -87,6 +90,7 @@ function write() {
 
 for (const k of classes) {
   const [a, b] = realOfClass(k);
+  realLabelled[k] = (await L.evaluateImages(device, evalClf.model, a, a, b)).histogram[k] / n;
   for (const s of scales) {
     if (rows.some((r) => key(r) === key({ class: k, scale: s }))) continue;
     const net = cfgMode ? new L.ClassifierFreeGuidance(model.net, k, s) : L.classifierGuided(model.net, clf.net, model.process, { label: k, scale: s });
