@@ -7,7 +7,7 @@
 //
 // Run: node scripts/profile-unet.mjs [--batch 8] [--train] [--reps 3] [--json]
 import type { Device, Binding, Recording } from '../gpu/device.js';
-import type { Kernel, KernelSpec } from '../gpu/kernel.js';
+import type { Kernel } from '../gpu/kernel.js';
 import { Tensor } from '../tensor/tensor.js';
 import type { UNetPreset } from '../nn/unet.js';
 import { noGrad } from '../autograd/engine.js';
@@ -77,24 +77,17 @@ function shapeOf(b: Record<string, Binding>): string {
   return '';
 }
 
-/** Run `fn` with every dispatch it issues (or records) tagged by its call stack. */
+/** Run `fn` with every dispatch it issues (or records) tagged by its call stack (the policy's observeDispatch). */
 function tagged<T>(device: Device, fn: () => T): { result: T; tags: Tag[] } {
   const tags: Tag[] = [];
-  const orig = device.run.bind(device);
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = 60;
-  (device as any).run = (spec: KernelSpec | Kernel, bindings: Record<string, Binding>, wg: any) => {
-    const before = device.dispatches;
-    orig(spec, bindings, wg);
-    if (device.dispatches !== before) {
-      const name = 'pipeline' in spec ? spec.name : `${spec.file}:${spec.entry ?? 'main'}`;
-      tags.push({ stack: new Error().stack ?? '', kernel: name.replace(/\{.*$/, ''), shape: shapeOf(bindings) });
-    }
+  const observeDispatch = (name: string, _wg: [number, number, number], bindings: Readonly<Record<string, unknown>>) => {
+    tags.push({ stack: new Error().stack ?? '', kernel: name.replace(/\{.*$/, ''), shape: shapeOf(bindings as Record<string, Binding>) });
   };
   try {
-    return { result: fn(), tags };
+    return { result: device.withPolicy({ observeDispatch }, fn), tags };
   } finally {
-    (device as any).run = orig;
     Error.stackTraceLimit = limit;
   }
 }

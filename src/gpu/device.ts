@@ -243,6 +243,7 @@ export class Device {
     }
     const bindGroup = this.device.createBindGroup({ layout: kernel.layout, entries });
     this.dispatches++;
+    this.policy.observeDispatch?.(kernel.name, wg, bindings);
     if (this.capture) {
       this.capture.commands.push({ kernel, bindGroup, workgroups: wg });
       return;

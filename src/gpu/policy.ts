@@ -32,10 +32,12 @@ export interface KernelPolicy {
   choosers: KernelChoosers;
   /** Told every plan the ops make (printing the plans of a step; tests asserting them). */
   observe: ((plan: KernelPlan) => void) | null;
+  /** Told every dispatch issued or recorded: the kernel's name (with its constants) and the grid (profilers label them). */
+  observeDispatch: ((kernel: string, workgroups: [number, number, number], bindings: Readonly<Record<string, unknown>>) => void) | null;
 }
 
 export function defaultPolicy(): KernelPolicy {
-  return { convTex: 'auto', convImplicit: 'auto', implicitPack: 'nhwc4_px', texStaging: 'auto', rowStyle: 'auto', choosers: {}, observe: null };
+  return { convTex: 'auto', convImplicit: 'auto', implicitPack: 'nhwc4_px', texStaging: 'auto', rowStyle: 'auto', choosers: {}, observe: null, observeDispatch: null };
 }
 
 /** `base` with `change` applied; choosers merge one by one. */
