@@ -6,6 +6,9 @@ import { describe, it, expect, beforeAll } from 'vitest';
 import { device } from '../kernels-tests/helpers.js';
 import type { Device } from '../src/gpu/device.js';
 import { createUNet } from '../src/nn/unet.js';
+import { materialize } from '../src/nn/module.js';
+import { noGrad } from '../src/autograd/engine.js';
+import { Tensor } from '../src/tensor/tensor.js';
 import { unetPlans, type OpPlan } from '../src/bench/plans.js';
 import type { ConvPlan } from '../src/tensor/ops/conv2d_plan.js';
 import type { MatmulPlan } from '../src/tensor/ops/matmul_plan.js';
@@ -78,5 +81,36 @@ describe('the small U-Net\'s kernel plans', () => {
     // the paths this network exercises on this adapter, all of them
     const kinds = new Set([...forward, ...train].map((p) => (p.op === 'matmul' ? expectedMatmul(p) : expected(p).split(' ').slice(0, 2).join(' '))));
     expect([...kinds].sort()).toEqual(['direct', 'implicit 16x8', 'implicit 32x8', 'implicit block', 'implicit strip', 'subgroup', 'texture']);
+  }, 120_000);
+
+  it('its forward fuses every GroupNorm and up-sampling into the conv that reads it (no packing pass of their outputs)', async (ctx) => {
+    if (!(d.caps.cpu && d.caps.subgroups)) return ctx.skip();
+    const net = createUNet('small');
+    const arena = materialize(d, net);
+    const down = net.down.flatMap((l) => l.stages), up = net.up.flatMap((l) => l.stages);
+    const blocks = down.length + 2 + up.length, upStages = up.length; // each up stage reads [h, skip] in 2 parts
+    const ups = net.up.filter((l) => l.up).length, downs = net.down.filter((l) => l.down?.conv).length;
+    const attns = [...down, ...up].filter((st) => st.attn).length + (net.mid.attn ? 1 : 0);
+    const n = new Map<string, number>();
+    const { channels: C, imageSize: S } = net.cfg;
+    const count = (name: string) => {
+      const k = name.replace(/\{.*$/, '').replace('+staged', ''); // kernel file:entry, staged or not
+      n.set(k, (n.get(k) ?? 0) + 1);
+    };
+    d.withPolicy({ observeDispatch: count }, () => d.scope(() => {
+      const x = Tensor.fromArray(d, new Float32Array(B * C * S * S).fill(0.1), [B, C, S, S]);
+      const s = Tensor.fromArray(d, new Float32Array(B).fill(1), [B, 1]);
+      noGrad(() => net.forward(x, s));
+    }));
+    await d.sync();
+    // both norms of every residual block write their conv's input (one dispatch a part of a concatenation)
+    expect(n.get('norm_pack.wgsl:main'), 'fused norms').toBe(2 * blocks + upStages);
+    expect(n.get('up2_pack.wgsl:main'), 'fused up-samplings').toBe(ups);
+    // the only input packing passes are the strided down-sampling convs' (their input is a block's output)
+    expect(n.get('tex_pack.wgsl:nhwc4_px'), 'packing passes').toBe(downs);
+    // plain norms: the attention blocks' and the output norm (the output conv takes the direct kernel)
+    expect((n.get('norm.wgsl:main') ?? 0) + (n.get('norm_vec4.wgsl:main') ?? 0), 'plain norms').toBe(attns + 1);
+    expect(n.get('pool2.wgsl:up2') ?? 0, 'no up-sampled tensor written').toBe(0);
+    arena.dispose();
   }, 120_000);
 });
