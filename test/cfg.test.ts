@@ -6,7 +6,13 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { decodeNpy } from '../src/io/npy.js';
+import { parseArgs } from '../src/cli/args.js';
+import { SAMPLE_OPTS } from '../src/cli/sample.js';
+import { TRAIN_OPTS } from '../src/cli/train.js';
+import { sampleImageCommand, imageConfigFromArgs } from '../src/cli/images.js';
 import { device, rng, relErr, TEST_SEED } from '../kernels-tests/helpers.js';
 import type { Device } from '../src/gpu/device.js';
 import { Tensor } from '../src/tensor/tensor.js';
@@ -21,6 +27,8 @@ import { imageConfig } from '../src/train/image_recipes.js';
 import type { ImageSet } from '../src/data/images.js';
 import { readSafetensors } from '../src/io/fs.js';
 import { unetRef, type ParamValues } from './unet_ref.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 let d: Device;
 beforeAll(async () => {
@@ -183,7 +191,7 @@ describe(`classifier-free guidance (seed ${TEST_SEED})`, () => {
     expect(() => dropLabels(labels, noiseSource(seed), 1.5, K)).toThrow(/\[0, 1\]/);
   });
 
-  it('a class-conditional run trains, resumes bit for bit, records its classes and reloads with the same outputs', async () => {
+  it('a class-conditional run trains, resumes bit for bit, records its classes, reloads with the same outputs, and samples a class through the sample command', async () => {
     // made-up labelled 6×6 images: class k is a bright band in row pair k
     const r = rng(TEST_SEED + 31);
     const n = 90, K = 3;
@@ -229,5 +237,20 @@ describe(`classifier-free guidance (seed ${TEST_SEED})`, () => {
     expect(relErr(A.tensors['params.classEmbed.weight'].data as Float32Array, init)).toBeGreaterThan(1e-3);
     r1.trainer.dispose();
     expect(() => imageConfig({ condDrop: 0.1 })).toThrow(/class-conditional/);
+
+    // the commands' flags (in process: a spawned CLI compiles every pipeline again, ~1 min under load)
+    const train = (...args: string[]) => imageConfigFromArgs(parseArgs(['--data', 'fashion-mnist', '--model', 'unet', ...args], TRAIN_OPTS, 'train'));
+    expect([train('--class-conditional', '--cond-drop', '0.2').classes, train('--class-conditional').condDrop]).toEqual([0, 0.1]);
+    expect(train().classes).toBeUndefined();
+    expect(() => train('--cond-drop', '0.2')).toThrow(/--cond-drop is for class-conditional runs/);
+    const sample = (...args: string[]) => sampleImageCommand(d, parseArgs(args, SAMPLE_OPTS, 'sample'));
+    const npy = join(dir, 'c2.npy');
+    expect(await sample('--run', a, '--class', '2', '--cfg', '1.5', '--sampler', 'ddim', '--steps', '3', '--n', '3', '--out', npy)).toBe(0);
+    const arr = decodeNpy(new Uint8Array(readFileSync(npy)), npy);
+    expect(arr.shape).toEqual([3, 1, 6, 6]);
+    expect(Array.from(arr.data as Float32Array).every(Number.isFinite)).toBe(true);
+    await expect(sample('--run', a, '--class', '3', '--n', '2')).rejects.toThrow(/class 3 is out of range/);
+    await expect(sample('--run', a, '--cfg', '2', '--n', '2')).rejects.toThrow(/--cfg needs --class/);
+    await expect(sample('--run', join(ROOT, 'models/fmnist-ddpm-small'), '--class', 'sandal', '--cfg', '2', '--n', '2')).rejects.toThrow(/--cfg is for class-conditional runs/);
   });
 });

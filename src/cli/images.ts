@@ -39,7 +39,7 @@ export const IMAGE_TRAIN_OPTS: OptSpec = {
   schedule: { type: 'string', help: 'images, ddpm: β schedule linear | cosine', default: 'linear' },
   weighting: { type: 'string', help: 'images, ve/vp/subvp: continuous-time DSM weighting λ(t) — std2 (s(t)², default) | likelihood (g(t)²)' },
   'warmup': { type: 'number', help: 'learning-rate warm-up steps' },
-  'sample-every': { type: 'number', help: 'images: steps between sample grids (EMA weights) written to the run', default: 500 },
+  'sample-every': { type: 'number', help: 'images: steps between sample grids (EMA weights) written to the run, and one at the end (0: none)', default: 500 },
   'n-train': { type: 'number', help: 'images: use only the first N training images' },
   'class-conditional': { type: 'boolean', help: 'images: a class-conditional U-Net (label embedding, for classifier-free guidance: sample --class K --cfg W); needs labelled data' },
   'cond-drop': { type: 'number', help: 'images, class-conditional: probability a training label is replaced by the null class ∅ (default 0.1)' },
@@ -167,7 +167,7 @@ export async function trainImageCommand(device: Device, a: Record<string, any>):
       bar?.tick(step - last, { loss: loss.toPrecision(4), 'img/s': ips.toFixed(1), ...(skipped ? { skipped } : {}) });
       last = step;
     },
-    onSample: (step, ctx) => progressGrid(device, ctx, out, step),
+    onSample: a['sample-every'] === 0 ? undefined : (step, ctx) => progressGrid(device, ctx, out, step),
   });
   (bar as Progress | null)?.done();
   await writeLossPng(join(out, 'loss.png'), r.lossHistory, `training loss: ${r.cfg.process.kind} on ${r.cfg.data}`);
