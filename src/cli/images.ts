@@ -94,7 +94,7 @@ async function progressGrid(device: Device, ctx: ImageRunContext, out: string, s
   const guided = K ? new ClassifierFreeGuidance(net, Array.from({ length: 64 }, (_, i) => Math.floor(i / 8) % K), DEFAULT_CFG_SCALE) : null;
   const r = await sampleImages(device, guided ?? net, process, cfg.shape, { sampler, n: 64, seed: 1, steps: 50, stepsPerLevel: 2 });
   guided?.dispose();
-  writeGrid(join(out, `samples_step${String(step).padStart(6, '0')}.png`), r.samples, cfg.shape, process.dataRange, `${cfg.process.kind} step ${step}: ${sampler}, EMA weights` + (K ? `, rows: classes 0–${Math.min(K, 8) - 1}, cfg w = ${DEFAULT_CFG_SCALE}` : ''));
+  writeGrid(join(out, `samples_step${String(step).padStart(6, '0')}.png`), r.samples, cfg.shape, process.dataRange, `${cfg.process.kind} step ${step}: ${sampler}, EMA weights` + (K ? `, ${K >= 8 ? 'rows: classes 0–7' : `row k: class k mod ${K}`}, cfg w = ${DEFAULT_CFG_SCALE}` : ''));
   void trainer;
 }
 
