@@ -2,6 +2,7 @@ import type { Device } from '../gpu/device.js';
 import type { OptSpec } from './args.js';
 import { loadToyRun } from '../train/toy_run.js';
 import { sampleToyModel, checkFiniteSamples } from '../train/toy_recipes.js';
+import { fitAdvice } from '../train/toy_fit.js';
 import { writeNpy } from '../io/fs.js';
 import { Progress } from '../io/progress.js';
 import { loadDataset } from '../data/dataset.js';
@@ -63,5 +64,7 @@ export async function sampleCommand(device: Device, a: Record<string, any>): Pro
   if (isImageRun(a.run)) return sampleImageCommand(device, a);
   const r = await sampleRun(device, a);
   console.log(`${a.n} samples in ${r.secs.toFixed(1)} s → ${r.out}`);
+  const advice = fitAdvice(r.cfg);
+  if (advice) console.log(advice);
   return 0;
 }

@@ -3,7 +3,7 @@ import type { OptSpec } from './args.js';
 import { toyConfig, type ToyConfig } from '../train/toy_recipes.js';
 import { defaultAdam } from '../train/optimizer.js';
 import { trainToy } from '../train/toy_run.js';
-import { describeFit } from '../train/toy_fit.js';
+import { describeFit, fitAdvice } from '../train/toy_fit.js';
 import { Progress } from '../io/progress.js';
 import { writeLossPng, runPaths } from './pictures.js';
 import { loadDataset } from '../data/dataset.js';
@@ -78,7 +78,11 @@ export async function trainCommand(device: Device, a: Record<string, any>): Prom
     // noise scales, step sizes and the chains' start from the data; the flags given win (data units)
     fit: { sigma: a.sigma, sigmaMax: a['sigma-max'], sigmaMin: a['sigma-min'], levels: a.levels },
     onConfig: (c) => {
-      if (c.norm && !a.resume) console.log(describeFit(c));
+      if (c.norm && !a.resume) {
+        console.log(describeFit(c));
+        const advice = fitAdvice(c);
+        if (advice) console.log(advice);
+      }
     },
     write: testWriteOptions(),
     onStart: (t) => {

@@ -8,7 +8,8 @@
 //     σ_min = half the median nearest-neighbour distance (in a 1000-row subsample),
 //     γ from technique 2 (ncsnv2Gamma), capped at 1.6 where low dimensions leave it unbounded,
 //     L = ⌈ln(σ_max/σ_min)/ln γ⌉ + 1 levels, T = 100 steps per level, ε from technique 4
-//     (ncsnv2StepSize), chains started from the prior N(0, σ_max²I) — around the data mean.
+//     (ncsnv2StepSize) raised to give the chains enough relaxation per e-fold of σ to share mass
+//     between modes (annealedStep), chains started from the prior N(0, σ_max²I) — around the data mean.
 //   Single-σ objectives (DSM, DEEN; ESM/SSM/SSM-VR on the smoothed data where they smooth):
 //     σ = 0.05 s, plain Langevin α from 0.025 s² decaying to 2.5e-5 s², chains started uniform on
 //     μ ± 1.5 s — the constants tuned on the built-in sets (s ≈ 2 there) expressed in units of s.
@@ -48,6 +49,19 @@ export const GAMMA_CAP = 1.6;
 export const NN_FRACTION = 0.5;
 /** Steps per level of annealed Langevin (NCSN's T). */
 export const STEPS_PER_LEVEL = 100;
+/**
+ * Langevin relaxation per e-fold of σ that annealed chains get at least: T·u/ln γ with u = α_i/(2σ_i²)
+ * (NCSNv2's ε/σ_L²). Mode weights are settled where σ falls through the gaps between modes; a chain
+ * that relaxes too little there keeps the shares it had a level earlier, biased toward equal weights.
+ * NCSNv2's technique 4 sizes ε for the last level of a set of points and gives ≈ 7 per e-fold at
+ * T = 100, γ = 1.6 (CIFAR-10's own settings: ≈ 8). Run with the exact score of two made-up 2-D
+ * mixtures with unequal weights (n = 2000, 3 seeds), the error in mode weights (total variation)
+ * falls roughly as 1/(relaxation per e-fold): 0.05–0.06 at 7, 0.03 at 20, 0.01–0.02 at 35, sampling
+ * noise (≤ 0.015) at 55. The relaxation costs no evaluations (same T and levels), only a larger step.
+ */
+export const MIX_PER_EFOLD = 40;
+/** Largest u: the Langevin step's own variance excess at the stiffest level, 1/(1 − u/2), stays ≤ 14 %. */
+export const U_MAX = 0.25;
 
 /** Mean, scale and the distance statistics of [n, dim] rows, in float64 (subsample seeded). */
 export function dataStats(rows: ArrayLike<number>, dim: number, seed = 0): DataStats {
@@ -79,6 +93,50 @@ export function dataStats(rows: ArrayLike<number>, dim: number, seed = 0): DataS
   return { mean, scale, maxDist: Math.sqrt(max2), nnDist: Math.sqrt(med2), m };
 }
 
+/** Groups must hold at least this share of the subsample to count (sparse tails are not groups). */
+export const GROUP_MIN_SHARE = 0.02;
+/**
+ * Gaps wider than this many σ separate groups for a single-σ score: in the middle of an empty gap of
+ * g the σ-smoothed density is about e^{−g²/8σ²} of its value at the edges (~1 % at 6σ), so Langevin on
+ * that score no longer carries mass across and cannot learn or restore the groups' relative weights.
+ */
+export const GAP_SIGMAS = 6;
+/**
+ * …and wider than this many median nearest-neighbour distances: on a finite subsample, sparser tails
+ * break apart at a few of them (a 300-point 2-D Gaussian did at 5), and are not groups.
+ */
+export const GAP_NN = 8;
+
+/**
+ * Groups of the data that no chain of points closer than `gap` (data units) joins, counted on the
+ * same seeded subsample as dataStats (single linkage); only groups holding ≥ GROUP_MIN_SHARE of it
+ * count. Returns their shares, largest first.
+ */
+export function separatedGroups(rows: ArrayLike<number>, dim: number, gap: number, seed = 0): number[] {
+  const n = Math.floor(rows.length / dim);
+  const m = Math.min(n, STATS_ROWS);
+  const idx = m === n ? Array.from({ length: n }, (_, i) => i) : Array.from(new Rng(deriveSeed(seed, 7)).permutation(n).subarray(0, m));
+  const parent = Int32Array.from({ length: m }, (_, i) => i);
+  const find = (i: number): number => {
+    while (parent[i] !== i) i = parent[i] = parent[parent[i]];
+    return i;
+  };
+  const g2 = gap * gap;
+  for (let i = 0; i < m; i++) {
+    for (let j = i + 1; j < m; j++) {
+      let d2 = 0;
+      for (let k = 0; k < dim && d2 < g2; k++) d2 += (rows[idx[i] * dim + k] - rows[idx[j] * dim + k]) ** 2;
+      if (d2 < g2) {
+        const a = find(i), b = find(j);
+        if (a !== b) parent[a] = b;
+      }
+    }
+  }
+  const size = new Map<number, number>();
+  for (let i = 0; i < m; i++) size.set(find(i), (size.get(find(i)) ?? 0) + 1);
+  return [...size.values()].filter((c) => c >= GROUP_MIN_SHARE * m).map((c) => c / m).sort((a, b) => b - a);
+}
+
 /** NCSN levels and annealed-Langevin step from the statistics, in model units (÷ scale). */
 export function ncsnRules(st: DataStats, dim: number): { sigmaMax: number; sigmaMin: number; levels: number; gamma: number; eps: number; T: number } {
   const s = st.scale > 0 ? st.scale : 1;
@@ -89,7 +147,18 @@ export function ncsnRules(st: DataStats, dim: number): { sigmaMax: number; sigma
   const levels = Math.ceil(Math.log(sigmaMax / sigmaMin) / Math.log(gammaRule) - 1e-9) + 1;
   const gamma = Math.exp(Math.log(sigmaMax / sigmaMin) / (levels - 1));
   const T = STEPS_PER_LEVEL;
-  return { sigmaMax, sigmaMin, levels, gamma, eps: ncsnv2StepSize(gamma, sigmaMin, T), T };
+  return { sigmaMax, sigmaMin, levels, gamma, eps: annealedStep(gamma, sigmaMin, T), T };
+}
+
+/**
+ * The annealed chain's base step α_L (x ← x + (α_i/2)s + √α_i z, α_i = α_L σ_i²/σ_L²): NCSNv2's
+ * technique 4, raised where it leaves less than MIX_PER_EFOLD of relaxation per e-fold of σ (few,
+ * widely spaced levels: low dimensions), never beyond U_MAX.
+ */
+export function annealedStep(gamma: number, sigmaMin: number, T: number): number {
+  const rule = ncsnv2StepSize(gamma, sigmaMin, T);
+  const uMix = Math.min((MIX_PER_EFOLD * Math.log(gamma)) / T, U_MAX);
+  return Math.max(rule, 2 * uMix * sigmaMin * sigmaMin);
 }
 
 /** Values a user set explicitly, in data units (CLI flags): they win over the rules. */
@@ -116,7 +185,7 @@ export function fitToyConfig(cfg: ToyConfig, train: ArrayLike<number>, dim: numb
     out.levels = fixed.levels ?? (fixed.sigmaMax !== undefined || fixed.sigmaMin !== undefined ? ncsnRules({ ...st, maxDist: out.sigmaMax * s, nnDist: (out.sigmaMin * s) / NN_FRACTION }, dim).levels : r.levels);
     const gamma = out.levels > 1 ? Math.exp(Math.log(out.sigmaMax / out.sigmaMin) / (out.levels - 1)) : GAMMA_CAP;
     out.sampleSteps = r.T;
-    out.stepSize = ncsnv2StepSize(Math.max(gamma, 1 + 1e-6), out.sigmaMin, r.T);
+    out.stepSize = annealedStep(Math.max(gamma, 1 + 1e-6), out.sigmaMin, r.T);
     out.init = 'normal';
     out.initScale = out.sigmaMax;
   } else {
@@ -129,6 +198,9 @@ export function fitToyConfig(cfg: ToyConfig, train: ArrayLike<number>, dim: numb
     out.stepSizeEnd = 2.5e-5;
     out.init = 'uniform';
     out.initScale = 1.5;
+    // what such a score cannot do: weigh groups of the data that its σ does not bridge
+    const gap = Math.max(GAP_SIGMAS * Math.max(out.sigma, out.dataNoise, smooth) * s, GAP_NN * st.nnDist);
+    out.fit = { ...out.fit!, groups: separatedGroups(train, dim, gap, cfg.seed).length, gap };
   }
   return out;
 }
@@ -145,6 +217,17 @@ export function describeFit(cfg: ToyConfig): string {
   }
   const sm = cfg.loss === 'dsm' || cfg.loss === 'deen' ? `σ = ${f(cfg.sigma * s)}` : cfg.dataNoise > 0 ? `data smoothed by σ = ${f(cfg.dataNoise * s)}` : 'no smoothing';
   return `${head}; ${sm}, Langevin ${cfg.sampleSteps} steps, α ${f(cfg.stepSize * s * s)} → ${f(cfg.stepSizeEnd * s * s)}, start uniform on μ ± ${f(cfg.initScale * s)}`;
+}
+
+/**
+ * The one-line advice for a single-σ objective on data in separated groups (null otherwise): its
+ * score does not know the groups' relative weights, so its samples take them from the chains' start.
+ */
+export function fitAdvice(cfg: ToyConfig): string | null {
+  const g = cfg.fit?.groups ?? 0;
+  if (cfg.loss === 'ncsn' || g < 2) return null;
+  const f = (v: number) => (Math.abs(v) >= 1e4 || Math.abs(v) < 1e-3 ? v.toExponential(2) : v.toPrecision(3));
+  return `note: the data fall into ${g} groups separated by gaps wider than ${f(cfg.fit!.gap ?? 0)} (≥ ${GAP_SIGMAS}σ); a score learned at one σ (${cfg.loss}) cannot tell their relative weights, so Langevin keeps the share each group's basin gets from the chains' start — for the right weights train --loss ncsn (annealed Langevin from σ_max)`;
 }
 
 /** Rows in data units → model units (a copy). Identity without a norm. */

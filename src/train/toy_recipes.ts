@@ -52,7 +52,7 @@ export interface ToyConfig {
    */
   norm?: ToyNorm;
   /** What the fit measured (data units), kept in the config for the record. */
-  fit?: { scale: number; maxDist: number; nnDist: number };
+  fit?: { scale: number; maxDist: number; nnDist: number; groups?: number; gap?: number };
 }
 
 export const INITS = ['uniform', 'normal'] as const;
