@@ -9,7 +9,6 @@ import statsVec4 from '../../../shaders/norm_stats_vec4.wgsl';
 import vec4Part from '../../../shaders/norm_vec4.wgsl';
 import backwardVec4Source from '../../../shaders/norm_backward_vec4.wgsl';
 import { Tensor, sameDevice } from '../tensor.js';
-import type { Device } from '../../gpu/device.js';
 import { grid1d } from '../dispatch.js';
 import { ShapeError, fmtShape } from '../../gpu/errors.js';
 import { rowLaunch, kernelStyle } from './reduce.js';
