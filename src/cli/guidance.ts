@@ -9,7 +9,7 @@ import { classifierGuided } from '../score/guidance/classifier.js';
 import { classIndex, FASHION_MNIST_CLASSES } from '../data/idx.js';
 
 /** The guidance scale `--class K --classifier DIR` uses without `--guidance`. */
-export const DEFAULT_GUIDANCE_SCALE = 3;
+export const DEFAULT_GUIDANCE_SCALE = 10;
 
 export const CLASSIFIER_GUIDANCE_OPTS: OptSpec = {
   guidance: { type: 'number', help: `images: classifier guidance scale s — the score ∇ log p(x) + s·∇ log p_φ(y | x_t) (default ${DEFAULT_GUIDANCE_SCALE} with --class and --classifier)` },
