@@ -41,7 +41,8 @@ export function parseArgs(argv: string[], spec: OptSpec, command: string): Recor
 export function usage(command: string, summary: string, spec: OptSpec): string {
   const lines = [`scoregpu ${command} — ${summary}`, ''];
   for (const [k, v] of Object.entries(spec)) {
-    lines.push(`  --${k}${v.type === 'boolean' ? '' : ` <${v.type}>`}`.padEnd(28) + v.help + (v.default !== undefined ? ` (default ${v.default})` : ''));
+    // a flag longer than the column still gets a space before its help
+    lines.push(`  --${k}${v.type === 'boolean' ? '' : ` <${v.type}>`}`.padEnd(27) + ' ' + v.help + (v.default !== undefined ? ` (default ${v.default})` : ''));
   }
   return lines.join('\n');
 }
