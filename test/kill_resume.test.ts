@@ -106,7 +106,7 @@ describe(`a toy training run killed at ${KILLS} random moments (seed ${TEST_SEED
       expect(e.signal, e.err).toBe('SIGKILL');
       stats.kills++;
       if (mtime(join(run, 'checkpoint.safetensors')) === ck0) stats.beforeTraining++;
-      const names = readdirSync(run);
+      const names = existsSync(run) ? readdirSync(run) : []; // a kill early in start-up can precede the run folder
       if (names.some((n) => /^\.checkpoint\.safetensors\.tmp-/.test(n))) stats.midCheckpointWrite++;
       if (names.some((n) => /^\.loss\.csv\.tmp-/.test(n))) stats.midCsvWrite++;
       // config.json and loss.csv are whole; the checkpoint, once written, is always there and loads
