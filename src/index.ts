@@ -18,6 +18,7 @@ export { type Adapted } from './score/adapter.js';
 export { AdamW, defaultAdam, type AdamConfig } from './train/optimizer.js';
 export { Ema } from './train/ema.js';
 export * as recipes from './train/toy_recipes.js';
+export { type ToyConfig, type ToyNorm } from './train/toy_config.js';
 export * as imageRecipes from './train/image_recipes.js';
 export { TOY_SETS } from './data/toy.js';
 export * as charts from './io/charts.js';

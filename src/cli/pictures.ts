@@ -9,7 +9,7 @@ import { writeFileAtomic } from '../io/fs.js';
 import { scatterSpec, scoreFieldSpec, densitySpec, lossCurveSpec, fdCurveSpec, makeGrid, type FdOptions, type FdSeries, type TopLevelSpec } from '../io/charts.js';
 import { renderChartPng } from '../io/render_node.js';
 import type { ToyModel } from '../nn/mlp.js';
-import type { ToyConfig } from '../train/toy_recipes.js';
+import type { ToyConfig } from '../train/toy_config.js';
 import { sigmasOf } from '../train/toy_recipes.js';
 import { toModelUnits } from '../train/toy_fit.js';
 

@@ -1,6 +1,7 @@
 import type { Device } from '../gpu/device.js';
 import type { OptSpec } from './args.js';
-import { toyConfig, type ToyConfig } from '../train/toy_recipes.js';
+import { toyConfig } from '../train/toy_recipes.js';
+import type { ToyConfig } from '../train/toy_config.js';
 import { defaultAdam } from '../train/optimizer.js';
 import { trainToy } from '../train/toy_run.js';
 import { describeFit, fitAdvice } from '../train/toy_fit.js';

@@ -17,16 +17,10 @@
 // Everything the rules chose is stored in the run's config (in model units, with `norm`), so
 // `sample` and `eval` reuse it; samples are mapped back to data units (x = μ + s·u) before anyone
 // sees them. Pure: no device, no Node built-ins.
-import type { ToyConfig } from './toy_recipes.js';
+import type { ToyConfig, ToyNorm } from './toy_config.js';
 import { ncsnv2Gamma } from '../score/sigmas.js';
 import { ncsnv2StepSize } from '../score/sampling/annealed.js';
 import { Rng, deriveSeed } from '../data/rng.js';
-
-/** Data units → model units: u = (x − center)/scale. */
-export interface ToyNorm {
-  center: number[];
-  scale: number;
-}
 
 export interface DataStats {
   /** Per-dimension mean. */

@@ -4,56 +4,18 @@
 // a directory is toy_run.ts.
 import type { Device } from '../gpu/device.js';
 import { Tensor } from '../tensor/tensor.js';
-import { ScoreMLP, EnergyMLP, defaultMlpConfig, type Activation, type ToyModel } from '../nn/mlp.js';
+import { ScoreMLP, EnergyMLP, defaultMlpConfig, type ToyModel } from '../nn/mlp.js';
 import { materialize, type ParamArena } from '../nn/module.js';
 import { LOSSES, type LossName, esmLoss, dsmLoss, ssmLoss, deenLoss, ncsnLoss, type Noise } from '../score/losses.js';
 import { geometricSigmas } from '../score/sigmas.js';
 import { SAMPLERS, type SamplerName, langevin, annealedLangevin, type ChainResult } from '../score/samplers.js';
-import { defaultAdam, LR_SCHEDULES, type AdamConfig } from './optimizer.js';
+import { defaultAdam, LR_SCHEDULES } from './optimizer.js';
 import { copyInto } from '../tensor/ops/layout.js';
 import type { LossFn, TrainerConfig } from './trainer.js';
 import { checkChoice } from './choice.js';
-import { toDataUnits, type ToyNorm } from './toy_fit.js';
+import { toDataUnits } from './toy_fit.js';
+import type { ToyConfig } from './toy_config.js';
 import { NonFiniteError } from '../gpu/errors.js';
-
-export interface ToyConfig {
-  data: string;
-  dim: number;
-  model: 'mlp' | 'energy';
-  loss: LossName;
-  hidden: number[];
-  act: Activation;
-  steps: number;
-  batchSize: number;
-  seed: number;
-  optim: AdamConfig;
-  emaDecay: number;
-  /** DSM / DEEN noise level. */
-  sigma: number;
-  /** ESM / SSM / SSM-VR: smooth the data by N(0, dataNoise²) first (0: train on the data as given). */
-  dataNoise: number;
-  /** NCSN geometric levels. */
-  sigmaMax: number;
-  sigmaMin: number;
-  levels: number;
-  /** Sampler defaults. */
-  sampler: SamplerName;
-  sampleSteps: number;
-  stepSize: number;
-  /** Plain Langevin: α decays geometrically from stepSize to this over the chain. */
-  stepSizeEnd: number;
-  /** Initial points: uniform on [−initScale, initScale]^D or N(0, initScale²I). */
-  init?: 'uniform' | 'normal';
-  initScale: number;
-  /**
-   * The network sees u = (x − center)/scale; the σs, step sizes and initScale above are in those
-   * units (toy_fit.ts chose them from the data). Absent: the data as given (runs made by
-   * toyConfig alone, and runs written before item 4).
-   */
-  norm?: ToyNorm;
-  /** What the fit measured (data units), kept in the config for the record. */
-  fit?: { scale: number; maxDist: number; nnDist: number; groups?: number; gap?: number };
-}
 
 export const INITS = ['uniform', 'normal'] as const;
 
