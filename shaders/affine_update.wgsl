@@ -15,10 +15,7 @@ override CLIP: u32 = 0;
 override MASK: u32 = 0;
 
 struct Params {
-  n: u32,
-  seed: u32,
-  stream: u32,
-  offset: u32,
+  //! splice philox_key.wgsl: n, seed, stream, offset
 }
 
 @group(0) @binding(0) var<storage, read_write> x: array<f32>;
@@ -32,9 +29,7 @@ struct Params {
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let g = gid.x + gid.y * nwg.x * WG;
-  let base = g * 4u;
-  if (base >= p.n) { return; }
+  //! splice philox_block.wgsl: g = this invocation's Philox block, base = 4g; past p.n returns
   let cp = coef[0]; let cq = coef[1];
   let ca = coef[2]; let cb = coef[3]; let cc = coef[4];
   let lo = coef[5]; let hi = coef[6];

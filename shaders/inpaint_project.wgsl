@@ -10,10 +10,7 @@
 override WG: u32 = 64;
 
 struct Params {
-  n: u32,
-  seed: u32,
-  stream: u32,
-  offset: u32,
+  //! splice philox_key.wgsl: n, seed, stream, offset
 }
 
 @group(0) @binding(0) var<storage, read_write> x: array<f32>;
@@ -26,9 +23,7 @@ struct Params {
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let g = gid.x + gid.y * nwg.x * WG;
-  let base = g * 4u;
-  if (base >= p.n) { return; }
+  //! splice philox_block.wgsl: g = this invocation's Philox block, base = 4g; past p.n returns
   let mean = level[0];
   let sd = level[1];
   var z = vec4<f32>(0.0);

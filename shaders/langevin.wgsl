@@ -10,10 +10,7 @@ override INPLACE: u32 = 1;
 override USE_COEF: u32 = 0;
 
 struct Params {
-  n: u32,
-  seed: u32,
-  stream: u32,
-  offset: u32,
+  //! splice philox_key.wgsl: n, seed, stream, offset
   step: f32,
   noise: f32,
   _p0: u32,
@@ -29,9 +26,7 @@ struct Params {
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let g = gid.x + gid.y * nwg.x * WG;
-  let base = g * 4u;
-  if (base >= p.n) { return; }
+  //! splice philox_block.wgsl: g = this invocation's Philox block, base = 4g; past p.n returns
   var a = p.step;
   var b = p.noise;
   if (USE_COEF == 1u) {

@@ -74,10 +74,7 @@ override WG: u32 = 64;
 override KIND: u32 = 2;
 
 struct Params {
-  n: u32,
-  seed: u32,
-  stream: u32,
-  offset: u32,
+  //! splice philox_key.wgsl: n, seed, stream, offset
   a: f32,
   b: f32,
   high: u32,
@@ -110,9 +107,7 @@ fn transform(w: vec4<u32>) -> vec4<u32> {
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let g = gid.x + gid.y * nwg.x * WG;
-  let base = g * 4u;
-  if (base >= p.n) { return; }
+  //! splice philox_block.wgsl: g = this invocation's Philox block, base = 4g; past p.n returns
   let w = transform(philox_block(g, p.seed, p.stream, p.offset, clock[0], clock[1]));
   if (base + 3u < p.n) {
     out[base] = w.x;

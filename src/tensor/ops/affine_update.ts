@@ -8,10 +8,10 @@ import type { Device } from '../../gpu/device.js';
 import { Tensor, sameDevice } from '../tensor.js';
 import { grid1d } from '../dispatch.js';
 import { ShapeError, fmtShape } from '../../gpu/errors.js';
-import { PHILOX_WGSL, resolveKey, type RandomOptions } from './random.js';
+import { withPhilox, resolveKey, type RandomOptions } from './random.js';
 
 const WG = 64;
-const full = `${source}\n${PHILOX_WGSL}`;
+const full = withPhilox('affine_update.ts', source);
 
 /** One step's coefficients; lo/hi matter only when the update clips. */
 export interface UpdateCoef {

@@ -8,10 +8,10 @@ import type { Device } from '../../gpu/device.js';
 import { Tensor, sameDevice } from '../tensor.js';
 import { grid1d } from '../dispatch.js';
 import { ShapeError, fmtShape } from '../../gpu/errors.js';
-import { PHILOX_WGSL, resolveKey, type RandomOptions } from './random.js';
+import { withPhilox, resolveKey, type RandomOptions } from './random.js';
 
 const WG = 64;
-const full = `${source}\n${PHILOX_WGSL}`;
+const full = withPhilox('inpaint_project.ts', source);
 
 /** The [4] buffer [mean, std, 0, 0] a recorded projection reads: write() before each replay. */
 export class ProjectionLevel {

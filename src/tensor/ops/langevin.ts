@@ -9,12 +9,11 @@ import langevinSource from '../../../shaders/langevin.wgsl';
 import { Tensor, sameDevice } from '../tensor.js';
 import { grid1d } from '../dispatch.js';
 import { ShapeError, fmtShape } from '../../gpu/errors.js';
-import { PHILOX_WGSL, resolveKey, defaultClock, randn, type RandomOptions } from './random.js';
+import { withPhilox, resolveKey, defaultClock, randn, type RandomOptions } from './random.js';
 
 const FILE = 'langevin.wgsl';
 const WG = 64;
-// The kernel first, so compile errors' line numbers match langevin.wgsl; WGSL declarations are order-free.
-const source = `${langevinSource}\n${PHILOX_WGSL}`;
+const source = withPhilox('langevin.ts', langevinSource);
 
 export interface LangevinOptions extends RandomOptions {
   /** Drift coefficient on the score. */

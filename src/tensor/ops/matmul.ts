@@ -13,17 +13,13 @@ import { matmulSmall } from './matmul_small.js';
 import { planMatmul, type MatmulConfig, type MatmulProblem } from './matmul_plan.js';
 import { Tensor, sameDevice } from '../tensor.js';
 import { ShapeError, fmtShape } from '../../gpu/errors.js';
+import { spliceParts } from './wgsl_parts.js';
 
 // WGSL has no includes: the kernels share their header by concatenation (a file with `enable`
 // directives goes first), and the two vec4 kernels their bindings, the start and the end of their
-// main function by splicing: a `//! splice NAME.wgsl` line becomes that part (its leading comment
-// lines dropped), inline.
+// main function by splicing (wgsl_parts.ts).
 const PARTS: Record<string, string> = { 'matmul_vec4_bindings.wgsl': vec4Bindings, 'matmul_vec4_head.wgsl': vec4Head, 'matmul_vec4_steps.wgsl': vec4Steps };
-const splice = (part: string) =>
-  part.replace(/^ *\/\/! splice (\S+\.wgsl).*\n/gm, (_, name: string) => {
-    if (!(name in PARTS)) throw new Error(`matmul.ts: no WGSL part ${name} to splice`);
-    return PARTS[name].replace(/^(\/\/.*\n)+/, '');
-  });
+const splice = (part: string) => spliceParts('matmul.ts', part, PARTS);
 const source = `${splice(vec4Part)}\n${paramsPart}`;
 const subgroupSource = `${splice(subgroupPart)}\n${paramsPart}`;
 const scalarSource = `${scalarPart}\n${paramsPart}`;

@@ -15,18 +15,34 @@
 //   trainer and the samplers key their draws by seed, an explicit stream per draw, and a clock).
 //   Without a clock the device-wide default clock (step 0) is bound.
 import rngSource from '../../../shaders/rng.wgsl';
+import keyPart from '../../../shaders/philox_key.wgsl';
+import blockPart from '../../../shaders/philox_block.wgsl';
 import { Tensor } from '../tensor.js';
 import { grid1d } from '../dispatch.js';
 import { DeviceLocal, type Device } from '../../gpu/device.js';
 import { KernelError, ShapeError } from '../../gpu/errors.js';
 import { stepWords, u32Of } from '../cpu/random.js';
+import { spliceParts } from './wgsl_parts.js';
 
 const FILE = 'rng.wgsl';
 const WG = 64;
 const MARKER = '// ---- KERNELS ----';
 
 /** The Philox function library of rng.wgsl (no bindings), for kernels that draw their own noise. */
-export const PHILOX_WGSL: string = rngSource.slice(0, rngSource.indexOf(MARKER));
+const PHILOX_WGSL: string = rngSource.slice(0, rngSource.indexOf(MARKER));
+
+const PHILOX_PARTS = { 'philox_key.wgsl': keyPart, 'philox_block.wgsl': blockPart };
+
+/**
+ * A kernel that draws its own noise, completed: its `//! splice` lines filled with the shared Philox
+ * parts (the key members of `p`, the block start of main), then the Philox library appended (the
+ * kernel first, so compile errors point into its own lines; WGSL declarations are order-free).
+ */
+export function withPhilox(who: string, kernel: string): string {
+  return `${spliceParts(who, kernel, PHILOX_PARTS)}\n${PHILOX_WGSL}`;
+}
+
+const rngKernel = spliceParts('random.ts', rngSource, PHILOX_PARTS);
 
 /** Stream used by draws that take their offset from device.rngOffset; explicit streams must differ. */
 export const AUTO_STREAM = 0xffffffff;
@@ -131,7 +147,7 @@ function fillKind(kind: number, t: Tensor, seed: number | undefined, opts: Rando
   const device = t.device;
   const k = resolveKey(device, seed, opts);
   device.run(
-    { file: FILE, source: rngSource, entry: 'main', constants: { WG, KIND: kind } },
+    { file: FILE, source: rngKernel, entry: 'main', constants: { WG, KIND: kind } },
     { clock: k.clock.buffer, out: t, p: { n: t.size, seed: k.seed, stream: k.stream, offset: k.offset, a, b, high, _pad: 0 } },
     grid1d(device, Math.ceil(t.size / 4), WG),
   );
