@@ -25,6 +25,7 @@ export const CLASSIFIER_OPTS: OptSpec = {
   steps: { type: 'number', help: 'training steps', default: 2000 },
   batch: { type: 'number', help: 'batch size', default: 64 },
   seed: { type: 'number', help: 'random seed', default: 0 },
+  pool: { type: 'string', help: "the head's input: 'flatten' (every position of the last map its own weights) or 'mean' (spatial mean)", default: 'mean' },
   resume: { type: 'boolean', help: 'continue from the run directory\'s checkpoint' },
   'checkpoint-every': { type: 'number', help: 'steps between checkpoints', default: 500 },
   'log-every': { type: 'number', help: 'steps between loss read-backs', default: 25 },
@@ -33,7 +34,8 @@ export const CLASSIFIER_OPTS: OptSpec = {
 
 /** The classifier config a command line asks for: from a diffusion run's config, or from --process on --data. */
 function configFromArgs(a: Record<string, any>): ClassifierRunConfig {
-  const common = { steps: a.steps, batchSize: a.batch, seed: a.seed };
+  if (a.pool !== 'mean' && a.pool !== 'flatten') throw new Error(`--pool must be 'mean' or 'flatten', got '${a.pool}'`);
+  const common = { steps: a.steps, batchSize: a.batch, seed: a.seed, net: { pool: a.pool as 'mean' | 'flatten' } };
   for (const k of ['steps', 'batch'] as const) if (!(Number.isInteger(a[k]) && a[k] > 0)) throw new Error(`--${k} must be a positive integer, got ${a[k]}`);
   if (a.run !== undefined && a.process !== undefined) throw new Error('give --run (a diffusion run) or --process, not both');
   if (a.run !== undefined) {

@@ -18,6 +18,7 @@ import { bitsPerDimBatch, LIKELIHOOD_EPS, PROBES, rangeOffset, type Probe } from
 import { Progress } from '../io/progress.js';
 import { writeFileAtomic } from '../io/fs.js';
 import { sdeFor } from './ode.js';
+import { makeEvalOutDir } from './eval_dir.js';
 
 /** What a batch's numbers depend on; a batches file is used only under equal settings. */
 interface BpdSettings {
@@ -112,7 +113,8 @@ export async function evalBpdCommand(device: Device, a: Record<string, any>): Pr
   const settings: BpdSettings = {
     data: run.cfg.data, step: run.step, weights: run.weights, sde: sde.describe(), probe, rtol, atol, eps: LIKELIHOOD_EPS, seed, solver: 'rk45', noise: 'per image: (seed, image index)',
   };
-  const file = join(a.run, BATCHES_FILE);
+  const dir = makeEvalOutDir(a as { run: string; out?: string });
+  const file = join(dir, BATCHES_FILE);
   const old = a.fresh ? null : readBatches(file);
   if (old) {
     const diff = settingsDiff(old.settings, settings);
@@ -168,7 +170,7 @@ export async function evalBpdCommand(device: Device, a: Record<string, any>): Pr
     dequantisation: 'uniform: (k + u)/256', noise: settings.noise, offset: rangeOffset(sde.dataRange), dataRange: sde.dataRange,
     perImage: bpd.map((v) => Number(v.toFixed(5))),
   };
-  writeFileAtomic(join(a.run, 'eval_bpd.json'), JSON.stringify(report, null, 2) + '\n');
+  writeFileAtomic(join(dir, 'eval_bpd.json'), JSON.stringify(report, null, 2) + '\n');
   const { perImage, ...rest } = report;
   void perImage;
   console.log(JSON.stringify(rest, null, 2));

@@ -1,7 +1,9 @@
 // `scoregpu eval --run DIR` for image models: draw n samples with the chosen sampler (EMA weights),
 // score them with the Fashion-MNIST classifier against real held-out images (Fréchet distance and
 // its real-vs-real floor at the same n, class histogram, confidence, total variation), optionally
-// beside degraded real images; write RUN/eval_<sampler>.json, the samples (.npy) and a grid of the first 64.
+// beside degraded real images; write eval_<sampler>.json, the samples (.npy) and a grid of the first 64
+// into the run directory — or, for a model folder (models/NAME: weights without a checkpoint, shipped
+// in the repository and not to be written into), into runs/eval/NAME; --out overrides both.
 import { join } from 'node:path';
 import type { Device } from '../gpu/device.js';
 import { loadImageRun } from '../train/image.js';
@@ -11,6 +13,7 @@ import { samplerDefaults, sampleImages, defaultSampler, type SampleImagesOptions
 import { loadOrTrainClassifier } from '../eval/fmnist_classifier.js';
 import { evaluateImageSamples, checkClassifierShape } from '../eval/image_eval.js';
 import { readSamplesNpy, writeFileAtomic, writeNpy } from '../io/fs.js';
+import { makeEvalOutDir } from './eval_dir.js';
 import { Progress } from '../io/progress.js';
 import { writeGrid, samplerOptions } from './images.js';
 import { drawOdeImages } from './ode.js';
@@ -71,7 +74,8 @@ export async function evalImageCommand(device: Device, a: Record<string, any>): 
   if (a.samples) tag = 'file';
   const q = await evaluateImageSamples(device, clf.model, set, samples, process.dataRange, { references: !!a.references, seed: cfg.seed });
   const per = cfg.shape[0] * cfg.shape[1] * cfg.shape[2];
-  writeGrid(join(a.run, `eval_${tag}.png`), samples.subarray(0, Math.min(64, samples.length / per) * per), cfg.shape, process.dataRange, `${cfg.process.kind} step ${run.step}: ${source}, FD ${q.fd.toFixed(1)} (floor ${q.floor.toFixed(1)})`);
+  const dir = makeEvalOutDir(a as { run: string; out?: string });
+  writeGrid(join(dir, `eval_${tag}.png`), samples.subarray(0, Math.min(64, samples.length / per) * per), cfg.shape, process.dataRange, `${cfg.process.kind} step ${run.step}: ${source}, FD ${q.fd.toFixed(1)} (floor ${q.floor.toFixed(1)})`);
   const report = {
     run: a.run, data: cfg.data, process: cfg.process.kind, step: run.step, weights: run.weights,
     sampler: tag, samples: source, nfe: a.samples ? undefined : nfe,
@@ -80,8 +84,8 @@ export async function evalImageCommand(device: Device, a: Record<string, any>): 
     classifier: { testAccuracy: clf.testAccuracy, sha256: clf.sha256 },
     ...q,
   };
-  if (!a.samples) writeNpy(join(a.run, `eval_${tag}.npy`), samples, [n, ...cfg.shape]); // to re-score without re-sampling (--samples)
-  writeFileAtomic(join(a.run, `eval_${tag}.json`), JSON.stringify(report, null, 2) + '\n');
+  if (!a.samples) writeNpy(join(dir, `eval_${tag}.npy`), samples, [n, ...cfg.shape]); // to re-score without re-sampling (--samples)
+  writeFileAtomic(join(dir, `eval_${tag}.json`), JSON.stringify(report, null, 2) + '\n');
   console.log(JSON.stringify(report, null, 2));
   return 0;
 }
