@@ -6,7 +6,7 @@
 // (checkpoint.ts, run_dir.ts). The run directory holds config.json, checkpoint.safetensors,
 // loss.csv and accuracy.json (accuracy on noised test images at a few noise indices, EMA weights).
 import { join } from 'node:path';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { Device } from '../gpu/device.js';
 import { Tensor } from '../tensor/tensor.js';
 import * as op from '../autograd/ops.js';
@@ -18,12 +18,13 @@ import { crossEntropy, oneHot } from '../nn/classifier.js';
 import { buildProcess, processTables, type DiscreteProcess, type ProcessSpec } from '../score/processes/index.js';
 import type { Noise } from '../score/losses.js';
 import { loadImageSet, byteScale, toRange, type ImageSet } from '../data/images.js';
-import { FileError, DeviceLostError } from '../gpu/errors.js';
+import { FileError } from '../gpu/errors.js';
 import { mkdirp, readSafetensors, removeStaleTemps, writeFileAtomic, type AtomicWriteOptions } from '../io/fs.js';
 import { Trainer, TrainingDiverged } from './trainer.js';
 import { defaultAdam, type AdamConfig } from './optimizer.js';
-import { saveCheckpoint, checkpointOf, restoreTrainer, loadWeights, fromFileConfig, checkModelFits, configInt } from './checkpoint.js';
-import { RUN_FILES, writeRunConfig, writeLossCsv, readLossCsv, lostDuringTraining } from './run_dir.js';
+import { checkpointOf, loadWeights, fromFileConfig, checkModelFits, configInt } from './checkpoint.js';
+import { RUN_FILES, writeRunConfig } from './run_dir.js';
+import { RunLoop } from './run_loop.js';
 
 export interface ClassifierRunConfig {
   kind: 'noise-classifier';
@@ -150,37 +151,15 @@ export async function trainClassifier(device: Device, cfgIn: ClassifierRunConfig
   const trainer = new Trainer(device, arena, classifierLoss(device, process, net), {
     values, rowShape: [...cfg.shape], ...(set.train instanceof Uint8Array ? byteScale(range) : {}), labels: set.trainLabels,
   }, { batchSize: cfg.batchSize, seed: cfg.seed, optim: cfg.optim, emaDecay: cfg.emaDecay, logEvery: o.logEvery ?? 25 });
-  let lossHistory: [number, number][] = [];
-  if (resume) {
-    restoreTrainer(net, trainer, resume.file, ckPath, resume.step);
-    lossHistory = readLossCsv(o.out, resume.step);
-  }
+  const loop = new RunLoop({ dir: o.out, model: net, trainer, config: cfg, seed: cfg.seed, write: o.write }, resume);
   writeRunConfig(o.out, cfg, o.write);
   o.onStart?.(trainer, cfg);
-  const every = o.checkpointEvery ?? 500;
-  let checkpointStep: number | null = resume ? resume.step : null;
-  const save = async () => {
-    writeLossCsv(o.out, lossHistory, o.write); // the log first, as image runs (image.ts)
-    await saveCheckpoint(ckPath, net, trainer, { config: cfg, step: trainer.step, seed: cfg.seed }, o.write);
-    checkpointStep = trainer.step;
-  };
-  const t0 = performance.now();
-  const s0 = trainer.step;
-  let diverged: TrainingDiverged | undefined;
-  try {
-    await trainer.run(Math.max(0, cfg.steps - trainer.step), async (step, loss) => {
-      lossHistory.push([step, loss]);
-      await o.onLog?.(step, loss, ((step - s0) * cfg.batchSize) / ((performance.now() - t0) / 1000));
-      if (step % every === 0 || step === cfg.steps) await save();
-    });
-  } catch (e) {
-    if (e instanceof DeviceLostError) throw lostDuringTraining(e, trainer.step, checkpointStep, o.out);
-    if (!(e instanceof TrainingDiverged)) throw e;
-    diverged = e;
-  }
-  await device.sync();
-  const imgPerSec = ((trainer.step - s0) * cfg.batchSize) / ((performance.now() - t0) / 1000);
-  if (checkpointStep !== trainer.step && !diverged) await save(); // a resumed run with nothing left to do
+  const { rate: imgPerSec, diverged } = await loop.runTo(device, cfg.steps, {
+    checkpointEvery: o.checkpointEvery ?? 500,
+    perStep: cfg.batchSize,
+    onLog: o.onLog,
+  });
+  if (loop.checkpointStep !== trainer.step && !diverged) await loop.save(); // a resumed run with nothing left to do
   let accuracy: LevelAccuracy[] | null = null;
   const nEval = o.evalImages ?? 1000;
   if (!diverged && nEval > 0 && set.testLabels) {
@@ -192,7 +171,7 @@ export async function trainClassifier(device: Device, cfgIn: ClassifierRunConfig
     }
     writeFileAtomic(join(o.out, ACCURACY_FILE), JSON.stringify({ step: trainer.step, weights: 'ema', images: nEval, levels: accuracy }, null, 2) + '\n', o.write);
   }
-  return { cfg, net, arena, trainer, lossHistory, imgPerSec, accuracy, diverged, checkpointStep };
+  return { cfg, net, arena, trainer, lossHistory: loop.lossHistory, imgPerSec, accuracy, diverged, checkpointStep: loop.checkpointStep };
 }
 
 /** The noise indices accuracy is reported at: 0, 5 %, 10 %, 25 %, 50 %, 75 % and 100 % of the way up. */
@@ -267,10 +246,19 @@ function classifierCheckpointOf(path: string): ReturnType<typeof checkpointOf> {
   return ck;
 }
 
-/** Load a classifier run directory (its checkpoint's EMA weights) for guidance or evaluation. */
+/** Whether a directory holds a classifier run or model folder (its config.json says kind "noise-classifier"). */
+export function isClassifierRun(dir: string): boolean {
+  try {
+    return JSON.parse(readFileSync(join(dir, RUN_FILES.config), 'utf8')).kind === 'noise-classifier';
+  } catch {
+    return false;
+  }
+}
+
+/** Load a classifier run directory (its checkpoint's EMA weights), or a model folder (model.safetensors, from `scoregpu export`), for guidance or evaluation. */
 export function loadClassifierRun(device: Device, dir: string, which: 'ema' | 'params' = 'ema'): LoadedClassifier {
-  const path = join(dir, RUN_FILES.checkpoint);
-  if (!existsSync(path)) throw new FileError(dir, `no ${RUN_FILES.checkpoint}: not a classifier run (train one with scoregpu train-classifier --run DIFFUSION_RUN --out ${dir})`);
+  const path = [join(dir, RUN_FILES.checkpoint), join(dir, 'model.safetensors')].find((p) => existsSync(p));
+  if (!path) throw new FileError(dir, `no ${RUN_FILES.checkpoint} or model.safetensors: not a classifier run (train one with scoregpu train-classifier --run DIFFUSION_RUN --out ${dir})`);
   const ck = classifierCheckpointOf(path);
   const cfg = ck.config as ClassifierRunConfig;
   const { net, arena, process } = fromFileConfig(path, () => buildClassifier(device, cfg));

@@ -9,12 +9,12 @@ import type { UNet } from '../nn/unet.js';
 import type { DiscreteProcess } from '../score/processes/index.js';
 import { loadImageSet, byteScale, toRange, type ImageSet } from '../data/images.js';
 import { Trainer, TrainingDiverged } from './trainer.js';
-import { saveCheckpoint, checkpointOf, restoreTrainer, fromFileConfig } from './checkpoint.js';
+import { checkpointOf, fromFileConfig } from './checkpoint.js';
 import { loadImageModel, imageCheckpointOf, type LoadedImageRun } from './image_model.js';
 import { resolveImageConfig, buildImageModel, imageLoss, imageTrainerConfig, type ImageConfig } from './image_recipes.js';
 import { mkdirp, readSafetensors, removeStaleTemps, type AtomicWriteOptions } from '../io/fs.js';
-import { RUN_FILES, writeRunConfig, writeLossCsv, readLossCsv, lostDuringTraining } from './run_dir.js';
-import { DeviceLostError } from '../gpu/errors.js';
+import { RUN_FILES, writeRunConfig } from './run_dir.js';
+import { RunLoop } from './run_loop.js';
 
 export { loadImageModel, imageCheckpointOf, type LoadedImageRun };
 
@@ -88,44 +88,20 @@ export async function trainImage(device: Device, cfgIn: ImageConfig, o: ImageRun
     ...(train instanceof Uint8Array ? byteScale(range) : {}),
     labels: set.trainLabels && cfg.nTrain === undefined ? set.trainLabels : set.trainLabels?.subarray(0, cfg.nTrain),
   }, { ...imageTrainerConfig(cfg, o.logEvery), nonFinite: o.skipNonFinite ? 'skip' : 'stop' });
-  let lossHistory: [number, number][] = [];
-  if (resume) {
-    restoreTrainer(net, trainer, resume.file, ckPath, resume.step);
-    lossHistory = readLossCsv(o.out, resume.step);
-  }
+  const loop = new RunLoop({ dir: o.out, model: net, trainer, config: cfg, seed: cfg.seed, write: o.write }, resume);
   writeRunConfig(o.out, cfg, o.write);
   const ctx: ImageRunContext = { cfg, net, arena, process, trainer, set };
   o.onStart?.(trainer, cfg);
-  const every = o.checkpointEvery ?? 500;
-  let checkpointStep: number | null = resume ? resume.step : null;
-  const save = async () => {
-    // the log first: a kill between the two leaves a log ahead of the checkpoint, which resume
-    // cuts back to the checkpoint's step (the other order would lose the rows in between)
-    writeLossCsv(o.out, lossHistory, o.write);
-    await saveCheckpoint(ckPath, net, trainer, { config: cfg, step: trainer.step, seed: cfg.seed }, o.write);
-    checkpointStep = trainer.step;
-  };
-  const t0 = performance.now();
-  const s0 = trainer.step;
-  let diverged: TrainingDiverged | undefined;
-  try {
-    const end = Math.min(cfg.steps, o.until ?? cfg.steps);
-    await trainer.run(Math.max(0, end - trainer.step), async (step, loss) => {
-      lossHistory.push([step, loss]);
-      const ips = ((step - s0) * cfg.batchSize) / ((performance.now() - t0) / 1000);
-      await o.onLog?.(step, loss, ips, trainer.skippedSteps);
-      if (step % every === 0 || step === end) await save();
+  const { rate: imgPerSec, diverged } = await loop.runTo(device, Math.min(cfg.steps, o.until ?? cfg.steps), {
+    checkpointEvery: o.checkpointEvery ?? 500,
+    perStep: cfg.batchSize,
+    onLog: (step, loss, ips) => o.onLog?.(step, loss, ips, trainer.skippedSteps),
+    afterLog: async (step) => {
       if (o.onSample && o.sampleEvery && step % o.sampleEvery === 0 && step !== cfg.steps) await o.onSample(step, ctx);
-    });
-  } catch (e) {
-    if (e instanceof DeviceLostError) throw lostDuringTraining(e, trainer.step, checkpointStep, o.out);
-    if (!(e instanceof TrainingDiverged)) throw e;
-    diverged = e; // the checkpoint on disk is the last good one
-  }
-  await device.sync();
-  const imgPerSec = ((trainer.step - s0) * cfg.batchSize) / ((performance.now() - t0) / 1000);
+    },
+  });
   if (!diverged && o.onSample) await o.onSample(trainer.step, ctx);
-  return { ...ctx, lossHistory, imgPerSec, diverged, checkpointStep };
+  return { ...ctx, lossHistory: loop.lossHistory, imgPerSec, diverged, checkpointStep: loop.checkpointStep };
 }
 
 /** A class-conditional run's data: labelled, every label one of the run's classes. */

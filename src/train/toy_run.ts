@@ -12,12 +12,12 @@ import type { ToyModel } from '../nn/mlp.js';
 import { toyConfig, buildToyModel, toyLoss, trainerConfig } from './toy_recipes.js';
 import type { ToyConfig } from './toy_config.js';
 import { Trainer, TrainingDiverged, rows } from './trainer.js';
-import { saveCheckpoint, checkpointOf, restoreTrainer, loadWeights, checkModelFits, configInt, fromFileConfig } from './checkpoint.js';
+import { checkpointOf, loadWeights, checkModelFits, configInt, fromFileConfig } from './checkpoint.js';
 import { readSafetensors } from '../io/fs.js';
 import type { StFile } from '../io/safetensors.js';
 import { FileError } from '../gpu/errors.js';
-import { RUN_FILES, writeRunConfig, writeLossCsv, readLossCsv, lostDuringTraining } from './run_dir.js';
-import { DeviceLostError } from '../gpu/errors.js';
+import { RUN_FILES, writeRunConfig } from './run_dir.js';
+import { RunLoop } from './run_loop.js';
 import { fitToyConfig, toModelUnits, type ToyFitOverrides } from './toy_fit.js';
 
 export interface LoadedToyRun {
@@ -126,37 +126,12 @@ export async function trainToy(device: Device, cfgIn: ToyConfig, o: ToyRunOption
   const { model, arena } = buildToyModel(device, cfg);
   // the network trains on the standardised rows when the run has a norm
   const trainer = new Trainer(device, arena, toyLoss(device, cfg, model), rows(toModelUnits(data.train, cfg.norm), data.dim), { ...trainerConfig(cfg, o.logEvery ?? 50), nonFinite: o.skipNonFinite ? 'skip' : 'stop' });
-  let lossHistory: [number, number][] = [];
-  if (resume) {
-    restoreTrainer(model, trainer, resume.file, path, resume.step);
-    lossHistory = readLossCsv(o.out, resume.step);
-  }
+  const loop = new RunLoop({ dir: o.out, model, trainer, config: cfg, seed: cfg.seed, write: o.write }, resume);
   o.onStart?.(trainer);
-  const every = o.checkpointEvery ?? 500;
-  let checkpointStep: number | null = resume ? resume.step : null;
-  const save = async () => {
-    // the log first: a kill between the two leaves a log ahead of the checkpoint, which resume
-    // cuts back to the checkpoint's step (the other order would lose the rows in between)
-    writeLossCsv(o.out, lossHistory, o.write);
-    await saveCheckpoint(path, model, trainer, { config: cfg, step: trainer.step, seed: cfg.seed }, o.write);
-    checkpointStep = trainer.step;
-  };
-  const t0 = performance.now();
-  const s0 = trainer.step;
-  let diverged: TrainingDiverged | undefined;
-  try {
-    await trainer.run(Math.max(0, cfg.steps - trainer.step), async (step, loss) => {
-      lossHistory.push([step, loss]);
-      const sps = (step - s0) / ((performance.now() - t0) / 1000);
-      o.onLog?.(step, loss, sps, trainer.skippedSteps);
-      if (step % every === 0 || step === cfg.steps) await save();
-    });
-  } catch (e) {
-    if (e instanceof DeviceLostError) throw lostDuringTraining(e, trainer.step, checkpointStep, o.out);
-    if (!(e instanceof TrainingDiverged)) throw e;
-    diverged = e; // the last checkpoint on disk is the last good one
-  }
-  await device.sync();
-  const stepsPerSec = (trainer.step - s0) / ((performance.now() - t0) / 1000);
-  return { cfg, data, trainer, model, lossHistory, stepsPerSec, diverged, checkpointStep };
+  const { rate: stepsPerSec, diverged } = await loop.runTo(device, cfg.steps, {
+    checkpointEvery: o.checkpointEvery ?? 500,
+    perStep: 1,
+    onLog: (step, loss, sps) => o.onLog?.(step, loss, sps, trainer.skippedSteps),
+  });
+  return { cfg, data, trainer, model, lossHistory: loop.lossHistory, stepsPerSec, diverged, checkpointStep: loop.checkpointStep };
 }
