@@ -20,9 +20,14 @@ export interface ChainOptions {
   /** One sample's shape: [D] for rows, [C, H, W] for images (the chain runs on [n, ...shape]). */
   shape: readonly number[];
   seed?: number;
-  /** Initial points: uniform on [−initScale, initScale]^D (NCSN's choice) or N(0, initScale²I). */
-  init?: 'uniform' | 'normal';
+  /**
+   * Initial points: uniform on [−initScale, initScale]^D (NCSN's choice), N(0, initScale²I), or
+   * `mixture` (rows [D] only): the Gaussian mixture `startMixture`, rows assigned to its components
+   * in proportion to their weights (stratified: the k-th component gets round(n·w_k) rows).
+   */
+  init?: 'uniform' | 'normal' | 'mixture';
   initScale?: number;
+  startMixture?: StartMixture;
   /** Steps after which a copy of x is kept (read back at the end). */
   snapshotAt?: number[];
   /** Called every `progressEvery` steps with the step count (the queue is drained, nothing read). */
@@ -33,6 +38,46 @@ export interface ChainOptions {
    * as denoising score matching learns): the chain samples p_σ, the step returns E[x₀ | x].
    */
   denoiseSigma?: number;
+}
+
+/** A Gaussian mixture to start chains from: weights w_k, means μ_k [D], Cholesky factors L_k (row-major D×D, lower). */
+export interface StartMixture {
+  weights: number[];
+  means: number[][];
+  chols: number[][];
+}
+
+/** Rows per component: round(n·w_k) by largest remainders, so they add up to n. */
+export function stratify(n: number, weights: readonly number[]): number[] {
+  const tot = weights.reduce((t, w) => t + w, 0);
+  const raw = weights.map((w) => (n * w) / tot);
+  const out = raw.map(Math.floor);
+  const order = raw.map((r, k) => [r - Math.floor(r), k]).sort((a, b) => b[0] - a[0]);
+  for (let j = 0; out.reduce((t, v) => t + v, 0) < n; j++) out[order[j % order.length][1]]++;
+  return out;
+}
+
+/**
+ * x = Σ_k m_k ⊙ (z·L_kᵀ + μ_k), z ~ N(0, I) drawn on the device, m_k the 0/1 column of the rows
+ * component k owns: one matmul per component (D×D), all on the device.
+ */
+function mixtureStart(device: Device, n: number, dim: number, seed: number, mix: StartMixture): Tensor {
+  const K = mix.weights.length;
+  if (!(K >= 1) || mix.means.length !== K || mix.chols.length !== K || mix.means.some((m) => m.length !== dim) || mix.chols.some((c) => c.length !== dim * dim)) {
+    throw new Error(`startMixture: need ${dim}-dimensional means and ${dim}×${dim} Cholesky factors for each of the ${K} weights`);
+  }
+  const counts = stratify(n, mix.weights);
+  const z = randn(device, [n, dim], seed, { stream: 0 });
+  let x: Tensor | null = null;
+  let row = 0;
+  for (let k = 0; k < K; k++) {
+    const mask = new Float32Array(n);
+    mask.fill(1, row, row + counts[k]);
+    row += counts[k];
+    const part = op.mul(op.add(op.matmul(z, Tensor.fromArray(device, mix.chols[k], [dim, dim], 'start chol'), { transB: true }), Tensor.fromArray(device, mix.means[k], [1, dim], 'start mean')), Tensor.fromArray(device, mask, [n, 1], 'start rows'));
+    x = x ? op.add(x, part) : part;
+  }
+  return x!;
 }
 
 export interface ChainResult {
@@ -56,11 +101,17 @@ class Chain {
   constructor(readonly device: Device, readonly model: ScoreModel, readonly o: ChainOptions, conditional: boolean) {
     const seed = o.seed ?? 0;
     const r = o.initScale ?? 1;
-    this.x = noGrad(() =>
-      (o.init ?? 'uniform') === 'normal'
-        ? op.scale(randn(device, [o.n, ...o.shape], seed, { stream: 0 }), r)
-        : op.affine(rand(device, [o.n, ...o.shape], seed, { stream: 0 }), 2 * r, -r),
-    ).keep();
+    const init = o.init ?? 'uniform';
+    if (init === 'mixture' && (!o.startMixture || o.shape.length !== 1)) throw new Error(`init 'mixture' needs a startMixture and rows of shape [D] (got shape [${o.shape.join(', ')}])`);
+    this.x = device.scope(() =>
+      noGrad(() =>
+        init === 'mixture'
+          ? mixtureStart(device, o.n, o.shape[0], seed, o.startMixture!)
+          : init === 'normal'
+            ? op.scale(randn(device, [o.n, ...o.shape], seed, { stream: 0 }), r)
+            : op.affine(rand(device, [o.n, ...o.shape], seed, { stream: 0 }), 2 * r, -r),
+      ).keep(),
+    );
     this.coef = Tensor.fromArray(device, [0, 0], [2], 'langevin coef').keep();
     this.sigma = conditional ? Tensor.fromArray(device, new Float32Array(o.n), [o.n, 1], 'sigma').keep() : null;
     this.clock = createClock(device);

@@ -3,7 +3,7 @@
 // Types only: no device, no Node built-ins.
 import type { Activation } from '../nn/mlp.js';
 import type { LossName } from '../score/losses.js';
-import type { SamplerName } from '../score/samplers.js';
+import type { SamplerName, StartMixture } from '../score/samplers.js';
 import type { AdamConfig } from './optimizer.js';
 
 /** Data units → model units: u = (x − center)/scale. */
@@ -38,9 +38,14 @@ export interface ToyConfig {
   stepSize: number;
   /** Plain Langevin: α decays geometrically from stepSize to this over the chain. */
   stepSizeEnd: number;
-  /** Initial points: uniform on [−initScale, initScale]^D or N(0, initScale²I). */
-  init?: 'uniform' | 'normal';
+  /**
+   * Initial points: uniform on [−initScale, initScale]^D, N(0, initScale²I), or `mixture`: the
+   * Gaussian mixture `startMixture` (single-σ objectives on data in separated groups, toy_start.ts).
+   */
+  init?: 'uniform' | 'normal' | 'mixture';
   initScale: number;
+  /** The data's separated groups as a start mixture (model units; weights counted from the training rows). */
+  startMixture?: StartMixture;
   /**
    * The network sees u = (x − center)/scale; the σs, step sizes and initScale above are in those
    * units (toy_fit.ts chose them from the data). Absent: the data as given (runs made by

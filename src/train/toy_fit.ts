@@ -12,7 +12,9 @@
 //     between modes (annealedStep), chains started from the prior N(0, σ_max²I) — around the data mean.
 //   Single-σ objectives (DSM, DEEN; ESM/SSM/SSM-VR on the smoothed data where they smooth):
 //     σ = 0.05 s, plain Langevin α from 0.025 s² decaying to 2.5e-5 s², chains started uniform on
-//     μ ± 1.5 s — the constants tuned on the built-in sets (s ≈ 2 there) expressed in units of s.
+//     μ ± 1.5 s — the constants tuned on the built-in sets (s ≈ 2 there) expressed in units of s;
+//     on data in groups that σ does not bridge, chains start in each group in proportion to its
+//     share of the rows instead (toy_start.ts: the score cannot know those weights).
 //
 // Everything the rules chose is stored in the run's config (in model units, with `norm`), so
 // `sample` and `eval` reuse it; samples are mapped back to data units (x = μ + s·u) before anyone
@@ -20,7 +22,7 @@
 import type { ToyConfig, ToyNorm } from './toy_config.js';
 import { ncsnv2Gamma } from '../score/sigmas.js';
 import { ncsnv2StepSize } from '../score/sampling/annealed.js';
-import { Rng, deriveSeed } from '../data/rng.js';
+import { groupLabels, groupStart, startStep, subsampleIndex } from './toy_start.js';
 
 export interface DataStats {
   /** Per-dimension mean. */
@@ -68,7 +70,7 @@ export function dataStats(rows: ArrayLike<number>, dim: number, seed = 0): DataS
   for (let i = 0; i < n; i++) for (let k = 0; k < dim; k++) ss += (rows[i * dim + k] - mean[k]) ** 2;
   const scale = Math.sqrt(ss / (n * dim));
   const m = Math.min(n, STATS_ROWS);
-  const idx = m === n ? Array.from({ length: n }, (_, i) => i) : Array.from(new Rng(deriveSeed(seed, 7)).permutation(n).subarray(0, m));
+  const idx = subsampleIndex(n, seed, STATS_ROWS);
   const sub = new Float64Array(m * dim);
   for (let i = 0; i < m; i++) for (let k = 0; k < dim; k++) sub[i * dim + k] = rows[idx[i] * dim + k];
   const nn = new Float64Array(m).fill(Infinity);
@@ -107,28 +109,10 @@ export const GAP_NN = 8;
  * count. Returns their shares, largest first.
  */
 export function separatedGroups(rows: ArrayLike<number>, dim: number, gap: number, seed = 0): number[] {
-  const n = Math.floor(rows.length / dim);
-  const m = Math.min(n, STATS_ROWS);
-  const idx = m === n ? Array.from({ length: n }, (_, i) => i) : Array.from(new Rng(deriveSeed(seed, 7)).permutation(n).subarray(0, m));
-  const parent = Int32Array.from({ length: m }, (_, i) => i);
-  const find = (i: number): number => {
-    while (parent[i] !== i) i = parent[i] = parent[parent[i]];
-    return i;
-  };
-  const g2 = gap * gap;
-  for (let i = 0; i < m; i++) {
-    for (let j = i + 1; j < m; j++) {
-      let d2 = 0;
-      for (let k = 0; k < dim && d2 < g2; k++) d2 += (rows[idx[i] * dim + k] - rows[idx[j] * dim + k]) ** 2;
-      if (d2 < g2) {
-        const a = find(i), b = find(j);
-        if (a !== b) parent[a] = b;
-      }
-    }
-  }
-  const size = new Map<number, number>();
-  for (let i = 0; i < m; i++) size.set(find(i), (size.get(find(i)) ?? 0) + 1);
-  return [...size.values()].filter((c) => c >= GROUP_MIN_SHARE * m).map((c) => c / m).sort((a, b) => b - a);
+  const { label, count } = groupLabels(rows, dim, gap, seed);
+  const size = new Array<number>(count).fill(0);
+  for (const g of label) size[g]++;
+  return size.filter((c) => c >= GROUP_MIN_SHARE * label.length).map((c) => c / label.length).sort((a, b) => b - a);
 }
 
 /** NCSN levels and annealed-Langevin step from the statistics, in model units (÷ scale). */
@@ -192,9 +176,17 @@ export function fitToyConfig(cfg: ToyConfig, train: ArrayLike<number>, dim: numb
     out.stepSizeEnd = 2.5e-5;
     out.init = 'uniform';
     out.initScale = 1.5;
-    // what such a score cannot do: weigh groups of the data that its σ does not bridge
+    // what such a score cannot do: weigh groups of the data that its σ does not bridge. The chains
+    // start in each group in proportion to its share of the rows instead (toy_start.ts)
     const gap = Math.max(GAP_SIGMAS * Math.max(out.sigma, out.dataNoise, smooth) * s, GAP_NN * st.nnDist);
-    out.fit = { ...out.fit!, groups: separatedGroups(train, dim, gap, cfg.seed).length, gap };
+    const start = groupStart(train, dim, gap, norm, Math.max(out.sigma, out.dataNoise), GROUP_MIN_SHARE, cfg.seed);
+    out.fit = { ...out.fit!, groups: start ? start.weights.length : 1, gap };
+    if (start) {
+      out.init = 'mixture';
+      out.startMixture = start;
+      out.stepSize = Math.min(out.stepSize, startStep(start, dim));
+      out.stepSizeEnd = Math.min(out.stepSizeEnd, out.stepSize);
+    }
   }
   return out;
 }
@@ -210,18 +202,23 @@ export function describeFit(cfg: ToyConfig): string {
     return `${head}; σ ${f(cfg.sigmaMax * s)} → ${f(cfg.sigmaMin * s)} in ${cfg.levels} levels (γ = ${gamma.toFixed(3)}), annealed Langevin T = ${cfg.sampleSteps}, ε = ${f(cfg.stepSize * s * s)}, start N(μ, ${f(cfg.initScale * s)}²I)`;
   }
   const sm = cfg.loss === 'dsm' || cfg.loss === 'deen' ? `σ = ${f(cfg.sigma * s)}` : cfg.dataNoise > 0 ? `data smoothed by σ = ${f(cfg.dataNoise * s)}` : 'no smoothing';
-  return `${head}; ${sm}, Langevin ${cfg.sampleSteps} steps, α ${f(cfg.stepSize * s * s)} → ${f(cfg.stepSizeEnd * s * s)}, start uniform on μ ± ${f(cfg.initScale * s)}`;
+  const start = cfg.init === 'mixture' && cfg.startMixture
+    ? `start in the data's ${cfg.startMixture.weights.length} separated groups by their shares (${cfg.startMixture.weights.map((w) => (100 * w).toFixed(1) + ' %').join(', ')})`
+    : `start uniform on μ ± ${f(cfg.initScale * s)}`;
+  return `${head}; ${sm}, Langevin ${cfg.sampleSteps} steps, α ${f(cfg.stepSize * s * s)} → ${f(cfg.stepSizeEnd * s * s)}, ${start}`;
 }
 
 /**
- * The one-line advice for a single-σ objective on data in separated groups (null otherwise): its
- * score does not know the groups' relative weights, so its samples take them from the chains' start.
+ * The one-line note for a single-σ objective on data in separated groups (null otherwise): its
+ * score does not know the groups' relative weights, so the chains start in each group in proportion
+ * to its share of the training rows — counted, not learned.
  */
 export function fitAdvice(cfg: ToyConfig): string | null {
   const g = cfg.fit?.groups ?? 0;
   if (cfg.loss === 'ncsn' || g < 2) return null;
   const f = (v: number) => (Math.abs(v) >= 1e4 || Math.abs(v) < 1e-3 ? v.toExponential(2) : v.toPrecision(3));
-  return `note: the data fall into ${g} groups separated by gaps wider than ${f(cfg.fit!.gap ?? 0)} (≥ ${GAP_SIGMAS}σ); a score learned at one σ (${cfg.loss}) cannot tell their relative weights, so Langevin keeps the share each group's basin gets from the chains' start — for the right weights train --loss ncsn (annealed Langevin from σ_max)`;
+  const how = cfg.init === 'mixture' ? "so the chains start in each group in proportion to its share of the training rows (the weights are counted, the shapes learned)" : "so Langevin keeps the share each group's basin gets from the chains' start";
+  return `note: the data fall into ${g} groups separated by gaps wider than ${f(cfg.fit!.gap ?? 0)} (≥ ${GAP_SIGMAS}σ); a score learned at one σ (${cfg.loss}) cannot tell their relative weights, ${how} — to learn them, train --loss ncsn (annealed Langevin from σ_max)`;
 }
 
 /** Rows in data units → model units (a copy). Identity without a norm. */

@@ -17,7 +17,7 @@ import { toDataUnits } from './toy_fit.js';
 import type { ToyConfig } from './toy_config.js';
 import { NonFiniteError } from '../gpu/errors.js';
 
-export const INITS = ['uniform', 'normal'] as const;
+export const INITS = ['uniform', 'normal', 'mixture'] as const;
 
 /**
  * What differs by data set. The checkerboard's density is discontinuous at the square edges, where
@@ -37,7 +37,9 @@ export function toyConfig(over: Partial<ToyConfig> & { loss?: LossName } = {}): 
   const ncsn = loss === 'ncsn';
   // DSM and DEEN regress onto z/σ, a target whose variance (∝ 1/σ²) dwarfs the score itself: they
   // train longer and decay the learning rate so that the last weights are precise.
-  const noisyTarget = loss === 'dsm' || loss === 'deen';
+  // NCSN's (λ = σ²: σ·s onto −z) is as noisy where σ is small, and its mode weights come from how
+  // precisely the middle levels are learned: it decays the rate too (issue 15, item 4: README).
+  const noisyTarget = loss === 'dsm' || loss === 'deen' || loss === 'ncsn';
   const base: ToyConfig = {
     data: 'swissroll', dim: 2, model, loss,
     hidden: [128, 128, 128], act: model === 'energy' ? 'softplus' : 'silu',
@@ -132,7 +134,9 @@ export async function sampleToyModel(device: Device, cfg: ToyConfig, model: ToyM
 
 function sampleInModelUnits(device: Device, cfg: ToyConfig, model: ToyModel, req: SampleRequest): Promise<ChainResult> {
   const sampler = checkChoice('sampler', req.sampler ?? cfg.sampler, SAMPLERS);
-  const common = { n: req.n, shape: [cfg.dim], seed: req.seed ?? cfg.seed + 1, init: checkChoice('init', req.init ?? cfg.init ?? 'uniform', INITS), initScale: req.initScale ?? cfg.initScale, snapshotAt: req.snapshotAt, onProgress: req.onProgress };
+  const init = checkChoice('init', req.init ?? cfg.init ?? 'uniform', INITS);
+  if (init === 'mixture' && !cfg.startMixture) throw new Error(`init 'mixture' starts chains in the data's separated groups, and this run's fit found none (use uniform or normal)`);
+  const common = { n: req.n, shape: [cfg.dim], seed: req.seed ?? cfg.seed + 1, init, initScale: req.initScale ?? cfg.initScale, startMixture: cfg.startMixture, snapshotAt: req.snapshotAt, onProgress: req.onProgress };
   if (sampler === 'annealed') {
     if (cfg.loss !== 'ncsn') throw new Error(`sampler 'annealed' needs a noise-conditional model (loss ncsn); this run used '${cfg.loss}'`);
     return annealedLangevin(device, model, sigmasOf(cfg), { ...common, stepsPerLevel: req.steps ?? cfg.sampleSteps, eps: req.stepSize ?? cfg.stepSize, denoise: req.denoise !== false });

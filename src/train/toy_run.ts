@@ -19,6 +19,7 @@ import { FileError } from '../gpu/errors.js';
 import { RUN_FILES, writeRunConfig } from './run_dir.js';
 import { RunLoop } from './run_loop.js';
 import { fitToyConfig, toModelUnits, type ToyFitOverrides } from './toy_fit.js';
+import { startMixtureProblem } from './toy_start.js';
 
 export interface LoadedToyRun {
   cfg: ToyConfig;
@@ -54,6 +55,10 @@ export function toyCheckpointOf(file: StFile, path: string): ReturnType<typeof c
     const { center, scale } = cfg.norm as { center?: unknown; scale?: unknown };
     if (!Array.isArray(center) || center.length !== dim || !center.every((v) => typeof v === 'number' && Number.isFinite(v))) throw new FileError(path, `config field norm.center must list ${dim} finite numbers`);
     if (typeof scale !== 'number' || !(scale > 0 && Number.isFinite(scale))) throw new FileError(path, 'config field norm.scale must be a positive finite number');
+  }
+  if (cfg.startMixture !== undefined) {
+    const problem = startMixtureProblem(cfg.startMixture, dim);
+    if (problem) throw new FileError(path, `config field startMixture ${problem}`);
   }
   let estimate = 0;
   for (let i = 0; i + 1 < widths.length; i++) estimate += (widths[i] + 1) * widths[i + 1];
