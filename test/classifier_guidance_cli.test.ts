@@ -1,10 +1,11 @@
 // `scoregpu train-classifier` and `sample --class K --guidance S --classifier DIR` as a user runs
 // them on the shipped DDPM model: a few training steps write a classifier run (config, checkpoint,
 // loss log, accuracy on noised test images), --resume continues it, a guided DDIM chain writes a
-// grid, and flags that do not go together are one-line errors naming the flag.
+// grid, export makes a model folder of it that `sample --class K` finds beside its run, and flags that
+// do not go together are one-line errors naming the flag.
 import { describe, it, expect, beforeAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, existsSync, readFileSync } from 'node:fs';
+import { mkdtempSync, existsSync, readFileSync, mkdirSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -63,12 +64,32 @@ describe.skipIf(!haveData)('train-classifier and classifier guidance from the CL
     expect(r.out).toMatch(/2 images/);
   }, 300_000);
 
+  it('export writes a classifier model folder (weights, config, logs; no checkpoint) that guides, and is the default beside its run', () => {
+    const root = dirname(dir);
+    const model = join(root, 'm'), exported = join(root, 'm-classifier');
+    const e = cli('export', '--run', dir, '--out', exported);
+    expect(e.code, e.err).toBe(0);
+    for (const f of ['model.safetensors', 'config.json', 'loss.csv', 'accuracy.json']) expect(existsSync(join(exported, f)), f).toBe(true);
+    expect(existsSync(join(exported, 'checkpoint.safetensors'))).toBe(false);
+    const st = readSafetensors(join(exported, 'model.safetensors'));
+    expect(Object.keys(st.tensors).some((k) => k.startsWith('adam.') || k.startsWith('ema.'))).toBe(false);
+    expect(JSON.parse(st.metadata.config).kind).toBe('noise-classifier');
+    // a model folder with the classifier beside it: --class alone guides with it
+    mkdirSync(model);
+    for (const f of ['model.safetensors', 'config.json']) copyFileSync(join(DDPM, f), join(model, f));
+    const out = join(root, 'auto.png');
+    const r = cli('sample', '--run', model, '--class', 'sandal', '--sampler', 'ddim', '--steps', '2', '--n', '2', '--out', out);
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toContain(`classifier guidance by ${exported}`);
+    expect(existsSync(out)).toBe(true);
+  }, 300_000);
+
   it('one-line errors for flags that do not go together', () => {
     const cases: [string[], RegExp][] = [
       [['sample', '--run', DDPM, '--classifier', dir, '--class', '11'], /class 11/],
       [['sample', '--run', DDPM, '--classifier', dir, '--class', 'sock'], /unknown class 'sock'/],
-      [['sample', '--run', DDPM, '--class', '3', '--guidance', '2'], /--guidance needs --classifier/],
-      [['sample', '--run', DDPM, '--class', '3'], /--class on an unconditional run needs --classifier/],
+      [['sample', '--run', NCSN, '--class', '3', '--guidance', '2'], /--guidance needs --classifier.*none at models\/fmnist-ncsn-small-classifier/],
+      [['sample', '--run', NCSN, '--class', '3'], /--class on an unconditional run needs --classifier/],
       [['sample', '--run', DDPM, '--classifier', dir], /--classifier needs --class/],
       [['sample', '--run', DDPM, '--classifier', DDPM, '--class', '3'], /not a classifier run|not a noise-conditional classifier/],
       [['sample', '--run', NCSN, '--classifier', dir, '--class', '3'], /trained for the noise process/],

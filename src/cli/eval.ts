@@ -38,7 +38,7 @@ export const EVAL_OPTS: OptSpec = {
   's-tmax': SAMPLE_OPTS['s-tmax'],
   's-noise': SAMPLE_OPTS['s-noise'],
   seed: { type: 'number', help: 'images: sampler seed' },
-  out: { type: 'string', help: 'images: folder for eval_*.json/.npy/.png (default the run directory; for a model folder such as models/NAME, runs/eval/NAME)' },
+  out: { type: 'string', help: 'images: folder for eval_*.json/.npy/.png (default the run directory; for a model folder such as models/NAME, which is not written into, runs/eval/NAME)' },
   weights: SAMPLE_OPTS.weights,
   references: { type: 'boolean', help: 'images: also score real test images blurred twice by a 3×3 box and with Gaussian noise of std 0.1', default: false },
   ...ODE_OPTS,

@@ -18,7 +18,7 @@ import { bitsPerDimBatch, LIKELIHOOD_EPS, PROBES, rangeOffset, type Probe } from
 import { Progress } from '../io/progress.js';
 import { writeFileAtomic } from '../io/fs.js';
 import { sdeFor } from './ode.js';
-import { makeEvalOutDir } from './eval_dir.js';
+import { makeRunOutputDir } from './output_dir.js';
 
 /** What a batch's numbers depend on; a batches file is used only under equal settings. */
 interface BpdSettings {
@@ -113,7 +113,7 @@ export async function evalBpdCommand(device: Device, a: Record<string, any>): Pr
   const settings: BpdSettings = {
     data: run.cfg.data, step: run.step, weights: run.weights, sde: sde.describe(), probe, rtol, atol, eps: LIKELIHOOD_EPS, seed, solver: 'rk45', noise: 'per image: (seed, image index)',
   };
-  const dir = makeEvalOutDir(a as { run: string; out?: string });
+  const dir = makeRunOutputDir(a as { run: string; out?: string });
   const file = join(dir, BATCHES_FILE);
   const old = a.fresh ? null : readBatches(file);
   if (old) {

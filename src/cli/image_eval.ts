@@ -13,7 +13,7 @@ import { samplerDefaults, sampleImages, defaultSampler, type SampleImagesOptions
 import { loadOrTrainClassifier } from '../eval/fmnist_classifier.js';
 import { evaluateImageSamples, checkClassifierShape } from '../eval/image_eval.js';
 import { readSamplesNpy, writeFileAtomic, writeNpy } from '../io/fs.js';
-import { makeEvalOutDir } from './eval_dir.js';
+import { makeRunOutputDir } from './output_dir.js';
 import { Progress } from '../io/progress.js';
 import { writeGrid, samplerOptions } from './images.js';
 import { drawOdeImages } from './ode.js';
@@ -74,7 +74,7 @@ export async function evalImageCommand(device: Device, a: Record<string, any>): 
   if (a.samples) tag = 'file';
   const q = await evaluateImageSamples(device, clf.model, set, samples, process.dataRange, { references: !!a.references, seed: cfg.seed });
   const per = cfg.shape[0] * cfg.shape[1] * cfg.shape[2];
-  const dir = makeEvalOutDir(a as { run: string; out?: string });
+  const dir = makeRunOutputDir(a as { run: string; out?: string });
   writeGrid(join(dir, `eval_${tag}.png`), samples.subarray(0, Math.min(64, samples.length / per) * per), cfg.shape, process.dataRange, `${cfg.process.kind} step ${run.step}: ${source}, FD ${q.fd.toFixed(1)} (floor ${q.floor.toFixed(1)})`);
   const report = {
     run: a.run, data: cfg.data, process: cfg.process.kind, step: run.step, weights: run.weights,

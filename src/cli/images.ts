@@ -2,7 +2,8 @@
 // process or a score SDE (VE, VP, sub-VP; sampled through their time grid by DDIM or ancestral
 // sampling by default; em, pc, ode, dpmpp2m and heun too); sample grids from the EMA weights while training; loss curve; sampling to a PNG grid or
 // an .npy array.
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import type { Device } from '../gpu/device.js';
 import type { OptSpec } from './args.js';
 import { trainImage, loadImageRun, type ImageRunContext } from '../train/image.js';
@@ -18,6 +19,9 @@ import { Progress } from '../io/progress.js';
 import { imageGrid } from '../io/render_node.js';
 import { writeFileAtomic, writeNpy, mkdirp } from '../io/fs.js';
 import { saveWeights } from '../train/checkpoint.js';
+import { RUN_FILES } from '../train/run_dir.js';
+import { runOutputDir } from './output_dir.js';
+import { loadClassifierRun, isClassifierRun, ACCURACY_FILE } from '../train/classifier.js';
 import { writeLossPng } from './pictures.js';
 import { drawOdeImages, ODE_OPTS } from './ode.js';
 import { testWriteOptions } from './write_hooks.js';
@@ -227,7 +231,7 @@ export async function sampleImageCommand(device: Device, a: Record<string, any>)
   let last = 0;
   const r = await sampleImages(device, net, process, cfg.shape, { ...o, onProgress: (d) => { bar.tick(d - last); last = d; } });
   bar.done();
-  const out: string = a.out ?? join(a.run, `samples_${sampler}.png`);
+  const out: string = a.out ?? join(runOutputDir({ run: a.run }), `samples_${sampler}.png`);
   if (/\.npy$/i.test(out)) writeNpy(out, r.samples, [n, ...cfg.shape]);
   else writeGrid(out, r.samples, cfg.shape, process.dataRange, `${cfg.process.kind}, ${plan.name}, ${r.nfe} NFE${guided?.caption ?? ''}`);
   console.log(`${n} images in ${r.seconds.toFixed(1)} s (${(n / r.seconds).toFixed(2)} img/s, ${r.nfe} network evaluations each${cf ? ' (each on the batch doubled: [y; ∅])' : ''}${guided !== cf ? ' plus a classifier forward and backward' : ''}, ${r.dispatchesPerStep} dispatches per step) → ${out}`);
@@ -257,7 +261,7 @@ async function sampleOdeImages(device: Device, run: ReturnType<typeof loadImageR
   const { cfg, process } = run;
   const n: number = a.n === 2000 ? 64 : a.n;
   const r = await drawOdeImages(device, guided?.net ?? run.net, process, cfg.shape, n, a);
-  const out: string = a.out ?? join(a.run, `samples_${r.tag}.png`);
+  const out: string = a.out ?? join(runOutputDir({ run: a.run }), `samples_${r.tag}.png`);
   if (/\.npy$/i.test(out)) writeNpy(out, r.samples, [n, ...cfg.shape]);
   else writeGrid(out, r.samples, cfg.shape, process.dataRange, `${cfg.process.kind}, ${r.name}, ${r.nfe.toFixed(0)} NFE${guided?.caption ?? ''}`);
   console.log(`${n} images in ${r.seconds.toFixed(1)} s (${(n / r.seconds).toFixed(2)} img/s, ${r.nfe.toFixed(1)} network evaluations each${r.settings.method === 'rk45' ? `, ${r.accepted} steps accepted and ${r.rejected} rejected` : ''}) → ${out}`);
@@ -265,20 +269,23 @@ async function sampleOdeImages(device: Device, run: ReturnType<typeof loadImageR
 }
 
 export const EXPORT_OPTS: OptSpec = {
-  run: { type: 'string', help: 'image run directory (its checkpoint)', default: 'runs/ddpm' },
-  out: { type: 'string', help: 'model folder to write: model.safetensors (EMA weights, PyTorch names and layout) and config.json' },
+  run: { type: 'string', help: 'image run or classifier run (train-classifier) directory (its checkpoint)', default: 'runs/ddpm' },
+  out: { type: 'string', help: 'model folder to write: model.safetensors (EMA weights, PyTorch names and layout), config.json, and the run\'s loss.csv (and a classifier\'s accuracy.json)' },
   weights: { type: 'string', help: 'ema | params', default: 'ema' },
 };
 
-/** A released model: one set of weights (no optimizer state), the config beside it. */
+/** A released model: one set of weights (no optimizer state), the config beside it, the run's small logs. */
 export async function exportImageCommand(device: Device, a: Record<string, any>): Promise<number> {
   if (!a.out) throw new Error('--out is required (the model folder to write, e.g. models/fmnist-ddpm-small)');
   if (a.weights !== 'ema' && a.weights !== 'params') throw new Error(`--weights must be 'ema' or 'params', got '${a.weights}'`);
-  const run = loadImageRun(device, a.run, a.weights);
+  if (resolve(a.out) === resolve(a.run)) throw new Error('--out must be another folder than --run');
+  const classifier = isClassifierRun(a.run);
+  const run = classifier ? { ...loadClassifierRun(device, a.run, a.weights), weights: a.weights as string } : loadImageRun(device, a.run, a.weights);
   mkdirp(a.out);
   const values = await run.arena.data.toArray();
   await saveWeights(join(a.out, 'model.safetensors'), run.net, run.arena, values, { config: run.cfg, step: run.step, weights: run.weights });
   writeFileAtomic(join(a.out, 'config.json'), JSON.stringify(run.cfg, null, 2) + '\n');
+  for (const f of [RUN_FILES.lossCsv, ...(classifier ? [ACCURACY_FILE] : [])]) if (existsSync(join(a.run, f))) writeFileAtomic(join(a.out, f), readFileSync(join(a.run, f)));
   console.log(`${run.weights} weights of ${a.run} at step ${run.step} (${run.arena.size.toLocaleString()} values) → ${a.out}`);
   return 0;
 }

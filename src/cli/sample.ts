@@ -23,7 +23,7 @@ export const SAMPLE_OPTS: OptSpec = {
   init: { type: 'string', help: 'initial points: uniform on μ ± s | normal N(μ, s²I), μ the data mean (runs made before the fit: μ = 0) (default: the run\'s)' },
   'init-scale': { type: 'number', help: 'the s of --init, data units (default: the run\'s)' },
   weights: { type: 'string', help: 'ema | params', default: 'ema' },
-  out: { type: 'string', help: 'output .npy (default RUN/samples.npy); a PNG is written beside it; images: grid.png or samples.npy' },
+  out: { type: 'string', help: 'output .npy (default RUN/samples.npy); a PNG is written beside it; images: grid.png or samples.npy (default RUN/samples_SAMPLER.png; for a model folder such as models/NAME, runs/eval/NAME/…)' },
   ...IMAGE_SAMPLE_OPTS,
 };
 
