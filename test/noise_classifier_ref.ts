@@ -45,16 +45,16 @@ function resBlock(P: ParamValues, m: ResBlock, x: Arr, tembAct: Arr): Arr {
 /** Logits [B, classes] for x [B, C, H, W] and noise-level inputs cond [B]. */
 export function noiseClassifierRef(net: NoiseClassifier, P: ParamValues, x: Arr, cond: ArrayLike<number>): Arr {
   const B = x.s[0];
-  const half = net.embedFreqs.length;
+  const half = net.noiseEmbedding.freqs.length;
   const feat = new Float64Array(B * 2 * half);
   for (let b = 0; b < B; b++) {
     const s = net.cfg.embedding === 'fourier' ? Math.log(cond[b]) : cond[b];
     for (let i = 0; i < half; i++) {
-      feat[b * 2 * half + i] = Math.sin(s * net.embedFreqs[i]);
-      feat[b * 2 * half + half + i] = Math.cos(s * net.embedFreqs[i]);
+      feat[b * 2 * half + i] = Math.sin(s * net.noiseEmbedding.freqs[i]);
+      feat[b * 2 * half + half + i] = Math.cos(s * net.noiseEmbedding.freqs[i]);
     }
   }
-  const temb = silu(dense(P, net.embed1, silu(dense(P, net.embed0, { d: feat, s: [B, 2 * half] }))));
+  const temb = silu(dense(P, net.noiseEmbedding.embed1, silu(dense(P, net.noiseEmbedding.embed0, { d: feat, s: [B, 2 * half] }))));
   let h = conv(P, net.convIn, x);
   for (const lvl of net.levels) {
     for (const b of lvl.blocks) h = resBlock(P, b, h, temb);

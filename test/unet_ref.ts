@@ -77,17 +77,17 @@ const cat = (a: Arr, b: Arr): Arr => ({ d: concatRef([{ data: a.d, shape: a.s },
 export function unetRef(net: UNet, P: ParamValues, x: Arr, sigmaOrT: Float64Array, labels?: ArrayLike<number>): Arr {
   const { cfg } = net;
   const B = x.s[0];
-  const half = net.embedFreqs.length;
+  const half = net.noiseEmbedding.freqs.length;
   const feat = new Float64Array(B * 2 * half);
   for (let b = 0; b < B; b++) {
     const s = cfg.embedding === 'fourier' ? Math.log(sigmaOrT[b]) : sigmaOrT[b];
     for (let i = 0; i < half; i++) {
-      const a = s * net.embedFreqs[i];
+      const a = s * net.noiseEmbedding.freqs[i];
       feat[b * 2 * half + i] = Math.sin(a);
       feat[b * 2 * half + half + i] = Math.cos(a);
     }
   }
-  let emb = dense(P, net.embed1, silu(dense(P, net.embed0, { d: feat, s: [B, 2 * half] })));
+  let emb = dense(P, net.noiseEmbedding.embed1, silu(dense(P, net.noiseEmbedding.embed0, { d: feat, s: [B, 2 * half] })));
   if (net.classEmbed) {
     const E = P.get(net.classEmbed.weight)!, T = net.classEmbed.dim;
     emb = { d: emb.d.map((v, i) => v + E[(labels?.[Math.floor(i / T)] ?? net.nullLabel) * T + (i % T)]), s: emb.s };

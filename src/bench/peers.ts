@@ -232,9 +232,9 @@ export function buildTfUNet(tf: any, net: UNet, trainable = false): { forward: (
     const r = res(s.res), a = s.attn ? attn(s.attn) : null;
     return (h: any, temb: any) => (a ? a(r(h, temb)) : r(h, temb));
   };
-  const freqs = tf.tensor(net.embedFreqs, [1, net.embedFreqs.length]);
+  const freqs = tf.tensor(net.noiseEmbedding.freqs, [1, net.noiseEmbedding.freqs.length]);
   weights.push(freqs);
-  const e0 = dense(net.embed0), e1 = dense(net.embed1);
+  const e0 = dense(net.noiseEmbedding.embed0), e1 = dense(net.noiseEmbedding.embed1);
   const convIn = conv(net.convIn);
   const down = net.down.map((l) => ({ stages: l.stages.map(stage), down: l.down ? (l.down.conv ? conv(l.down.conv) : (x: any) => tf.avgPool(x, 2, 2, 'valid')) : null }));
   const mid = { r1: res(net.mid.res1), a: net.mid.attn ? attn(net.mid.attn) : null, r2: res(net.mid.res2) };

@@ -37,6 +37,10 @@ export abstract class Module {
     return p;
   }
 
+  /**
+   * Register a sub-module; its parameters are named `name.<its names>`. With name '' they keep
+   * their own names, as the parent's (a layer factored out of a model whose files name them flat).
+   */
   protected child<M extends Module>(name: string, m: M): M {
     this._children.push([name, m]);
     return m;
@@ -47,7 +51,7 @@ export abstract class Module {
     const out = new Map<Param, string>();
     const walk = (m: Module, prefix: string) => {
       for (const [n, p] of m._params) out.set(p, prefix + (p.torch.name ?? n));
-      for (const [n, c] of m._children) walk(c, `${prefix}${n}.`);
+      for (const [n, c] of m._children) walk(c, n ? `${prefix}${n}.` : prefix);
     };
     walk(this, '');
     return out;
@@ -56,7 +60,7 @@ export abstract class Module {
   /** Every parameter with its dotted name, in declaration order. */
   namedParameters(prefix = ''): [string, Param][] {
     const out: [string, Param][] = this._params.map(([n, p]) => [prefix + n, p]);
-    for (const [n, c] of this._children) out.push(...c.namedParameters(`${prefix}${n}.`));
+    for (const [n, c] of this._children) out.push(...c.namedParameters(n ? `${prefix}${n}.` : prefix));
     return out;
   }
 

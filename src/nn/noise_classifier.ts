@@ -10,7 +10,7 @@
 //   x_t [B, C, H, W], cond [B, 1] → logits [B, classes]
 import { Module } from './module.js';
 import { seeded } from './init.js';
-import { Conv2d, Dense, GroupNorm, ResBlock, Downsample, type UNetConfig } from './unet.js';
+import { Conv2d, Dense, GroupNorm, ResBlock, Downsample, NoiseLevelEmbedding, type UNetConfig } from './unet.js';
 import * as op from '../autograd/ops.js';
 import { Tensor } from '../tensor/tensor.js';
 import { ShapeError, fmtShape } from '../gpu/errors.js';
@@ -62,29 +62,19 @@ export function noiseClassifierConfig(over: Partial<NoiseClassifierConfig> = {})
 
 export class NoiseClassifier extends Module {
   readonly tembDim: number;
-  /** Frequencies of the noise-level embedding (as UNet.embedFreqs). */
-  readonly embedFreqs: Float32Array;
-  readonly embed0: Dense;
-  readonly embed1: Dense;
+  /** The U-Net's noise-level embedding (the same layer, parameters and formulas). */
+  readonly noiseEmbedding: NoiseLevelEmbedding;
   readonly convIn: Conv2d;
   readonly levels: { blocks: ResBlock[]; down: Downsample | null }[] = [];
   readonly normOut: GroupNorm;
   readonly head: Dense;
-  private freqT: Tensor | null = null;
 
   constructor(readonly cfg: NoiseClassifierConfig) {
     super();
     const rng = seeded(cfg.seed * 7919 + 29);
     const nf = cfg.base;
-    this.tembDim = 4 * nf;
-    // the U-Net's embedding, same formulas (unet.ts, UNet constructor)
-    if (cfg.embedding === 'fourier') this.embedFreqs = rng.normal(nf, 2 * Math.PI * cfg.fourierScale);
-    else {
-      const half = nf / 2;
-      this.embedFreqs = Float32Array.from({ length: half }, (_, i) => Math.exp((-Math.log(10000) * i) / Math.max(1, half - 1)));
-    }
-    this.embed0 = this.child('embed0', new Dense(rng, 2 * this.embedFreqs.length, this.tembDim));
-    this.embed1 = this.child('embed1', new Dense(rng, this.tembDim, this.tembDim));
+    this.noiseEmbedding = this.child('', new NoiseLevelEmbedding(rng, cfg, 'noise classifier'));
+    this.tembDim = this.noiseEmbedding.dim;
     this.convIn = this.child('convIn', new Conv2d(rng, cfg.channels, nf, 3, { stride: cfg.stemStride, padding: 1 }));
     // ResBlock reads only these fields of a U-Net config; no zero-init: a classifier's blocks start live
     const blockCfg = { maxGroups: cfg.maxGroups, zeroInitLast: false } as UNetConfig;
@@ -112,16 +102,6 @@ export class NoiseClassifier extends Module {
     return this.cfg.base * this.cfg.mults[this.cfg.mults.length - 1];
   }
 
-  /** The noise-level embedding after Linear–SiLU–Linear, [B, 4·base] (UNet.embedding). */
-  embedding(cond: Tensor): Tensor {
-    const B = cond.shape[0];
-    if (cond.size !== B) throw new ShapeError(`noise classifier: noise level must be [B, 1], got ${fmtShape(cond.shape)}`);
-    const s = op.reshape(cond, [B, 1]);
-    this.freqT ??= Tensor.fromArray(s.device, this.embedFreqs, [1, this.embedFreqs.length], 'classifier.embedFreqs').keep();
-    const a = op.mul(this.cfg.embedding === 'fourier' ? op.log(s) : s, this.freqT);
-    return this.embed1.forward(op.silu(this.embed0.forward(op.concat([op.sin(a), op.cos(a)], 1))));
-  }
-
   /** x_t [B, C, H, W], cond [B, 1] (σ or t, as the score network's) → logits [B, classes]. */
   logits(x: Tensor, cond: Tensor): Tensor {
     const { cfg } = this;
@@ -129,7 +109,7 @@ export class NoiseClassifier extends Module {
       throw new ShapeError(`noise classifier: input ${fmtShape(x.shape)} is not [B, ${cfg.channels}, ${cfg.imageSize}, ${cfg.imageSize}]`);
     }
     if (cond.shape[0] !== x.shape[0]) throw new ShapeError(`noise classifier: noise level ${fmtShape(cond.shape)} does not match batch ${fmtShape(x.shape)}`);
-    const temb = op.silu(this.embedding(cond));
+    const temb = op.silu(this.noiseEmbedding.forward(cond));
     let h = this.convIn.forward(x);
     for (const lvl of this.levels) {
       for (const b of lvl.blocks) h = b.forward(h, temb);

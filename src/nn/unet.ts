@@ -257,6 +257,49 @@ export class Upsample extends Module {
 }
 
 /**
+ * The noise-level embedding (DDPM's and NCSN++'s): features of the level, then Linear–SiLU–Linear
+ * to [B, 4·base]. 'fourier': score_sde's GaussianFourierProjection(embedding_size = base, scale),
+ * 2·base features [sin, cos](2π W log σ) with fixed W ~ N(0, scale²); 'sinusoidal': DDPM's
+ * get_timestep_embedding(t, base), [sin, cos](t·exp(−ln(10⁴)·i/(half − 1))). The U-Net and the
+ * noise classifier that guides it share it; its parameters are named embed0.*, embed1.* as the
+ * owner's own (the owner registers it under the name ''), so their files name them as before.
+ */
+export class NoiseLevelEmbedding extends Module {
+  readonly dim: number;
+  /** Frequencies (multiplied by log σ or t, then sin and cos): a constant, not a parameter. */
+  readonly freqs: Float32Array;
+  readonly embed0: Dense;
+  readonly embed1: Dense;
+  private readonly ofLog: boolean;
+  private freqT: Tensor | null = null;
+
+  /** `rng`: the owner's generator (the frequencies and both layers are drawn from it, in that order); `who` names the owner in errors. */
+  constructor(rng: Rng, cfg: { base: number; embedding: 'fourier' | 'sinusoidal'; fourierScale: number }, private readonly who: string) {
+    super();
+    const nf = cfg.base;
+    this.dim = 4 * nf;
+    this.ofLog = cfg.embedding === 'fourier';
+    if (cfg.embedding === 'fourier') this.freqs = rng.normal(nf, 2 * Math.PI * cfg.fourierScale);
+    else {
+      const half = nf / 2;
+      this.freqs = Float32Array.from({ length: half }, (_, i) => Math.exp((-Math.log(10000) * i) / Math.max(1, half - 1)));
+    }
+    this.embed0 = this.child('embed0', new Dense(rng, 2 * this.freqs.length, this.dim));
+    this.embed1 = this.child('embed1', new Dense(rng, this.dim, this.dim));
+  }
+
+  /** σ (with 'fourier') or t, [B, 1] → [B, 4·base]. */
+  forward(level: Tensor): Tensor {
+    const B = level.shape[0];
+    if (level.size !== B) throw new ShapeError(`${this.who}: noise level must be [B, 1], got ${fmtShape(level.shape)}`);
+    const s = op.reshape(level, [B, 1]);
+    this.freqT ??= Tensor.fromArray(s.device, this.freqs, [1, this.freqs.length], `${this.who} noise-level frequencies`).keep();
+    const a = op.mul(this.ofLog ? op.log(s) : s, this.freqT); // [B, half]
+    return this.embed1.forward(op.silu(this.embed0.forward(op.concat([op.sin(a), op.cos(a)], 1))));
+  }
+}
+
+/**
  * A label embedding: row y of a table [K + 1, T] (K classes and the null class ∅ = K), read as
  * one-hot(y)·E so that its gradient is the matmul's (E's rows get Σ over the batch rows with that label).
  */
@@ -288,10 +331,7 @@ export interface UNetStage {
 export class UNet extends Module {
   readonly kind = 'score' as const;
   readonly tembDim: number;
-  /** Frequencies of the noise-level embedding (multiplied by log σ or t, then sin and cos). */
-  readonly embedFreqs: Float32Array;
-  readonly embed0: Dense;
-  readonly embed1: Dense;
+  readonly noiseEmbedding: NoiseLevelEmbedding;
   /** Class-conditional networks: the label embedding added to the noise-level one (null otherwise). */
   readonly classEmbed: LabelEmbedding | null;
   readonly convIn: Conv2d;
@@ -302,24 +342,13 @@ export class UNet extends Module {
   readonly up: { stages: UNetStage[]; up: Upsample | null }[] = [];
   readonly normOut: GroupNorm;
   readonly convOut: Conv2d;
-  private freqT: Tensor | null = null;
 
   constructor(readonly cfg: UNetConfig) {
     super();
     const rng = seeded(cfg.seed * 104729 + 17);
     const nf = cfg.base;
-    this.tembDim = 4 * nf;
-    if (cfg.embedding === 'fourier') {
-      // GaussianFourierProjection(embedding_size = nf, scale): 2·nf features [sin, cos](2π W log σ)
-      this.embedFreqs = rng.normal(nf, 2 * Math.PI * cfg.fourierScale);
-    } else {
-      // DDPM's get_timestep_embedding(t, nf): exp(−ln(10⁴)·i/(half − 1))
-      const half = nf / 2;
-      this.embedFreqs = Float32Array.from({ length: half }, (_, i) => Math.exp((-Math.log(10000) * i) / Math.max(1, half - 1)));
-    }
-    const embDim = 2 * this.embedFreqs.length;
-    this.embed0 = this.child('embed0', new Dense(rng, embDim, this.tembDim));
-    this.embed1 = this.child('embed1', new Dense(rng, this.tembDim, this.tembDim));
+    this.noiseEmbedding = this.child('', new NoiseLevelEmbedding(rng, cfg, 'U-Net'));
+    this.tembDim = this.noiseEmbedding.dim;
     // its own generator, so every other weight is the unconditional network's of the same seed
     this.classEmbed = cfg.classes ? this.child('classEmbed', new LabelEmbedding(seeded(cfg.seed * 104729 + 31), cfg.classes + 1, this.tembDim)) : null;
     this.convIn = this.child('convIn', new Conv2d(rng, cfg.channels, nf, 3));
@@ -367,17 +396,6 @@ export class UNet extends Module {
     this.convOut = this.child('convOut', new Conv2d(rng, ch, cfg.channels, 3, { initScale: cfg.zeroInitLast ? 0 : 1 }));
   }
 
-  /** The noise-level embedding after Linear–SiLU–Linear, [B, 4·base]. */
-  embedding(sigmaOrT: Tensor): Tensor {
-    const B = sigmaOrT.shape[0];
-    if (sigmaOrT.size !== B) throw new ShapeError(`U-Net: noise level must be [B, 1], got ${fmtShape(sigmaOrT.shape)}`);
-    const s = op.reshape(sigmaOrT, [B, 1]);
-    this.freqT ??= Tensor.fromArray(s.device, this.embedFreqs, [1, this.embedFreqs.length], 'unet.embedFreqs').keep();
-    const a = op.mul(this.cfg.embedding === 'fourier' ? op.log(s) : s, this.freqT); // [B, half]
-    const e = op.concat([op.sin(a), op.cos(a)], 1);
-    return this.embed1.forward(op.silu(this.embed0.forward(e)));
-  }
-
   /** The label a class-conditional network reads for "no class" (∅): index K. */
   get nullLabel(): number {
     return this.cfg.classes ?? 0;
@@ -395,7 +413,7 @@ export class UNet extends Module {
     if (sigmaOrT.shape[0] !== x.shape[0]) throw new ShapeError(`U-Net: noise level ${fmtShape(sigmaOrT.shape)} does not match batch ${fmtShape(x.shape)}`);
     if (labels && !this.classEmbed) throw new ShapeError('U-Net: labels given to a network that is not class-conditional');
     if (labels && labels.shape[0] !== x.shape[0]) throw new ShapeError(`U-Net: labels ${fmtShape(labels.shape)} do not match batch ${fmtShape(x.shape)}`);
-    let emb = this.embedding(sigmaOrT);
+    let emb = this.noiseEmbedding.forward(sigmaOrT);
     if (this.classEmbed) {
       const B = x.shape[0];
       const y = labels ?? Tensor.constant(x.device, `unet.null${this.nullLabel}x${B}`, new Float32Array(B).fill(this.nullLabel), [B, 1]);
