@@ -34,8 +34,12 @@ import type { Tensor } from '../tensor/tensor.js';
 
 const lines = (o: Record<string, string>) => Object.entries(o).map(([k, v]) => `${k}: ${v}`).join('; ');
 
-/** The classifier-free guidance scale `--class K` uses on a class-conditional run without `--cfg`. */
-export const DEFAULT_CFG_SCALE = 1;
+/**
+ * The classifier-free guidance scale `--class K` uses on a class-conditional run without `--cfg`:
+ * on models/fmnist-ddpm-cfg-small (DDIM-50, n = 32 a class) w = 3 has the evaluation classifier
+ * label 95.6 % of the samples K averaged over the classes (shirt 69 %), w = 1 half the shirts (README).
+ */
+export const DEFAULT_CFG_SCALE = 3;
 
 export const IMAGE_TRAIN_OPTS: OptSpec = {
   process: { type: 'string', help: `images: noise process — ${lines(PROCESSES)}`, default: 'ddpm' },
@@ -190,7 +194,7 @@ export const IMAGE_SAMPLE_OPTS: OptSpec = {
   eta: { type: 'number', help: 'ddim: η (0 deterministic)', default: 0 },
   spacing: { type: 'string', help: `ddim: timestep spacing (${SPACINGS.join(', ')})`, default: 'leading' },
   variance: { type: 'string', help: 'ancestral: posterior (β̃_t) | beta (β_t)', default: 'posterior' },
-  clip: { type: 'boolean', help: 'clip x̂₀ to the data range (default: on for ddpm)' },
+  clip: { type: 'boolean', help: 'clip x̂₀ to the data range in ancestral, ddim, dpmpp2m and heun (default: on for [−1, 1] data: ddpm, vp, subvp; em, pc and ode never clip)' },
   batch: { type: 'number', help: 'images per sampling chain', default: 64 },
   predictor: { type: 'string', help: `pc: the predictor (${Object.entries(PREDICTORS).map(([k, v]) => `${k} — ${v.help}`).join('; ')})`, default: 'reverse_diffusion' },
   corrector: { type: 'string', help: `pc: the corrector (${Object.entries(CORRECTORS).map(([k, v]) => `${k} — ${v.help}`).join('; ')})`, default: 'langevin' },

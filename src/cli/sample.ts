@@ -18,7 +18,7 @@ export const SAMPLE_OPTS: OptSpec = {
   steps: { type: 'number', help: 'toy: Langevin steps (per level for annealed); images: ddim and dpmpp2m steps (evaluations), em/pc time steps N, heun σ levels n (2n − 1 evaluations), annealed steps per level, ode fixed steps' },
   'step-size': { type: 'number', help: 'Langevin step α (ε for annealed), data units² (default: the run\'s)' },
   'step-size-end': { type: 'number', help: 'plain Langevin: decay α geometrically to this' },
-  denoise: { type: 'boolean', help: 'final Tweedie denoising step (dsm, deen, annealed)', default: true },
+  denoise: { type: 'boolean', help: 'final denoising step: Tweedie for dsm, deen and annealed; for em and pc the last update without its noise, for ode one more noise-free reverse-diffusion step at t = 1e-3 (score_sde\'s noise_removal)', default: true },
   seed: { type: 'number', help: 'sampler seed' },
   init: { type: 'string', help: 'initial points: uniform on μ ± s | normal N(μ, s²I), μ the data mean (runs made before the fit: μ = 0) (default: the run\'s)' },
   'init-scale': { type: 'number', help: 'the s of --init, data units (default: the run\'s)' },
