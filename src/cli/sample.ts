@@ -20,7 +20,7 @@ export const SAMPLE_OPTS: OptSpec = {
   'step-size-end': { type: 'number', help: 'plain Langevin: decay α geometrically to this' },
   denoise: { type: 'boolean', help: 'final denoising step: Tweedie for dsm, deen and annealed; for em and pc the last update without its noise, for ode one more noise-free reverse-diffusion step at t = 1e-3 (score_sde\'s noise_removal)', default: true },
   seed: { type: 'number', help: 'sampler seed' },
-  init: { type: 'string', help: 'initial points: uniform on μ ± s | normal N(μ, s²I), μ the data mean (runs made before the fit: μ = 0) (default: the run\'s)' },
+  init: { type: 'string', help: 'initial points: uniform on μ ± s | normal N(μ, s²I), μ the data mean (runs made before the fit: μ = 0) | mixture: in the data\'s separated groups by their shares (single-σ runs whose fit found groups) (default: the run\'s)' },
   'init-scale': { type: 'number', help: 'the s of --init, data units (default: the run\'s)' },
   weights: { type: 'string', help: 'ema | params', default: 'ema' },
   out: { type: 'string', help: 'output .npy (default RUN/samples.npy); a PNG is written beside it; images: grid.png or samples.npy (default RUN/samples_SAMPLER.png; for a model folder such as models/NAME, runs/eval/NAME/…)' },
