@@ -85,16 +85,13 @@ function topoOrder(root: Tensor): Tensor[] {
   return order.reverse();
 }
 
+/**
+ * a + b for two gradients of one tensor (same shape), recorded as ops.add records it while grad is
+ * on (so gradients summed here differentiate again); engine.ts keeps off the op table (ops.ts imports it).
+ */
 function accumulate(a: Tensor | undefined, b: Tensor): Tensor {
   if (!a) return b;
-  if (isGradEnabled()) return add(a, b);
-  return binary('add', a, b);
-}
-
-// Imported lazily to keep engine.ts free of the op table (ops.ts imports engine.ts).
-let add: (a: Tensor, b: Tensor) => Tensor = (a, b) => binary('add', a, b);
-export function _setAdd(f: (a: Tensor, b: Tensor) => Tensor) {
-  add = f;
+  return record(binary('add', a, b), 'add', [a, b], (g) => [g, g]);
 }
 
 export interface GradOptions {

@@ -14,7 +14,7 @@ import * as mm from '../tensor/ops/matmul.js';
 import * as cv from '../tensor/ops/conv2d.js';
 import * as nc from '../tensor/ops/norm_conv.js';
 import * as uc from '../tensor/ops/upsample_conv.js';
-import { record, isGradEnabled, _setAdd, grad as gradOfAll } from './engine.js';
+import { record, isGradEnabled, grad as gradOfAll } from './engine.js';
 
 const gradOf = (y: Tensor, xs: Tensor[], g: Tensor): Tensor[] => gradOfAll(y, xs, { gradOutput: g, createGraph: true }) as Tensor[];
 
@@ -32,7 +32,6 @@ function unbroadcast(g: T, shape: readonly number[]): T {
 export function add(a: T, b: T): T {
   return record(ew.binary('add', a, b), 'add', [a, b], (g) => [unbroadcast(g, a.shape), unbroadcast(g, b.shape)]);
 }
-_setAdd(add);
 
 export function sub(a: T, b: T): T {
   return record(ew.binary('sub', a, b), 'sub', [a, b], (g) => [unbroadcast(g, a.shape), b.requiresGrad ? unbroadcast(neg(g), b.shape) : null]);
