@@ -89,6 +89,26 @@ describe('scoregpu CLI', () => {
     expect(ms.seeds.map((r: any) => r.seed)).toEqual([4, 5]);
     expect(ms.seeds[0].energyDistance).not.toBe(ms.seeds[1].energyDistance);
     expect(ms.seedMeanRatio).toBeCloseTo((ms.seeds[0].ratio + ms.seeds[1].ratio) / 2, 10);
+    // the sampler flags: eval draws fresh samples with them, exactly as `sample` does with the same
+    // flags, and leaves RUN/samples.npy alone; with --samples FILE they cannot apply: one line says so
+    const kept = readFileSync(join(run, 'samples.npy'));
+    const drawn = join(dir, 'drawn.npy');
+    const sd = cli('sample', '--run', run, '--n', '300', '--steps', '40', '--step-size', '0.02', '--seed', '9', '--out', drawn);
+    expect(sd.code, sd.err).toBe(0);
+    const ef = cli('eval', '--run', run, '--n', '300', '--samples', drawn);
+    expect(ef.code, ef.err).toBe(0);
+    const eg = cli('eval', '--run', run, '--n', '300', '--steps', '40', '--step-size', '0.02', '--seed', '9');
+    expect(eg.code, eg.err).toBe(0);
+    const mg = JSON.parse(eg.out);
+    expect(mg.energyDistance).toBe(JSON.parse(ef.out).energyDistance);
+    expect(mg.energyDistance).not.toBe(m.energyDistance);
+    expect(mg.samples).toMatch(/^drawn \(--steps --step-size --seed\)$/);
+    expect(readFileSync(join(run, 'samples.npy')).equals(kept)).toBe(true);
+    const both = cli('eval', '--run', run, '--samples', drawn, '--steps', '40');
+    expect(both.code).not.toBe(0);
+    // (Node's spawn gives Dawn a pipe its start-up warnings reach: test/bad_input.test.ts keeps them off)
+    expect(both.err.split('\n').filter((l) => l.trim() && !/^Warning: maxDynamic/.test(l)), both.err).toHaveLength(1);
+    expect(both.err).toMatch(/--steps says how to draw samples, and --samples .*drawn\.npy is scored as it is/);
     expect(cli('sample', '--run', run, '--n', '10', '--init', 'gaussian').err).toMatch(/unknown init 'gaussian'; valid: uniform, normal/);
     const us = cli('sample', '--run', run, '--sampler', 'hmc');
     expect(us.err).toMatch(/unknown sampler 'hmc'; valid: langevin, annealed/);
