@@ -131,8 +131,9 @@ function cli(args, what) {
 }
 
 function writeAtomic(path, text) {
-  writeFileSync(path + '.tmp', text);
-  renameSync(path + '.tmp', path);
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, path);
 }
 
 const resultsPath = join(OUT, 'results.json');
@@ -210,6 +211,8 @@ for (const set of SETS) {
       weights: ds.modes ? ds.modes.map((m) => m.w) : null,
       fit: JSON.parse(readFileSync(trained, 'utf8')).fit,
     };
+    // another instance (another tag, run alongside) may have written cells since: merge, then write
+    if (existsSync(resultsPath)) for (const [k, v] of Object.entries(JSON.parse(readFileSync(resultsPath, 'utf8')))) if (k !== key) results[k] = v;
     writeAtomic(resultsPath, JSON.stringify(results, null, 2) + '\n');
     table();
   }
