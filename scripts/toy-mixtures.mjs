@@ -29,7 +29,7 @@
 // Writes OUT/data/*.npy, OUT/runs/TAG/SET-LOSS/ (the run), OUT/results.json and OUT/results.md
 // (OUT = --out, default runs/toy-mixtures).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { importBundled, cliArgs, root } from './run-bundled.mjs';
 
@@ -47,7 +47,7 @@ const SAMPLE_ARGS = split(opt('sample-args', ''));
 // sampler-only experiments: sample the runs trained under another tag (--from TAG) with --sample-args
 const FROM = opt('from', TAG);
 
-const L = await importBundled('toy-mixtures', ['src/eval/metrics.ts', 'src/data/toy.ts', 'src/data/rng.ts', 'src/io/npy.ts'], { device: false });
+const L = await importBundled('toy-mixtures', ['src/eval/metrics.ts', 'src/data/toy.ts', 'src/data/rng.ts', 'src/io/npy.ts', 'src/io/fs.ts'], { device: false });
 
 /** Made-up 2-D mixtures: weight, centre, and the standard deviations along x and y. */
 const MIXTURES = {
@@ -130,12 +130,6 @@ function cli(args, what) {
   return r.stdout;
 }
 
-function writeAtomic(path, text) {
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, path);
-}
-
 const resultsPath = join(OUT, 'results.json');
 const results = existsSync(resultsPath) ? JSON.parse(readFileSync(resultsPath, 'utf8')) : {};
 
@@ -158,7 +152,7 @@ function table() {
     lines.push(`| ${t} | ${cells.join(' | ')} |`);
   }
   const meta = [...new Set(Object.values(results).map((r) => `- ${r.tag}: train ${r.trainArgs.join(' ') || '(defaults)'}${r.from && r.from !== r.tag ? ` (the runs of ${r.from})` : ''}; sample ${r.sampleArgs.join(' ') || '(defaults)'}`))];
-  writeAtomic(join(OUT, 'results.md'), [...lines, '', ...meta, ''].join('\n'));
+  L.writeFileAtomic(join(OUT, 'results.md'), [...lines, '', ...meta, ''].join('\n'));
   return lines.join('\n');
 }
 
@@ -173,7 +167,7 @@ for (const set of SETS) {
   let data = set;
   if (ds.file) {
     data = join(OUT, 'data', `${set}.npy`);
-    if (!existsSync(data)) writeAtomic(data, L.encodeNpy(ds.draw(ROWS, 7), [ROWS, 2]));
+    if (!existsSync(data)) L.writeFileAtomic(data, L.encodeNpy(ds.draw(ROWS, 7), [ROWS, 2]));
   }
   for (const loss of LOSSES) {
     const key = `${TAG}/${set}/${loss}`;
@@ -189,7 +183,7 @@ for (const set of SETS) {
       const resume = existsSync(join(run, 'checkpoint.safetensors')) ? ['--resume'] : [];
       const out = cli(['train', '--data', data, '--loss', loss, ...(loss === 'deen' ? ['--model', 'energy'] : []), '--out', run, ...TRAIN_ARGS, ...resume], key);
       const fit = out.split('\n').find((l) => l.startsWith('fit to the data')) ?? '';
-      writeAtomic(trained, JSON.stringify({ secs: (Date.now() - t0) / 1000, fit }, null, 2) + '\n');
+      L.writeFileAtomic(trained, JSON.stringify({ secs: (Date.now() - t0) / 1000, fit }, null, 2) + '\n');
       console.log(`${key}: trained in ${((Date.now() - t0) / 1000).toFixed(0)} s; ${fit}`);
     }
     const seeds = [];
@@ -213,7 +207,7 @@ for (const set of SETS) {
     };
     // another instance (another tag, run alongside) may have written cells since: merge, then write
     if (existsSync(resultsPath)) for (const [k, v] of Object.entries(JSON.parse(readFileSync(resultsPath, 'utf8')))) if (k !== key) results[k] = v;
-    writeAtomic(resultsPath, JSON.stringify(results, null, 2) + '\n');
+    L.writeFileAtomic(resultsPath, JSON.stringify(results, null, 2) + '\n');
     table();
   }
 }
