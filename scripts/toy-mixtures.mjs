@@ -26,8 +26,10 @@
 //   node scripts/toy-mixtures.mjs --tag steps6000 --train-args "--steps 6000" --sets unequal4
 //   node scripts/toy-mixtures.mjs --tag T300 --from default --sample-args "--steps 300"   # sampler only
 //   node scripts/toy-mixtures.mjs --table          # only rewrite the table from the JSON
-// Writes OUT/data/*.npy, OUT/runs/TAG/SET-LOSS/ (the run), OUT/results.json and OUT/results.md
-// (OUT = --out, default runs/toy-mixtures).
+//   node scripts/toy-mixtures.mjs --results docs/results/toy-mixtures --losses ssm   # results kept in git
+// Writes OUT/data/*.npy, OUT/runs/TAG/SET-LOSS/ (the run), RES/results.json and RES/results.md
+// (OUT = --out, default runs/toy-mixtures; RES = --results, default OUT: runs/ is not kept, so put
+// results meant to outlive the session in a tracked folder).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -35,6 +37,7 @@ import { importBundled, cliArgs, root } from './run-bundled.mjs';
 
 const { opt, flag } = cliArgs();
 const OUT = opt('out', 'runs/toy-mixtures');
+const RES = opt('results', OUT);
 const TAG = opt('tag', 'default');
 const SETS = opt('sets', 'unequal4,distant3,8gaussians,8gaussians-x0.01,swissroll-x100').split(',');
 const LOSSES = opt('losses', 'ncsn').split(',');
@@ -130,7 +133,8 @@ function cli(args, what) {
   return r.stdout;
 }
 
-const resultsPath = join(OUT, 'results.json');
+mkdirSync(RES, { recursive: true });
+const resultsPath = join(RES, 'results.json');
 const results = existsSync(resultsPath) ? JSON.parse(readFileSync(resultsPath, 'utf8')) : {};
 
 function table() {
@@ -152,7 +156,7 @@ function table() {
     lines.push(`| ${t} | ${cells.join(' | ')} |`);
   }
   const meta = [...new Set(Object.values(results).map((r) => `- ${r.tag}: train ${r.trainArgs.join(' ') || '(defaults)'}${r.from && r.from !== r.tag ? ` (the runs of ${r.from})` : ''}; sample ${r.sampleArgs.join(' ') || '(defaults)'}`))];
-  L.writeFileAtomic(join(OUT, 'results.md'), [...lines, '', ...meta, ''].join('\n'));
+  L.writeFileAtomic(join(RES, 'results.md'), [...lines, '', ...meta, ''].join('\n'));
   return lines.join('\n');
 }
 
@@ -204,6 +208,7 @@ for (const set of SETS) {
       meanRatio: mean((q) => q.ratio), meanTv: ds.modes ? mean((q) => q.tv) : null,
       weights: ds.modes ? ds.modes.map((m) => m.w) : null,
       fit: JSON.parse(readFileSync(trained, 'utf8')).fit,
+      trainSecs: JSON.parse(readFileSync(trained, 'utf8')).secs,
     };
     // another instance (another tag, run alongside) may have written cells since: merge, then write
     if (existsSync(resultsPath)) for (const [k, v] of Object.entries(JSON.parse(readFileSync(resultsPath, 'utf8')))) if (k !== key) results[k] = v;
