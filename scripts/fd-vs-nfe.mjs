@@ -23,12 +23,15 @@
 // `scoregpu eval` process (its progress bar on stderr); --cli names another entry point (e.g. a frozen
 // bundle, so source edits elsewhere don't rebuild the CLI between rows).
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
-import { dirname, join, basename } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { importBundled } from './run-bundled.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SAMPLERS = ['pc', 'em', 'ode-euler', 'ode-heun', 'ode-rk45', 'ddim', 'dpmpp2m', 'heun'];
+// one atomic write for the project (temp file, fsync, rename): src/io/fs.ts
+const L = await importBundled('fd-vs-nfe', ['src/io/fs.ts'], { device: false });
 
 function parse(argv) {
   const o = { n: 1000, nfe: [10, 20, 50, 1000], samplers: SAMPLERS, tols: [1e-2, 1e-3, 1e-4, 1e-5], seed: 0, batch: 64, cli: join(ROOT, 'bin/scoregpu.mjs'), retryErrors: false, dryRun: false };
@@ -119,19 +122,6 @@ function plan(o) {
   return rows;
 }
 
-/** Write a file so readers see the old or the whole new one: temp file, fsync, rename. */
-function writeAtomic(path, text) {
-  const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${Date.now().toString(36)}`);
-  const fd = openSync(tmp, 'wx', 0o644);
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
-}
-
 const fmt = (v, d = 2) => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(d) : '—');
 
 function markdown(store, rows) {
@@ -203,8 +193,8 @@ if (o.dryRun) {
   process.exit(0);
 }
 const save = () => {
-  writeAtomic(jsonPath, JSON.stringify(store, null, 2) + '\n');
-  writeAtomic(mdPath, markdown(store, rows));
+  L.writeFileAtomic(jsonPath, JSON.stringify(store, null, 2) + '\n');
+  L.writeFileAtomic(mdPath, markdown(store, rows));
 };
 const t0 = Date.now();
 for (let k = 0; k < todo.length; k++) {
