@@ -18,7 +18,7 @@ import { frechetFromStats } from '../src/eval/metrics.js';
 import { FASHION_MNIST_DIR, imagesToFloat, loadFashionMnist, type ImageSplit } from '../src/data/idx.js';
 import { ConvClassifier, crossEntropy, defaultClassifierConfig, oneHot } from '../src/nn/classifier.js';
 import {
-  ClassifierCacheError, decodeClassifier, encodeClassifier, loadOrTrainClassifier, type TrainedClassifier,
+  ClassifierCacheError, decodeClassifier, encodeClassifier, loadOrTrainClassifier, shippedClassifierPath, testAccuracy, type TrainedClassifier,
 } from '../src/eval/fmnist_classifier.js';
 import {
   addGaussianNoise, boxBlur3, classHistogram, classifierOutputs, evaluateImages, frechetImageDistance, meanConfidence, totalVariation,
@@ -156,7 +156,7 @@ describe.skipIf(!haveData)('Fashion-MNIST classifier (trains once, ~2–3 min on
   beforeAll(async () => {
     cacheDir = mkdtempSync(join(tmpdir(), 'scoregpu-clf-'));
     test = loadFashionMnist(FASHION_MNIST_DIR, 'test');
-    trained = await loadOrTrainClassifier(d, { cacheDir });
+    trained = await loadOrTrainClassifier(d, { cacheDir, shipped: null });
   }, 600_000);
 
   it('trains to ≥ 90 % test accuracy and caches itself with its hash', () => {
@@ -168,7 +168,7 @@ describe.skipIf(!haveData)('Fashion-MNIST classifier (trains once, ~2–3 min on
   });
 
   it('loads back from the cache: same hash, same accuracy, same logits', async () => {
-    const again = await loadOrTrainClassifier(d, { cacheDir });
+    const again = await loadOrTrainClassifier(d, { cacheDir, shipped: null });
     expect(again.source).toBe('cache');
     expect(again.sha256).toBe(trained.sha256);
     expect(again.testAccuracy).toBe(trained.testAccuracy);
@@ -185,7 +185,7 @@ describe.skipIf(!haveData)('Fashion-MNIST classifier (trains once, ~2–3 min on
     await expect(decodeClassifier(d, bad, 'bad.safetensors')).rejects.toThrow(/hash .* does not match/);
     await expect(decodeClassifier(d, bytes.subarray(0, 100), 'cut.safetensors')).rejects.toBeInstanceOf(ClassifierCacheError);
     writeFileSync(trained.path!, bad);
-    await expect(loadOrTrainClassifier(d, { cacheDir, strict: true })).rejects.toThrow(/does not match the stored/);
+    await expect(loadOrTrainClassifier(d, { cacheDir, strict: true, shipped: null })).rejects.toThrow(/does not match the stored/);
     writeFileSync(trained.path!, bytes);
 
     // non-strict: retrains over the bad file (a small custom set keeps this fast; its own cache key)
@@ -258,6 +258,37 @@ describe.skipIf(!haveData)('Fashion-MNIST classifier (trains once, ~2–3 min on
     expect(() => checkClassifierShape([3, 28, 28], 28)).toThrow(/needs 1×28×28 images; this model makes 3×28×28/);
     await expect(evaluateImageSamples(d, trained.model, set, real.subarray(0, 784 * 3 + 5), '[0,1]')).rejects.toThrow(/not a whole number/);
   }, 240_000);
+
+  it("the shipped classifier (models/fmnist-eval-classifier) comes first, is this recipe's, and scores its stored accuracy here", async () => {
+    const file = shippedClassifierPath();
+    expect(file).toMatch(/models[/\\]fmnist-eval-classifier[/\\]classifier\.safetensors$/);
+    const empty = mkdtempSync(join(tmpdir(), 'scoregpu-clf-empty-'));
+    const lines: string[] = [];
+    const s = await loadOrTrainClassifier(d, { cacheDir: empty, log: (l) => lines.push(l) });
+    expect(s.source).toBe('shipped');
+    expect(s.path).toBe(file);
+    expect(lines.join('\n')).toMatch(/classifier: shipped .*test accuracy/);
+    expect(readdirSync(empty)).toEqual([]); // nothing trained, nothing cached
+    // the same data and recipe as a fresh training run (its accuracy is that run's to within a few tenths)
+    expect(s.recipe).toEqual(trained.recipe);
+    expect(s.config).toEqual(trained.config);
+    expect(s.testAccuracy).toBeGreaterThanOrEqual(0.9);
+    expect(Math.abs(s.testAccuracy - trained.testAccuracy)).toBeLessThan(0.01);
+    // measured again on this adapter: the stored accuracy (an argmax may flip on another GPU's rounding)
+    const acc = await testAccuracy(d, s.model, test);
+    expect(Math.abs(acc - s.testAccuracy)).toBeLessThan(0.002);
+    // a shipped file that is not the one asked for (here also corrupted) is passed over, even when strict
+    const bad = new Uint8Array(readFileSync(file!));
+    bad[bad.length - 9] ^= 0x20;
+    const badFile = join(empty, 'shipped-bad.safetensors');
+    writeFileSync(badFile, bad);
+    const small = (x: ImageSplit, n: number): ImageSplit => ({ ...x, n, images: x.images.subarray(0, n * 784), labels: x.labels.subarray(0, n) });
+    const r = await loadOrTrainClassifier(d, { cacheDir: empty, shipped: badFile, strict: true, epochs: 1, train: small(loadFashionMnist(FASHION_MNIST_DIR, 'train'), 512), test: small(test, 128), config: { convChannels: [8, 8], features: 16 } });
+    expect(r.source).toBe('trained');
+    expect(r.retrainReason).toMatch(/another architecture|another recipe|does not match/);
+    s.arena.data.dispose();
+    rmSync(empty, { recursive: true, force: true });
+  }, 120_000);
 
   it('cleans up', () => {
     for (const f of readdirSync(cacheDir)) expect(f.endsWith('.tmp')).toBe(false);

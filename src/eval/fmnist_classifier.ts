@@ -4,6 +4,10 @@
 // $XDG_CACHE_HOME/scoregpu (or ~/.cache/scoregpu) with its test accuracy, architecture, training
 // recipe and the SHA-256 of its weights in the metadata. A cached file whose weights no longer
 // match the hash (or that does not parse, or was made for another recipe) is retrained.
+// The package ships the one its README figures were measured with (models/fmnist-eval-classifier/):
+// it comes first when its architecture and recipe are the ones asked for, so Fréchet distances
+// compare across machines and sessions (another GPU would train slightly other weights), without
+// the ~5-minute retraining.
 //
 // Node for the cache and the data files (reached through src/io/builtin.ts, so this file bundles for
 // the browser too, where it trains on data passed in and caches nothing).
@@ -67,7 +71,7 @@ export interface TrainedClassifier {
   /** Wall-clock seconds of training (0 when loaded). */
   trainSeconds: number;
   steps: number;
-  source: 'trained' | 'cache';
+  source: 'trained' | 'cache' | 'shipped';
   /** Why a cache file present was not used. */
   retrainReason?: string;
   path?: string;
@@ -241,6 +245,21 @@ export function defaultCacheDir(): string | null {
   return null;
 }
 
+/** The package's models/fmnist-eval-classifier/classifier.safetensors (Node; null in a browser or when absent). */
+export function shippedClassifierPath(): string | null {
+  const fs = nodeBuiltin('node:fs');
+  const url = nodeBuiltin('node:url');
+  if (!fs || !url) return null;
+  let file: string;
+  try {
+    // this file sits two folders below the package root both as source (src/eval/) and bundled (dist/node/)
+    file = url.fileURLToPath(new URL('../../models/fmnist-eval-classifier/classifier.safetensors', import.meta.url));
+  } catch {
+    return null; // not a file: URL (a bundle served over http)
+  }
+  return fs.existsSync(file) ? file : null;
+}
+
 /** File name of a classifier in the cache: the architecture and recipe in a short key. */
 export async function classifierCacheName(config: ClassifierConfig, recipe: ClassifierRecipe): Promise<string> {
   const key = (await sha256(new TextEncoder().encode(JSON.stringify({ config, recipe })))).slice(0, 12);
@@ -318,13 +337,16 @@ export async function decodeClassifier(device: Device, bytes: Uint8Array, name: 
 export interface LoadOrTrainOptions extends ClassifierTrainOptions {
   /** Directory of the cache file (default defaultCacheDir(); no caching when none). */
   cacheDir?: string;
+  /** A classifier file to use when the cache has none (default shippedClassifierPath(); null: none). */
+  shipped?: string | null;
   /** Throw ClassifierCacheError on a bad cache file instead of retraining over it. */
   strict?: boolean;
 }
 
 /**
- * The cached classifier for this architecture and recipe if present and intact, else a freshly
- * trained one, written to the cache atomically (temp file + rename).
+ * The classifier for this architecture and recipe: the shipped one if it is that (the README's
+ * figures were measured with it), else the cached one if present and intact, else a freshly trained
+ * one, written to the cache atomically (temp file + rename).
  */
 export async function loadOrTrainClassifier(device: Device, opts: LoadOrTrainOptions = {}): Promise<TrainedClassifier> {
   const config = defaultClassifierConfig(opts.config);
@@ -333,17 +355,22 @@ export async function loadOrTrainClassifier(device: Device, opts: LoadOrTrainOpt
   const path = nodeBuiltin('node:path');
   const dir = opts.cacheDir ?? defaultCacheDir();
   const file = fs && path && dir ? path.join(dir, await classifierCacheName(config, recipe)) : null;
+  const shipped = opts.shipped === undefined ? shippedClassifierPath() : opts.shipped;
+  const candidates = ([[shipped, 'shipped'], [file, 'cached']] as const).filter(([f]) => f && fs?.existsSync(f));
   let reason: string | undefined;
-  if (file && fs!.existsSync(file)) {
+  for (const [i, [f, what]] of candidates.entries()) {
     try {
-      const b = fs!.readFileSync(file);
-      const t = await decodeClassifier(device, new Uint8Array(b.buffer, b.byteOffset, b.byteLength), file, { config, recipe });
-      opts.log?.(`classifier: loaded ${file} (test accuracy ${(t.testAccuracy * 100).toFixed(2)} %)`);
-      return { ...t, path: file };
+      const b = fs!.readFileSync(f!);
+      const t = await decodeClassifier(device, new Uint8Array(b.buffer, b.byteOffset, b.byteLength), f!, { config, recipe });
+      opts.log?.(`classifier: ${what} ${f} (test accuracy ${(t.testAccuracy * 100).toFixed(2)} %, weights sha256 ${t.sha256.slice(0, 12)}…)`);
+      return { ...t, source: what === 'cached' ? 'cache' : 'shipped', path: f! };
     } catch (e) {
-      if (opts.strict || !(e instanceof ClassifierCacheError)) throw e;
-      reason = e.message;
-      opts.log?.(`classifier: ${reason}; retraining`);
+      if (!(e instanceof ClassifierCacheError)) throw e;
+      // strict is about the cache; a shipped file made for another recipe (the data in another folder,
+      // other epochs) is simply not the classifier asked for
+      if (opts.strict && what === 'cached') throw e;
+      reason = reason ? `${reason}; ${e.message}` : e.message;
+      opts.log?.(`classifier: ${e.message}; ${i + 1 < candidates.length ? `trying the ${candidates[i + 1][1]} one` : 'retraining'}`);
     }
   }
   const t = await trainClassifier(device, { ...opts, config });

@@ -5,11 +5,13 @@
 import type * as Zlib from 'node:zlib';
 import type * as Fs from 'node:fs';
 import type * as Path from 'node:path';
+import type * as Url from 'node:url';
 
 interface Builtins {
   'node:zlib': typeof Zlib;
   'node:fs': typeof Fs;
   'node:path': typeof Path;
+  'node:url': typeof Url;
 }
 
 export function nodeBuiltin<K extends keyof Builtins>(id: K): Builtins[K] | undefined {
