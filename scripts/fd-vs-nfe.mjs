@@ -4,11 +4,12 @@
 // floor at the same n), collected into RUN/fd_vs_nfe.json and a markdown table RUN/fd_vs_nfe.md.
 //
 //   node scripts/fd-vs-nfe.mjs --run runs/fmnist-vp-small [--n 1000] [--nfe 10,20,50,1000]
-//        [--samplers pc,em,ode-euler,ode-heun,ode-rk45,ddim,dpmpp2m,heun] [--tols 1e-2,1e-3,1e-4,1e-5]
+//        [--samplers pc,pc-em,em,ode-euler,ode-heun,ode-rk45,ddim,dpmpp2m,heun] [--tols 1e-2,1e-3,1e-4,1e-5]
 //        [--seed 0] [--batch 64] [--out PREFIX] [--cli bin/scoregpu.mjs] [--retry-errors] [--dry-run]
 //
 // How a budget maps to each sampler's setting (NFE = network evaluations per image):
 //   pc        reverse diffusion + Langevin (snr 0.16, one corrector step): 2 NFE per step, --steps NFE/2
+//   pc-em     the same with the Euler–Maruyama predictor (any N: VP's reverse diffusion needs N > β_max)
 //   em        Euler–Maruyama on the reverse SDE: --steps NFE
 //   ode-euler probability-flow ODE, Euler: --steps NFE − 1, plus the final denoising evaluation
 //   ode-heun  probability-flow ODE, Heun: --steps ⌊(NFE − 1)/2⌋ → 2·steps + 1 NFE
@@ -29,7 +30,7 @@ import { fileURLToPath } from 'node:url';
 import { importBundled } from './run-bundled.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const SAMPLERS = ['pc', 'em', 'ode-euler', 'ode-heun', 'ode-rk45', 'ddim', 'dpmpp2m', 'heun'];
+const SAMPLERS = ['pc', 'pc-em', 'em', 'ode-euler', 'ode-heun', 'ode-rk45', 'ddim', 'dpmpp2m', 'heun'];
 // one atomic write for the project (temp file, fsync, rename): src/io/fs.ts
 const L = await importBundled('fd-vs-nfe', ['src/io/fs.ts'], { device: false });
 
@@ -92,6 +93,10 @@ function plan(o) {
         case 'pc':
           if (b % 2 || b < 4) add(s, b, `${b / 2} steps`, null, null, 'PC takes 2 evaluations a step (an even budget ≥ 4)');
           else add(s, b, `${b / 2} steps`, ['--sampler', 'pc', '--steps', String(b / 2)], b);
+          break;
+        case 'pc-em':
+          if (b % 2 || b < 4) add(s, b, `${b / 2} steps`, null, null, 'PC takes 2 evaluations a step (an even budget ≥ 4)');
+          else add(s, b, `${b / 2} steps`, ['--sampler', 'pc', '--predictor', 'euler_maruyama', '--steps', String(b / 2)], b);
           break;
         case 'em':
           add(s, b, `${b} steps`, ['--sampler', 'em', '--steps', String(b)], b);
