@@ -49,6 +49,8 @@ const TRAIN_ARGS = split(opt('train-args', ''));
 const SAMPLE_ARGS = split(opt('sample-args', ''));
 // sampler-only experiments: sample the runs trained under another tag (--from TAG) with --sample-args
 const FROM = opt('from', TAG);
+// what an experiment changed that the arguments do not show (e.g. a run folder whose config was edited)
+const NOTE = opt('note', '');
 
 const L = await importBundled('toy-mixtures', ['src/eval/metrics.ts', 'src/data/toy.ts', 'src/data/rng.ts', 'src/io/npy.ts', 'src/io/fs.ts'], { device: false });
 
@@ -155,7 +157,7 @@ function table() {
     });
     lines.push(`| ${t} | ${cells.join(' | ')} |`);
   }
-  const meta = [...new Set(Object.values(results).map((r) => `- ${r.tag}: train ${r.trainArgs.join(' ') || '(defaults)'}${r.from && r.from !== r.tag ? ` (the runs of ${r.from})` : ''}; sample ${r.sampleArgs.join(' ') || '(defaults)'}`))];
+  const meta = [...new Set(Object.values(results).map((r) => `- ${r.tag}: train ${r.trainArgs.join(' ') || '(defaults)'}${r.from && r.from !== r.tag ? ` (the runs of ${r.from})` : ''}; sample ${r.sampleArgs.join(' ') || '(defaults)'}${r.note ? `; ${r.note}` : ''}`))];
   L.writeFileAtomic(join(RES, 'results.md'), [...lines, '', ...meta, ''].join('\n'));
   return lines.join('\n');
 }
@@ -204,7 +206,7 @@ for (const set of SETS) {
     }
     const mean = (f) => seeds.reduce((t, q) => t + f(q), 0) / seeds.length;
     results[key] = {
-      tag: TAG, set, loss, from: FROM, trainArgs: TRAIN_ARGS, sampleArgs: SAMPLE_ARGS, n: N, seeds,
+      tag: TAG, set, loss, from: FROM, ...(NOTE ? { note: NOTE } : {}), trainArgs: TRAIN_ARGS, sampleArgs: SAMPLE_ARGS, n: N, seeds,
       meanRatio: mean((q) => q.ratio), meanTv: ds.modes ? mean((q) => q.tv) : null,
       weights: ds.modes ? ds.modes.map((m) => m.w) : null,
       fit: JSON.parse(readFileSync(trained, 'utf8')).fit,
