@@ -13,6 +13,11 @@ export function parseArgs(argv: string[], spec: OptSpec, command: string): Recor
     const a = argv[i];
     if (!a.startsWith('--')) throw new UsageError(`${command}: unexpected argument '${a}'`);
     let [key, val] = a.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
+    // --no-X for a boolean X (as most CLIs): the same as --X=false
+    if (!spec[key] && key.startsWith('no-') && spec[key.slice(3)]?.type === 'boolean' && val === undefined) {
+      out[key.slice(3)] = false;
+      continue;
+    }
     const s = spec[key];
     if (!s) throw new UsageError(`${command}: unknown option --${key}; valid: ${Object.keys(spec).map((k) => '--' + k).join(' ')}`);
     if (s.type === 'boolean') {
