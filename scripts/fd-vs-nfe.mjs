@@ -25,7 +25,7 @@
 // bundle, so source edits elsewhere don't rebuild the CLI between rows).
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { importBundled } from './run-bundled.mjs';
 
@@ -138,10 +138,11 @@ function markdown(store, rows) {
     '',
     `Fréchet distance in the Fashion-MNIST classifier's features between n = ${store.n} samples (sampler seed ${store.seed}) and real test images; ` +
       `floor: the same distance between two disjoint real sets of n. Checkpoint step${steps.length > 1 ? 's' : ''} ${steps.join(', ') || '—'}. ` +
-      'NFE: network evaluations per image. Seconds: sampling wall time for all n (shared machine).',
+      'NFE: network evaluations per image. TV: the samples\' mean total variation over real images\' (1 ≈ real; above: grain or texture, below: blur — ' +
+      'Fréchet distance in these features forgives texture more than the eye does). Seconds: sampling wall time for all n (shared machine).',
     '',
-    '| sampler | setting | NFE | FD | floor | FD / floor | n | seconds |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| sampler | setting | NFE | FD | floor | FD / floor | TV | n | seconds |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   // every row measured so far (from any --nfe/--samplers) and the planned ones not yet run, in sampler order
   const planned = new Map(rows.map((p) => [p.id, p]));
@@ -153,9 +154,9 @@ function markdown(store, rows) {
   });
   for (const p of all) {
     const r = byId.get(p.id);
-    if (!r) lines.push(`| ${p.sampler} | ${p.setting} | ${p.plannedNfe ?? '?'} | (not run) | | | | |`);
-    else if (r.error) lines.push(`| ${p.sampler} | ${p.setting} | ${p.plannedNfe ?? '—'} | n/a: ${r.error.replace(/\|/g, '\\|')} | | | | |`);
-    else lines.push(`| ${p.sampler} | ${p.setting} | ${fmt(r.nfe, Number.isInteger(r.nfe) ? 0 : 1)} | ${fmt(r.fd)} | ${fmt(r.floor)} | ${fmt(r.fd / r.floor)} | ${r.n} | ${fmt(r.seconds, 0)} |`);
+    if (!r) lines.push(`| ${p.sampler} | ${p.setting} | ${p.plannedNfe ?? '?'} | (not run) | | | | | |`);
+    else if (r.error) lines.push(`| ${p.sampler} | ${p.setting} | ${p.plannedNfe ?? '—'} | n/a: ${r.error.replace(/\|/g, '\\|')} | | | | | |`);
+    else lines.push(`| ${p.sampler} | ${p.setting} | ${fmt(r.nfe, Number.isInteger(r.nfe) ? 0 : 1)} | ${fmt(r.fd)} | ${fmt(r.floor)} | ${fmt(r.fd / r.floor)} | ${fmt(r.tvRatio)} | ${r.n} | ${fmt(r.seconds, 0)} |`);
   }
   return lines.join('\n') + '\n';
 }
@@ -189,6 +190,16 @@ if (existsSync(jsonPath)) {
   if (old.n !== o.n || old.seed !== o.seed) fail(`${jsonPath} holds rows for n = ${old.n}, seed ${old.seed}; give the same --n/--seed to resume, or another --out`);
   store = { ...old, rows: Array.isArray(old.rows) ? old.rows : [] };
   if (o.retryErrors) store.rows = store.rows.filter((r) => !r.error);
+}
+// rows measured before the TV column: take it from the eval report still on disk when it is that row's
+for (const r of store.rows) {
+  if (r.error || r.tvRatio !== undefined || !r.samplerTag) continue;
+  for (const dir of [o.run, join(ROOT, 'runs/eval', basename(o.run))]) {
+    try {
+      const rep = JSON.parse(readFileSync(join(dir, `eval_${r.samplerTag}.json`), 'utf8'));
+      if (rep.fd === r.fd && rep.n === r.n) Object.assign(r, { tvRatio: rep.tvRatio, meanConfidence: rep.meanConfidence });
+    } catch { /* not there */ }
+  }
 }
 const have = new Set(store.rows.map((r) => r.id));
 const todo = rows.filter((r) => !have.has(r.id));
@@ -230,7 +241,7 @@ for (let k = 0; k < todo.length; k++) {
   }
   store.rows.push({
     ...base, nfe: rep.nfe, fd: rep.fd, floor: rep.floor, n: rep.n, seconds: rep.sampleSeconds, imgPerSec: rep.imgPerSec, wallSeconds: (Date.now() - started) / 1000,
-    step: rep.step, samplerTag: rep.sampler, samples: rep.samples, classesPresent: rep.classesPresent, args: r.args,
+    step: rep.step, samplerTag: rep.sampler, samples: rep.samples, classesPresent: rep.classesPresent, meanConfidence: rep.meanConfidence, tvRatio: rep.tvRatio, args: r.args,
   });
   save();
   console.error(`  → NFE ${fmt(rep.nfe, 1)}, FD ${fmt(rep.fd)} (floor ${fmt(rep.floor)}), ${fmt(rep.sampleSeconds, 0)} s`);
