@@ -58,12 +58,21 @@ export async function writeChartPng(path: string, spec: TopLevelSpec): Promise<v
 
 export async function writeSamplesPng(path: string, samples: Float32Array, data: Float32Array, title: string): Promise<void> {
   const LIM = toyWindow(data);
+  // only the points inside the picture: the renderer (resvg) aborts the process on coordinates far
+  // outside it (a chain that ran off to 1e20 did), and they would not show anyway
+  const inside = (p: Float32Array) => {
+    const keep: number[] = [];
+    for (let i = 0; i + 1 < p.length; i += 2) if (p[i] >= LIM[0] && p[i] <= LIM[1] && p[i + 1] >= LIM[0] && p[i + 1] <= LIM[1]) keep.push(p[i], p[i + 1]);
+    return Float32Array.from(keep);
+  };
+  const shown = inside(samples);
+  const off = (samples.length - shown.length) / 2;
   await writeChartPng(path, scatterSpec(
     [
-      { points: data, color: '#99aabb', label: 'data (held out)' },
-      { points: samples, color: '#d62728', label: 'samples' },
+      { points: inside(data), color: '#99aabb', label: 'data (held out)' },
+      { points: shown, color: '#d62728', label: 'samples' },
     ],
-    { title, xlim: LIM, ylim: LIM },
+    { title: off > 0 ? `${title} (${off} outside the picture)` : title, xlim: LIM, ylim: LIM },
   ));
 }
 
