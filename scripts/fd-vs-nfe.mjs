@@ -9,7 +9,8 @@
 //
 // How a budget maps to each sampler's setting (NFE = network evaluations per image):
 //   pc        reverse diffusion + Langevin (snr 0.16, one corrector step): 2 NFE per step, --steps NFE/2
-//   pc-em     the same with the Euler–Maruyama predictor (any N: VP's reverse diffusion needs N > β_max)
+//   pc-em     the same with the Euler–Maruyama predictor (on VP-type processes both still need N > β_max:
+//             the Langevin corrector's α comes from the DDPM discretisation too)
 //   em        Euler–Maruyama on the reverse SDE: --steps NFE
 //   ode-euler probability-flow ODE, Euler: --steps NFE − 1, plus the final denoising evaluation
 //   ode-heun  probability-flow ODE, Heun: --steps ⌊(NFE − 1)/2⌋ → 2·steps + 1 NFE
