@@ -8,9 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { device, rng } from '../kernels-tests/helpers.js';
 import type { Device } from '../src/gpu/device.js';
+import type { Tensor } from '../src/tensor/tensor.js';
+import * as op from '../src/ops.js';
 import { toyConfig, sampleToyModel, checkFiniteSamples } from '../src/train/toy_recipes.js';
-import { fitToyConfig, dataStats, describeFit, fitAdvice, separatedGroups, GAP_SIGMAS, GAP_NN } from '../src/train/toy_fit.js';
-import { groupStart, startStep, startMixtureProblem } from '../src/train/toy_start.js';
+import { fitToyConfig, dataStats, describeFit, fitAdvice, separatedGroups, GAP_SIGMAS, GAP_NN, CORE_NN, BOUNDS_MARGIN } from '../src/train/toy_fit.js';
+import { groupStart, coreStart, startStep, startMixtureProblem, START_CLIP } from '../src/train/toy_start.js';
 import { langevin } from '../src/score/samplers.js';
 import { trainToy, loadToyRun } from '../src/train/toy_run.js';
 import { ncsnv2Gamma } from '../src/score/sigmas.js';
@@ -211,6 +213,73 @@ describe('the rules (CPU, float64)', () => {
     expect(groupStart(x, 2, 200, norm, sigma, 0.02, 1)).toBeNull();
   });
 
+  it('core start: modes one group holds get a component each, by their share of all the rows; tails join their core; a group without a core is one', () => {
+    const seed = (Math.random() * 1e9) | 0;
+    const r = rng(seed);
+    // like unequal4 of scripts/toy-mixtures.mjs (a broad mode, a thin one beside it, two small tight
+    // ones above it — 1.2 apart here: at 0.9, 6–7 widths, 4 nn links them in some draws), plus a 4 %
+    // group far off that fine links break into specks
+    const modes = [
+      { w: 0.57, c: [0, 0], sd: [1, 1] },
+      { w: 0.24, c: [3.5, 0.5], sd: [0.08, 0.8] },
+      { w: 0.1, c: [0, 3.5], sd: [0.15, 0.15] },
+      { w: 0.05, c: [1.2, 3.5], sd: [0.12, 0.12] },
+      { w: 0.04, c: [30, 0], sd: [0.5, 0.5] },
+    ];
+    const n = 6000;
+    const counts = modes.map((m) => Math.round(n * m.w));
+    const rows: number[] = [];
+    const z = r.normal(2 * n);
+    let zi = 0;
+    counts.forEach((c, j) => {
+      for (let i = 0; i < c; i++) rows.push(modes[j].c[0] + modes[j].sd[0] * z[zi++], modes[j].c[1] + modes[j].sd[1] * z[zi++]);
+    });
+    const x = Float32Array.from(rows), m = rows.length / 2;
+    const st = dataStats(x, 2, 1);
+    const norm = { center: [2, 1], scale: 3 }, sigma = 0.02;
+    // a gap of 2 joins the four near modes into one group; the cores' (4 nn) do not
+    const gap = 2;
+    expect(separatedGroups(x, 2, gap, 1).length, `seed ${seed}`).toBe(2);
+    const mix = coreStart(x, 2, gap, CORE_NN * st.nnDist, norm, sigma, 0.02, 1)!;
+    // at least a component per mode (a broad mode's core may break in two at fine links: harmless,
+    // its parts are counted as well); each mode's components hold its share of the rows (tails of
+    // the broad mode near the others may go either way: 1 % of the rows) and sit on it
+    expect(mix.weights.length, `seed ${seed}`).toBeGreaterThanOrEqual(5);
+    expect(mix.clip).toBe(START_CLIP);
+    const share = modes.map(() => 0);
+    mix.means.forEach((u, k) => {
+      const p = [0, 1].map((a) => norm.scale * u[a] + norm.center[a]);
+      const dist = modes.map((md) => Math.hypot((p[0] - md.c[0]) / md.sd[0], (p[1] - md.c[1]) / md.sd[1]));
+      const j = dist.indexOf(Math.min(...dist));
+      expect(dist[j], `component ${k} at ${p}, seed ${seed}`).toBeLessThan(2.5);
+      share[j] += mix.weights[k];
+    });
+    share.forEach((v, j) => expect(Math.abs(v - counts[j] / m), `mode ${j} share ${v}, seed ${seed}`).toBeLessThan(0.01));
+    expect(mix.weights.reduce((t, w) => t + w, 0)).toBeCloseTo(1, 12);
+    expect(startMixtureProblem(mix, 2)).toBeNull();
+    expect(startMixtureProblem({ ...mix, clip: -1 }, 2)).toMatch(/clip must be a positive/);
+    // one group, or one core: no mixture
+    expect(coreStart(x.subarray(0, 2 * counts[0]), 2, gap, gap, norm, sigma, 0.02, 1)).toBeNull();
+    // the fit uses the cores for single-σ objectives, counts the groups, and keeps chains near the rows
+    const cfg = fitToyConfig(toyConfig({ loss: 'ssm', data: 'u.npy' }), x, 2);
+    expect(cfg.fit!.groups).toBeGreaterThanOrEqual(2);
+    expect(cfg.init).toBe('mixture');
+    expect(cfg.startMixture!.weights.length).toBeGreaterThanOrEqual(5);
+    expect(cfg.stepSize).toBe(Math.min(0.025, startStep(cfg.startMixture!, 2)));
+    for (let a = 0; a < 2; a++) {
+      let lo = Infinity, hi = -Infinity;
+      for (let i = a; i < x.length; i += 2) [lo, hi] = [Math.min(lo, x[i]), Math.max(hi, x[i])];
+      const s = cfg.norm!.scale, c = cfg.norm!.center[a];
+      expect(cfg.bounds!.lo[a] * s + c).toBeCloseTo(lo - BOUNDS_MARGIN * (hi - lo), 4);
+      expect(cfg.bounds!.hi[a] * s + c).toBeCloseTo(hi + BOUNDS_MARGIN * (hi - lo), 4);
+    }
+    expect(describeFit(cfg)).toMatch(/start in \d+ cores of the data's \d separated groups by their shares .*within 2\.5 widths of each; chains kept within the rows' range ± 10 %/);
+    // NCSN needs neither; nor do data in one group
+    const ncsn = fitToyConfig(toyConfig({ loss: 'ncsn', data: 'u.npy' }), x, 2);
+    expect(ncsn.bounds).toBeUndefined();
+    expect(fitToyConfig(toyConfig({ loss: 'dsm', data: 'u.npy' }), r.normal(2 * 600), 2).bounds).toBeUndefined();
+  });
+
   it("the derived annealed schedule, run with a mixture's exact score, keeps unequal mode weights", () => {
     // far-apart modes of unequal mass and width, in 2-D, shifted and scaled; the chain is NCSN's
     // Algorithm 1 in float64 with ∇log Σ w_k N(μ_k, (s_k² + σ²)I) at each level, from the fitted config
@@ -332,6 +401,44 @@ describe('the group start on the device', () => {
     });
     expect(samples.every(Number.isFinite)).toBe(true);
   });
+
+  it('a clipped mixture start stays within clip widths of its component (2-D: covariance × 1 − e^{−R²/2}); bounds clamp every step', async () => {
+    const seed = (Math.random() * 1e9) | 0;
+    const R = 1.5;
+    const mix = { weights: [1], means: [[2, -1]], chols: [[0.5, 0, 0.3, 0.2]], clip: R };
+    const n = 6000;
+    const never = { score: (): never => { throw new Error('no chain steps were asked for'); } };
+    const { samples } = await langevin(d, never, 0, 0.1, { n, shape: [2], seed, init: 'mixture', startMixture: mix });
+    const L = mix.chols[0];
+    let c00 = 0, c11 = 0, atEdge = 0;
+    for (let i = 0; i < samples.length; i += 2) {
+      // z = L⁻¹(x − μ)
+      const z0 = (samples[i] - 2) / L[0], z1 = (samples[i + 1] + 1 - L[2] * z0) / L[3];
+      const r2 = z0 * z0 + z1 * z1;
+      expect(Math.sqrt(r2), `seed ${seed}`).toBeLessThan(R * (1 + 1e-4));
+      if (r2 > R * R * (1 - 1e-3)) atEdge++;
+      c00 += z0 * z0 / n;
+      c11 += z1 * z1 / n;
+    }
+    // P(‖z‖ > R) = e^{−R²/2} of the draws sit on the edge; E z_a² = 1 − e^{−R²/2}
+    const tail = Math.exp(-R * R / 2);
+    expect(Math.abs(atEdge / n - tail), `seed ${seed}`).toBeLessThan(5 * Math.sqrt(tail * (1 - tail) / n));
+    for (const c of [c00, c11]) expect(Math.abs(c - (1 - tail)), `seed ${seed}`).toBeLessThan(0.05);
+    // a field that points away from the origin everywhere: without bounds the chain runs off; with
+    // them every coordinate ends inside [lo, hi], many on the edge
+    const outward = { score: (x: Tensor) => op.scale(x, 50) };
+    const box = { lo: [-1, -2], hi: [3, 0.5] };
+    const free = await langevin(d, outward, 40, 0.1, { n: 200, shape: [2], seed, init: 'normal', initScale: 0.5 });
+    expect(free.samples.some((v) => Math.abs(v) > 10 || !Number.isFinite(v))).toBe(true);
+    const held = await langevin(d, outward, 40, 0.1, { n: 200, shape: [2], seed, init: 'normal', initScale: 0.5, bounds: box });
+    for (let i = 0; i < held.samples.length; i += 2) {
+      for (let a = 0; a < 2; a++) {
+        expect(held.samples[i + a]).toBeGreaterThanOrEqual(box.lo[a]);
+        expect(held.samples[i + a]).toBeLessThanOrEqual(box.hi[a]);
+      }
+    }
+    expect(held.samples.filter((v, i) => v === box.lo[i % 2] || v === box.hi[i % 2]).length).toBeGreaterThan(200);
+  });
 });
 
 /** Three modes with unequal mass (0.6, 0.3, 0.1) and unequal width, times k, shifted. */
@@ -405,8 +512,9 @@ describe('short default runs on a mixture scaled by 100 and by 0.01', () => {
     const b = await modeWeights('dsm', 100);
     expect(tv(a.p, b.p), `mode weights ×0.01 ${a.p.map((v) => v.toFixed(3))} vs ×100 ${b.p.map((v) => v.toFixed(3))}`).toBeLessThan(0.06);
     // the three modes are separated groups: the chains start in each by its share of the rows. This
-    // small, short model's field still carries part of the small mode's chains away (0.75/0.21/0.04
-    // here); chains from a box (μ ± 1.5 s, α 0.025 s² throughout) gave 0.94/0.06/0.01 (TV 0.34)
+    // small, short model's field still carries part of the small mode's chains away (0.74/0.23/0.04
+    // here with the core start and the bounds, 0.75/0.21/0.04 with one Gaussian per group); chains
+    // from a box (μ ± 1.5 s, α 0.025 s² throughout) gave 0.94/0.06/0.01 (TV 0.34)
     for (const r of [a, b]) expect(tv(r.p, r.w), `mode weights ${r.p.map((v) => v.toFixed(3))} vs ${r.w}`).toBeLessThan(0.2);
     for (const v of [...a.p, ...b.p]) expect(v).toBeGreaterThan(0.02);
   }, 120_000);

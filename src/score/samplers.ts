@@ -9,6 +9,7 @@ import { noGrad } from '../autograd/engine.js';
 import * as op from '../autograd/ops.js';
 import { rand, randn, createClock, type Clock } from '../tensor/ops/random.js';
 import { langevinStep } from '../tensor/ops/langevin.js';
+import { copyInto } from '../tensor/ops/layout.js';
 import { annealedStepSize } from './sigmas.js';
 import type { ScoreModel } from './losses.js';
 
@@ -28,6 +29,12 @@ export interface ChainOptions {
   init?: 'uniform' | 'normal' | 'mixture';
   initScale?: number;
   startMixture?: StartMixture;
+  /**
+   * Rows [D] only: after every step, clamp each coordinate into [lo_d, hi_d] — keeps chains where
+   * the model was trained when its field outside points away (toy_fit.ts: single-σ runs on data in
+   * separated groups).
+   */
+  bounds?: Bounds;
   /** Steps after which a copy of x is kept (read back at the end). */
   snapshotAt?: number[];
   /** Called every `progressEvery` steps with the step count (the queue is drained, nothing read). */
@@ -45,6 +52,14 @@ export interface StartMixture {
   weights: number[];
   means: number[][];
   chols: number[][];
+  /** Truncate each draw at this Mahalanobis radius (‖z‖ ≤ clip; absent: no truncation). */
+  clip?: number;
+}
+
+/** A box per dimension: lower and upper ends. */
+export interface Bounds {
+  lo: number[];
+  hi: number[];
 }
 
 /** Rows per component: round(n·w_k) by largest remainders, so they add up to n. */
@@ -58,8 +73,9 @@ export function stratify(n: number, weights: readonly number[]): number[] {
 }
 
 /**
- * x = Σ_k m_k ⊙ (z·L_kᵀ + μ_k), z ~ N(0, I) drawn on the device, m_k the 0/1 column of the rows
- * component k owns: one matmul per component (D×D), all on the device.
+ * x = Σ_k m_k ⊙ (z·L_kᵀ + μ_k), z ~ N(0, I) drawn on the device (with mix.clip: scaled back onto
+ * ‖z‖ = clip where it lies further out), m_k the 0/1 column of the rows component k owns: one
+ * matmul per component (D×D), all on the device.
  */
 function mixtureStart(device: Device, n: number, dim: number, seed: number, mix: StartMixture): Tensor {
   const K = mix.weights.length;
@@ -67,7 +83,9 @@ function mixtureStart(device: Device, n: number, dim: number, seed: number, mix:
     throw new Error(`startMixture: need ${dim}-dimensional means and ${dim}×${dim} Cholesky factors for each of the ${K} weights`);
   }
   const counts = stratify(n, mix.weights);
-  const z = randn(device, [n, dim], seed, { stream: 0 });
+  const z0 = randn(device, [n, dim], seed, { stream: 0 });
+  const R = mix.clip !== undefined ? Tensor.fromArray(device, [mix.clip], [1, 1], 'start clip') : null;
+  const z = R ? op.mul(z0, op.div(R, op.maximum(op.sqrt(op.sum(op.square(z0), [1], true)), R))) : z0;
   let x: Tensor | null = null;
   let row = 0;
   for (let k = 0; k < K; k++) {
@@ -94,6 +112,8 @@ class Chain {
   readonly coef: Tensor;
   readonly sigma: Tensor | null;
   readonly clock: Clock;
+  /** lo and −hi as [1, D] rows (bounds). */
+  private readonly box: [Tensor, Tensor] | null;
   private rec: ReturnType<Device['record']>['recording'] | null = null;
   private snaps: { step: number; t: Tensor }[] = [];
   step = 0;
@@ -113,6 +133,9 @@ class Chain {
       ).keep(),
     );
     this.coef = Tensor.fromArray(device, [0, 0], [2], 'langevin coef').keep();
+    const b = o.bounds;
+    if (b && (o.shape.length !== 1 || b.lo.length !== o.shape[0] || b.hi.length !== o.shape[0])) throw new Error(`bounds: need ${o.shape.length === 1 ? o.shape[0] : 'rows of shape [D] and'} lower and upper ends`);
+    this.box = b ? [Tensor.fromArray(device, b.lo, [1, b.lo.length], 'bounds lo').keep(), Tensor.fromArray(device, b.hi.map((v) => -v), [1, b.hi.length], 'bounds -hi').keep()] : null;
     this.sigma = conditional ? Tensor.fromArray(device, new Float32Array(o.n), [o.n, 1], 'sigma').keep() : null;
     this.clock = createClock(device);
   }
@@ -123,6 +146,8 @@ class Chain {
       noGrad(() => {
         const s = this.model.score(this.x, this.sigma ?? undefined);
         langevinStep(this.x, s, { step: 1, noiseScale: 1, coef: this.coef, seed: this.o.seed ?? 0, stream: 1, clock: this.clock });
+        // min(max(x, lo), hi) = −max(−max(x, lo), −hi)
+        if (this.box) copyInto(this.x, op.neg(op.maximum(op.neg(op.maximum(this.x, this.box[0])), this.box[1])));
       }),
     );
   }
@@ -158,7 +183,7 @@ class Chain {
       s.t.dispose();
     }
     this.rec?.dispose();
-    for (const t of [this.x, this.coef, this.sigma, final]) if (t && !t.disposed) t.dispose();
+    for (const t of [this.x, this.coef, this.sigma, final, ...(this.box ?? [])]) if (t && !t.disposed) t.dispose();
     this.clock.dispose();
     return { samples, snapshots };
   }

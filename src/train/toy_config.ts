@@ -3,7 +3,7 @@
 // Types only: no device, no Node built-ins.
 import type { Activation } from '../nn/mlp.js';
 import type { LossName } from '../score/losses.js';
-import type { SamplerName, StartMixture } from '../score/samplers.js';
+import type { Bounds, SamplerName, StartMixture } from '../score/samplers.js';
 import type { AdamConfig } from './optimizer.js';
 
 /** Data units → model units: u = (x − center)/scale. */
@@ -44,8 +44,13 @@ export interface ToyConfig {
    */
   init?: 'uniform' | 'normal' | 'mixture';
   initScale: number;
-  /** The data's separated groups as a start mixture (model units; weights counted from the training rows). */
+  /** The cores of the data's separated groups as a start mixture (model units; weights counted from the training rows; toy_start.ts coreStart). */
   startMixture?: StartMixture;
+  /**
+   * Plain Langevin keeps its chains inside this box (model units): the training rows' range per
+   * dimension, widened by BOUNDS_MARGIN of it each side (single-σ runs on data in separated groups).
+   */
+  bounds?: Bounds;
   /**
    * The network sees u = (x − center)/scale; the σs, step sizes and initScale above are in those
    * units (toy_fit.ts chose them from the data). Absent: the data as given (runs made by

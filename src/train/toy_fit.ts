@@ -13,8 +13,9 @@
 //   Single-σ objectives (DSM, DEEN; ESM/SSM/SSM-VR on the smoothed data where they smooth):
 //     σ = 0.05 s, plain Langevin α from 0.025 s² decaying to 2.5e-5 s², chains started uniform on
 //     μ ± 1.5 s — the constants tuned on the built-in sets (s ≈ 2 there) expressed in units of s;
-//     on data in groups that σ does not bridge, chains start in each group in proportion to its
-//     share of the rows instead (toy_start.ts: the score cannot know those weights).
+//     on data in groups that σ does not bridge, chains start in each group's cores (finer links,
+//     CORE_NN) in proportion to their shares of the rows instead (toy_start.ts: the score cannot
+//     know those weights), no further than START_CLIP widths from a core's mean (toy_start.ts).
 //
 // Everything the rules chose is stored in the run's config (in model units, with `norm`), so
 // `sample` and `eval` reuse it; samples are mapped back to data units (x = μ + s·u) before anyone
@@ -22,7 +23,7 @@
 import type { ToyConfig, ToyNorm } from './toy_config.js';
 import { ncsnv2Gamma } from '../score/sigmas.js';
 import { ncsnv2StepSize } from '../score/sampling/annealed.js';
-import { groupLabels, groupStart, startStep, subsampleIndex } from './toy_start.js';
+import { coreStart, groupLabels, startStep, subsampleIndex } from './toy_start.js';
 
 export interface DataStats {
   /** Per-dimension mean. */
@@ -102,6 +103,15 @@ export const GAP_SIGMAS = 6;
  * break apart at a few of them (a 300-point 2-D Gaussian did at 5), and are not groups.
  */
 export const GAP_NN = 8;
+/**
+ * The start mixture's components are linked at this many median nearest-neighbour distances, finer
+ * than the groups' gap (toy_start.ts coreStart): modes that one group holds but Langevin does not
+ * cross — two tight modes 6–7 widths apart, a broad mode whose tail reaches a small one (unequal4 in
+ * scripts/toy-mixtures.mjs) — each get their counted share.
+ */
+export const CORE_NN = 4;
+/** The box single-σ chains are kept in (ToyConfig.bounds): the rows' range widened by this share of it each side. */
+export const BOUNDS_MARGIN = 0.1;
 
 /**
  * Groups of the data that no chain of points closer than `gap` (data units) joins, counted on the
@@ -179,16 +189,36 @@ export function fitToyConfig(cfg: ToyConfig, train: ArrayLike<number>, dim: numb
     // what such a score cannot do: weigh groups of the data that its σ does not bridge. The chains
     // start in each group in proportion to its share of the rows instead (toy_start.ts)
     const gap = Math.max(GAP_SIGMAS * Math.max(out.sigma, out.dataNoise, smooth) * s, GAP_NN * st.nnDist);
-    const start = groupStart(train, dim, gap, norm, Math.max(out.sigma, out.dataNoise), GROUP_MIN_SHARE, cfg.seed);
-    out.fit = { ...out.fit!, groups: start ? start.weights.length : 1, gap };
+    const groups = separatedGroups(train, dim, gap, cfg.seed).length;
+    const start = groups >= 2 ? coreStart(train, dim, gap, CORE_NN * st.nnDist, norm, Math.max(out.sigma, out.dataNoise), GROUP_MIN_SHARE, cfg.seed) : null;
+    out.fit = { ...out.fit!, groups: Math.max(groups, 1), gap };
     if (start) {
       out.init = 'mixture';
       out.startMixture = start;
+      // and the chains stay near the rows: an SSM model on unequal4 (scripts/toy-mixtures.mjs) points
+      // away from the data 5 widths left of its broad mode, and one chain in 1000 that got there ran
+      // off to |x| ~ 1e13 (energy distance 1e10× its floor)
+      out.bounds = rowBounds(train, dim, norm, BOUNDS_MARGIN);
       out.stepSize = Math.min(out.stepSize, startStep(start, dim));
       out.stepSizeEnd = Math.min(out.stepSizeEnd, out.stepSize);
     }
   }
   return out;
+}
+
+/** Each dimension's range over the rows, widened by `margin` of it each side, in model units. */
+export function rowBounds(rows: ArrayLike<number>, dim: number, norm: ToyNorm, margin: number): { lo: number[]; hi: number[] } {
+  const lo = new Array<number>(dim).fill(Infinity), hi = new Array<number>(dim).fill(-Infinity);
+  for (let i = 0; i < rows.length; i++) {
+    const k = i % dim;
+    if (rows[i] < lo[k]) lo[k] = rows[i];
+    if (rows[i] > hi[k]) hi[k] = rows[i];
+  }
+  const u = (v: number, k: number) => (v - norm.center[k]) / norm.scale;
+  return {
+    lo: lo.map((v, k) => u(v - margin * (hi[k] - v), k)),
+    hi: hi.map((v, k) => u(v + margin * (v - lo[k]), k)),
+  };
 }
 
 /** One line saying what the rules chose, in data units. */
@@ -203,7 +233,7 @@ export function describeFit(cfg: ToyConfig): string {
   }
   const sm = cfg.loss === 'dsm' || cfg.loss === 'deen' ? `σ = ${f(cfg.sigma * s)}` : cfg.dataNoise > 0 ? `data smoothed by σ = ${f(cfg.dataNoise * s)}` : 'no smoothing';
   const start = cfg.init === 'mixture' && cfg.startMixture
-    ? `start in the data's ${cfg.startMixture.weights.length} separated groups by their shares (${cfg.startMixture.weights.map((w) => (100 * w).toFixed(1) + ' %').join(', ')})`
+    ? `start in ${cfg.startMixture.weights.length} cores of the data's ${cfg.fit?.groups ?? '?'} separated groups by their shares (${cfg.startMixture.weights.map((w) => (100 * w).toFixed(1) + ' %').join(', ')})${cfg.startMixture.clip ? `, within ${cfg.startMixture.clip} widths of each` : ''}${cfg.bounds ? `; chains kept within the rows' range ± ${100 * BOUNDS_MARGIN} %` : ''}`
     : `start uniform on μ ± ${f(cfg.initScale * s)}`;
   return `${head}; ${sm}, Langevin ${cfg.sampleSteps} steps, α ${f(cfg.stepSize * s * s)} → ${f(cfg.stepSizeEnd * s * s)}, ${start}`;
 }
@@ -217,7 +247,7 @@ export function fitAdvice(cfg: ToyConfig): string | null {
   const g = cfg.fit?.groups ?? 0;
   if (cfg.loss === 'ncsn' || g < 2) return null;
   const f = (v: number) => (Math.abs(v) >= 1e4 || Math.abs(v) < 1e-3 ? v.toExponential(2) : v.toPrecision(3));
-  const how = cfg.init === 'mixture' ? "so the chains start in each group in proportion to its share of the training rows (the weights are counted, the shapes learned)" : "so Langevin keeps the share each group's basin gets from the chains' start";
+  const how = cfg.init === 'mixture' ? "so the chains start in each group (in its cores) in proportion to its share of the training rows (the weights are counted, the shapes learned)" : "so Langevin keeps the share each group's basin gets from the chains' start";
   return `note: the data fall into ${g} groups separated by gaps wider than ${f(cfg.fit!.gap ?? 0)} (≥ ${GAP_SIGMAS}σ); a score learned at one σ (${cfg.loss}) cannot tell their relative weights, ${how} — to learn them, train --loss ncsn (annealed Langevin from σ_max)`;
 }
 

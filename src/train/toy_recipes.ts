@@ -156,7 +156,7 @@ function sampleInModelUnits(device: Device, cfg: ToyConfig, model: ToyModel, req
   const smoothing = cfg.loss === 'dsm' || cfg.loss === 'deen' ? cfg.sigma : cfg.dataNoise ?? 0;
   const denoiseSigma = req.denoise === false || !(smoothing > 0) ? undefined : smoothing;
   const alpha = req.stepSize ?? cfg.stepSize;
-  return langevin(device, model, req.steps ?? cfg.sampleSteps, alpha, { ...common, denoiseSigma, alphaEnd: req.stepSizeEnd ?? (req.stepSize !== undefined ? alpha : cfg.stepSizeEnd ?? alpha) });
+  return langevin(device, model, req.steps ?? cfg.sampleSteps, alpha, { ...common, bounds: cfg.bounds, denoiseSigma, alphaEnd: req.stepSizeEnd ?? (req.stepSize !== undefined ? alpha : cfg.stepSizeEnd ?? alpha) });
 }
 
 /**

@@ -60,6 +60,11 @@ export function toyCheckpointOf(file: StFile, path: string): ReturnType<typeof c
     const problem = startMixtureProblem(cfg.startMixture, dim);
     if (problem) throw new FileError(path, `config field startMixture ${problem}`);
   }
+  if (cfg.bounds !== undefined) {
+    const { lo, hi } = cfg.bounds as { lo?: unknown; hi?: unknown };
+    const ok = (a: unknown): a is number[] => Array.isArray(a) && a.length === dim && a.every((v) => typeof v === 'number' && Number.isFinite(v));
+    if (!ok(lo) || !ok(hi) || lo.some((v, k) => !(v < hi[k]))) throw new FileError(path, `config field bounds needs lo and hi of ${dim} finite numbers each, lo < hi`);
+  }
   let estimate = 0;
   for (let i = 0; i + 1 < widths.length; i++) estimate += (widths[i] + 1) * widths[i + 1];
   checkModelFits(path, ck.file, estimate);

@@ -9,12 +9,26 @@
 // subsample) are counted, and the chains start in each group in proportion to its share, from a
 // Gaussian with the group's mean and covariance (+σ²I, what the chain samples anyway). The shape
 // within each group is still the model's; the groups' weights are counted, not learned.
+// The fit uses coreStart, which does the same for the cores of each group (finer links): a group
+// can hold modes that its chains do not cross between either — on unequal4 (scripts/toy-mixtures.mjs)
+// one Gaussian over a broad mode and two small ones started chains in the empty space between them.
+// Its draws are truncated (START_CLIP), and the fit keeps the chains inside the rows' range
+// (ToyConfig.bounds): outside the data a single-σ model's field is an extrapolation.
 // Chains that start inside their group must also stay there: the first Langevin step is capped at
 // half the smallest variance of any group (+σ²; startStep), so that no chain overshoots a tight
 // group into the gaps, where the network's field is an extrapolation.
 // Pure: no device, no Node built-ins.
 import { Rng, deriveSeed } from '../data/rng.js';
 import type { StartMixture } from '../score/samplers.js';
+
+/**
+ * The core start is truncated at this Mahalanobis radius (StartMixture.clip): a core's Gaussian tail
+ * reaches where its group has almost no rows, and there a single-σ model's field is an extrapolation
+ * that can point away from the data — an SSM model on unequal4 (scripts/toy-mixtures.mjs) sent a
+ * chain started 3.5 widths out to |x| ~ 1e20, one or two chains in 1000 per sampler seed, and the
+ * energy distance to 1e10× its floor. Langevin fills the tails back in from inside.
+ */
+export const START_CLIP = 2.5;
 
 /** Rows of the subsample the group statistics use (as dataStats). */
 const ROWS = 1000;
@@ -153,5 +167,100 @@ export function startMixtureProblem(m: unknown, dim: number): string | null {
   if (!finite(o.weights, K) || o.weights.some((w) => w < 0) || !(o.weights.reduce((t, w) => t + w, 0) > 0)) return 'weights must be finite, non-negative and not all zero';
   if (!Array.isArray(o.means) || o.means.length !== K || !o.means.every((v) => finite(v, dim))) return `needs ${K} means of ${dim} finite numbers`;
   if (!Array.isArray(o.chols) || o.chols.length !== K || !o.chols.every((v) => finite(v, dim * dim))) return `needs ${K} Cholesky factors of ${dim}×${dim} finite numbers`;
+  if (o.clip !== undefined && !(typeof o.clip === 'number' && o.clip > 0 && Number.isFinite(o.clip))) return 'clip must be a positive finite number';
   return null;
+}
+
+/**
+ * The start mixture by density cores (issue 15, item 4). Within each separated group (single
+ * linkage at `gap`, as groupStart), the subsample is linked again at the finer `coreGap`, so that
+ * modes close enough to fall into one group (two tight modes 6–7 widths apart, a broad mode whose
+ * tail reaches a small one) still get a component each: Langevin on a single-σ score does not move
+ * mass between them within its budget either. Finely linked sets holding ≥ minShare of the
+ * subsample are the cores; a group (≥ minShare) with none is one core as a whole. Every other
+ * subsample row (sparse tails, which break apart at fine gaps; specks) joins the core of its
+ * nearest core row — in its own group where that has one — so tails are not dropped. Every
+ * training row then takes the core of its nearest subsample row, and each core's weight, mean and
+ * covariance (+σ²I) are counted over all the rows (the weights' error is that of n rows, not of
+ * the 1000-row subsample). Model units, largest first. Null when there are fewer than two cores.
+ */
+export function coreStart(rows: ArrayLike<number>, dim: number, gap: number, coreGap: number, norm: { center: number[]; scale: number }, sigma: number, minShare: number, seed = 0): StartMixture | null {
+  const coarse = groupLabels(rows, dim, gap, seed);
+  const fine = groupLabels(rows, dim, Math.min(coreGap, gap), seed);
+  const idx = coarse.idx;
+  const m = idx.length;
+  const count = (l: Int32Array, k: number) => {
+    const c = new Array<number>(k).fill(0);
+    for (const g of l) c[g]++;
+    return c;
+  };
+  const cSize = count(coarse.label, coarse.count), fSize = count(fine.label, fine.count);
+  // core ids: fine components ≥ minShare, then kept groups without one
+  const fineCore = new Int32Array(fine.count).fill(-1), groupCore = new Int32Array(coarse.count).fill(-1);
+  const hasCore = new Uint8Array(coarse.count);
+  let K = 0;
+  for (let i = 0; i < m; i++) {
+    const f = fine.label[i];
+    if (fSize[f] >= minShare * m && fineCore[f] < 0) {
+      fineCore[f] = K++;
+      hasCore[coarse.label[i]] = 1;
+    }
+  }
+  for (let g = 0; g < coarse.count; g++) if (!hasCore[g] && cSize[g] >= minShare * m) groupCore[g] = K++;
+  if (K < 2) return null;
+  const own = (i: number) => (fineCore[fine.label[i]] >= 0 ? fineCore[fine.label[i]] : groupCore[coarse.label[i]]);
+  const d2 = (a: number, b: number) => {
+    let s = 0;
+    for (let k = 0; k < dim; k++) s += (rows[a * dim + k] - rows[b * dim + k]) ** 2;
+    return s;
+  };
+  // subsample rows → core (the rest: the core of the nearest core row, in the same group if it has one)
+  const sub = Int32Array.from({ length: m }, (_, i) => own(i));
+  for (let i = 0; i < m; i++) {
+    if (sub[i] >= 0) continue;
+    const g = coarse.label[i];
+    let best = Infinity, bestSame = Infinity, k = 0, kSame = -1;
+    for (let j = 0; j < m; j++) {
+      const c = own(j);
+      if (c < 0) continue;
+      const d = d2(idx[i], idx[j]);
+      if (d < best) [best, k] = [d, c];
+      if (coarse.label[j] === g && d < bestSame) [bestSame, kSame] = [d, c];
+    }
+    sub[i] = kSame >= 0 ? kSame : k;
+  }
+  // every row → the core of its nearest subsample row; weights, means and covariances over all rows
+  const n = Math.floor(rows.length / dim);
+  const cnt = new Float64Array(K);
+  const sum = Array.from({ length: K }, () => new Float64Array(dim));
+  const sq = Array.from({ length: K }, () => new Float64Array(dim * dim));
+  const u = new Float64Array(dim);
+  for (let r = 0; r < n; r++) {
+    let best = Infinity, k = 0;
+    for (let j = 0; j < m; j++) {
+      const d = d2(r, idx[j]);
+      if (d < best) [best, k] = [d, sub[j]];
+    }
+    for (let a = 0; a < dim; a++) u[a] = (rows[r * dim + a] - norm.center[a]) / norm.scale;
+    cnt[k]++;
+    for (let a = 0; a < dim; a++) {
+      sum[k][a] += u[a];
+      for (let b = 0; b <= a; b++) sq[k][a * dim + b] += u[a] * u[b];
+    }
+  }
+  const order = Array.from({ length: K }, (_, k) => k).filter((k) => cnt[k] >= 2).sort((a, b) => cnt[b] - cnt[a]);
+  if (order.length < 2) return null;
+  const out: StartMixture = { weights: [], means: [], chols: [], clip: START_CLIP };
+  for (const k of order) {
+    const mean = Array.from(sum[k], (v) => v / cnt[k]);
+    const cov = new Float64Array(dim * dim);
+    for (let a = 0; a < dim; a++) {
+      for (let b = 0; b <= a; b++) cov[a * dim + b] = cov[b * dim + a] = sq[k][a * dim + b] / cnt[k] - mean[a] * mean[b];
+      cov[a * dim + a] += sigma * sigma;
+    }
+    out.weights.push(cnt[k] / n);
+    out.means.push(mean);
+    out.chols.push(cholesky(cov, dim));
+  }
+  return out;
 }
