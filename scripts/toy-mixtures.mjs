@@ -68,12 +68,6 @@ const MIXTURES = {
     { w: 0.1, c: [110, 80], sd: [0.5, 0.5] },
   ],
 };
-/** The built-in 8 Gaussians as a mixture (src/data/toy.ts: std 0.5 on a circle of radius 4, ÷ 1.414). */
-const EIGHT = Array.from({ length: 8 }, (_, k) => {
-  const a = (k * Math.PI) / 4;
-  return { w: 1 / 8, c: [(4 * Math.cos(a)) / 1.414, (4 * Math.sin(a)) / 1.414], sd: [0.5 / 1.414, 0.5 / 1.414] };
-});
-
 /** A data set: how to draw n true points with a seed, its mixture (for mode weights, or null), and what `--data` gets. */
 function dataSet(name) {
   if (MIXTURES[name]) {
@@ -84,7 +78,7 @@ function dataSet(name) {
   const base = m ? m[1] : name;
   const k = m ? Number(m[2]) : 1;
   if (!L.isToyName(base)) throw new Error(`unknown set '${name}': ${Object.keys(MIXTURES).join(', ')}, a built-in set (${L.TOY_SETS.join(', ')}) or one ×k (e.g. swissroll-x100)`);
-  const modes = base === '8gaussians' ? EIGHT.map((c) => ({ w: c.w, c: c.c.map((v) => k * v), sd: c.sd.map((v) => k * v) })) : null;
+  const modes = base === '8gaussians' ? L.eightGaussiansModes().map((c) => ({ w: c.w, c: c.c.map((v) => k * v), sd: c.sd.map((v) => k * v) })) : null;
   const draw = (n, seed) => {
     const x = L.sampleToy(base, n, seed);
     if (k !== 1) for (let i = 0; i < x.length; i++) x[i] *= k;

@@ -4,7 +4,7 @@ import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Rng, deriveSeed, mulberry32 } from '../src/data/rng.js';
-import { sampleToy, TOY_SETS } from '../src/data/toy.js';
+import { sampleToy, TOY_SETS, eightGaussiansModes } from '../src/data/toy.js';
 import { decodeIdx, encodeIdx, FASHION_MNIST_DIR, loadFashionMnist, loadIdxImageDir, readIdx } from '../src/data/idx.js';
 import { loadDataset, splitRows } from '../src/data/dataset.js';
 import { encodeNpy } from '../src/io/npy.js';
@@ -73,6 +73,28 @@ describe('toy sets', () => {
       const r = Math.hypot(g[2 * i], g[2 * i + 1]);
       expect(Math.abs(r - 4 / 1.414)).toBeLessThan(2.2);
     }
+    // …and the mixture it is described as (what the mode-weight metrics use): each point's nearest
+    // centre; per component its share, mean and std agree with the description within sampling error
+    const modes = eightGaussiansModes();
+    expect(modes.reduce((t, m) => t + m.w, 0)).toBeCloseTo(1, 12);
+    const n = 16000, h = sampleToy('8gaussians', n, 5 + ((Math.random() * 1e6) | 0));
+    const acc = modes.map(() => ({ n: 0, s: [0, 0], q: [0, 0] }));
+    for (let i = 0; i < n; i++) {
+      const p = [h[2 * i], h[2 * i + 1]];
+      const d = modes.map((m) => Math.hypot(p[0] - m.c[0], p[1] - m.c[1]));
+      const a = acc[d.indexOf(Math.min(...d))];
+      a.n++;
+      for (const k of [0, 1]) (a.s[k] += p[k]), (a.q[k] += p[k] * p[k]);
+    }
+    modes.forEach((m, j) => {
+      const a = acc[j];
+      expect(Math.abs(a.n / n - m.w), `share of mode ${j}`).toBeLessThan(0.015); // 5.7 binomial sds
+      for (const k of [0, 1]) {
+        const mean = a.s[k] / a.n, sd = Math.sqrt(a.q[k] / a.n - mean * mean);
+        expect(Math.abs(mean - m.c[k]), `mode ${j} mean`).toBeLessThan(0.06);
+        expect(Math.abs(sd / m.sd[k] - 1), `mode ${j} std`).toBeLessThan(0.08);
+      }
+    });
     // rings: radii cluster at 0.75, 1.5, 2.25, 3.
     const r = sampleToy('rings', 4000, 2);
     for (let i = 0; i < 4000; i++) {

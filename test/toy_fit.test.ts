@@ -12,7 +12,7 @@ import type { Tensor } from '../src/tensor/tensor.js';
 import * as op from '../src/ops.js';
 import { toyConfig, sampleToyModel, checkFiniteSamples } from '../src/train/toy_recipes.js';
 import { fitToyConfig, dataStats, describeFit, fitAdvice, separatedGroups, GAP_SIGMAS, GAP_NN, CORE_NN, BOUNDS_MARGIN } from '../src/train/toy_fit.js';
-import { groupStart, coreStart, startStep, startMixtureProblem, START_CLIP } from '../src/train/toy_start.js';
+import { coreStart, groupLabels, startStep, startMixtureProblem, boundsProblem, START_CLIP } from '../src/train/toy_start.js';
 import { langevin } from '../src/score/samplers.js';
 import { trainToy, loadToyRun } from '../src/train/toy_run.js';
 import { ncsnv2Gamma } from '../src/score/sigmas.js';
@@ -159,7 +159,7 @@ describe('the rules (CPU, float64)', () => {
     expect(fitAdvice(fitToyConfig(toyConfig({ loss: 'ssm', data: 'g.npy' }), r.normal(600 * dim), dim))).toBeNull();
   });
 
-  it('group start: the groups as a Gaussian mixture in model units — shares, means and cov + σ²I of each, from the rows themselves', () => {
+  it('start mixture of separated groups (cores at the groups\' own gap): shares, means and cov + σ²I of each in model units, from all the rows', () => {
     const seed = (Math.random() * 1e9) | 0;
     const r = rng(seed);
     // three anisotropic, rotated blobs far apart (different shares), 2-D, data far from the origin
@@ -180,7 +180,7 @@ describe('the rules (CPU, float64)', () => {
     });
     const x = Float32Array.from(rows), n = who.length;
     const norm = { center: [530, 0], scale: 25 }, sigma = 0.03;
-    const mix = groupStart(x, 2, 15, norm, sigma, 0.02, 1)!;
+    const mix = coreStart(x, 2, groupLabels(x, 2, 15, 1), 15, norm, sigma, 0.02, 1)!;
     expect(mix, `seed ${seed}`).not.toBeNull();
     expect(mix.weights).toHaveLength(3);
     // the components come largest first; match them to the blobs by their mean
@@ -209,8 +209,16 @@ describe('the rules (CPU, float64)', () => {
     expect(startMixtureProblem({ ...mix, means: [[0, NaN], ...mix.means.slice(1)] }, 2)).toMatch(/means of 2 finite numbers/);
     expect(startMixtureProblem({ ...mix, chols: mix.chols.slice(1) }, 2)).toMatch(/Cholesky factors/);
     expect(startMixtureProblem({ weights: [] }, 2)).toMatch(/1 to 1000 weights/);
-    // one group: no mixture (the box start stays)
-    expect(groupStart(x, 2, 200, norm, sigma, 0.02, 1)).toBeNull();
+    // one group: no mixture (the box start stays), however fine the cores' links
+    expect(coreStart(x, 2, groupLabels(x, 2, 200, 1), 200, norm, sigma, 0.02, 1)).toBeNull();
+    // cores never span groups: with a core gap wider than the groups' the cores are the groups
+    expect(coreStart(x, 2, groupLabels(x, 2, 15, 1), 500, norm, sigma, 0.02, 1)!.weights).toEqual(mix.weights);
+    // the groups must come from the same subsample
+    const many = Float32Array.from({ length: 2 * 1500 }, (_, i) => x[i % x.length]);
+    expect(() => coreStart(many, 2, groupLabels(many, 2, 15, 1), 15, norm, sigma, 0.02, 2)).toThrow(/another subsample/);
+    // a chain box read from a file is checked too
+    expect(boundsProblem({ lo: [0, 0], hi: [1, 2] }, 2)).toBeNull();
+    for (const bad of [{ lo: [0, 0], hi: [1] }, { lo: [0, 3], hi: [1, 2] }, { lo: [0, NaN], hi: [1, 2] }, null, { lo: [0, 0] }]) expect(boundsProblem(bad, 2), JSON.stringify(bad)).toMatch(/lo and hi of 2 finite numbers each, lo < hi/);
   });
 
   it('core start: modes one group holds get a component each, by their share of all the rows; tails join their core; a group without a core is one', () => {
@@ -240,7 +248,7 @@ describe('the rules (CPU, float64)', () => {
     // a gap of 2 joins the four near modes into one group; the cores' (4 nn) do not
     const gap = 2;
     expect(separatedGroups(x, 2, gap, 1).length, `seed ${seed}`).toBe(2);
-    const mix = coreStart(x, 2, gap, CORE_NN * st.nnDist, norm, sigma, 0.02, 1)!;
+    const mix = coreStart(x, 2, groupLabels(x, 2, gap, 1), CORE_NN * st.nnDist, norm, sigma, 0.02, 1)!;
     // at least a component per mode (a broad mode's core may break in two at fine links: harmless,
     // its parts are counted as well); each mode's components hold its share of the rows (tails of
     // the broad mode near the others may go either way: 1 % of the rows) and sit on it
@@ -259,7 +267,8 @@ describe('the rules (CPU, float64)', () => {
     expect(startMixtureProblem(mix, 2)).toBeNull();
     expect(startMixtureProblem({ ...mix, clip: -1 }, 2)).toMatch(/clip must be a positive/);
     // one group, or one core: no mixture
-    expect(coreStart(x.subarray(0, 2 * counts[0]), 2, gap, gap, norm, sigma, 0.02, 1)).toBeNull();
+    const broad = x.subarray(0, 2 * counts[0]);
+    expect(coreStart(broad, 2, groupLabels(broad, 2, gap, 1), gap, norm, sigma, 0.02, 1)).toBeNull();
     // the fit uses the cores for single-σ objectives, counts the groups, and keeps chains near the rows
     const cfg = fitToyConfig(toyConfig({ loss: 'ssm', data: 'u.npy' }), x, 2);
     expect(cfg.fit!.groups).toBeGreaterThanOrEqual(2);

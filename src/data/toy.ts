@@ -20,6 +20,20 @@ const SQ2 = Math.SQRT1_2;
 const EIGHT = [
   [1, 0], [-1, 0], [0, 1], [0, -1], [SQ2, SQ2], [SQ2, -SQ2], [-SQ2, SQ2], [-SQ2, -SQ2],
 ];
+/** 8gaussians: the circle's radius, each Gaussian's std, and the divisor of both (FFJORD's 1.414). */
+const EIGHT_RADIUS = 4, EIGHT_STD = 0.5, EIGHT_DIV = 1.414;
+
+/** One component of a Gaussian mixture with axis-aligned covariance: weight, centre, std per axis. */
+export interface ToyMode {
+  w: number;
+  c: number[];
+  sd: number[];
+}
+
+/** The built-in 8gaussians as the mixture it draws from (for mode-weight metrics). */
+export function eightGaussiansModes(): ToyMode[] {
+  return EIGHT.map((c) => ({ w: 1 / 8, c: c.map((v) => (EIGHT_RADIUS * v) / EIGHT_DIV), sd: [EIGHT_STD / EIGHT_DIV, EIGHT_STD / EIGHT_DIV] }));
+}
 
 const GENS: Record<ToyName, Gen> = {
   // sklearn make_swiss_roll(noise=1.0), columns (x, z), divided by 5.
@@ -31,8 +45,8 @@ const GENS: Record<ToyName, Gen> = {
   // Mixture of 8 Gaussians (std 0.5) on a circle of radius 4, divided by 1.414.
   '8gaussians'(r, o, i) {
     const c = EIGHT[r.int(8)];
-    o[2 * i] = (4 * c[0] + 0.5 * r.normal()) / 1.414;
-    o[2 * i + 1] = (4 * c[1] + 0.5 * r.normal()) / 1.414;
+    o[2 * i] = (EIGHT_RADIUS * c[0] + EIGHT_STD * r.normal()) / EIGHT_DIV;
+    o[2 * i + 1] = (EIGHT_RADIUS * c[1] + EIGHT_STD * r.normal()) / EIGHT_DIV;
   },
   // sklearn make_moons(noise=0.1), scaled by 2 and shifted by (-1, -0.2).
   moons(r, o, i) {

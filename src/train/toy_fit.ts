@@ -23,7 +23,7 @@
 import type { ToyConfig, ToyNorm } from './toy_config.js';
 import { ncsnv2Gamma } from '../score/sigmas.js';
 import { ncsnv2StepSize } from '../score/sampling/annealed.js';
-import { coreStart, groupLabels, startStep, subsampleIndex } from './toy_start.js';
+import { coreStart, groupLabels, startStep, subsampleIndex, type Groups } from './toy_start.js';
 
 export interface DataStats {
   /** Per-dimension mean. */
@@ -119,7 +119,11 @@ export const BOUNDS_MARGIN = 0.1;
  * count. Returns their shares, largest first.
  */
 export function separatedGroups(rows: ArrayLike<number>, dim: number, gap: number, seed = 0): number[] {
-  const { label, count } = groupLabels(rows, dim, gap, seed);
+  return groupShares(groupLabels(rows, dim, gap, seed));
+}
+
+/** The shares of the groups holding ≥ GROUP_MIN_SHARE of the subsample, largest first. */
+function groupShares({ label, count }: Groups): number[] {
   const size = new Array<number>(count).fill(0);
   for (const g of label) size[g]++;
   return size.filter((c) => c >= GROUP_MIN_SHARE * label.length).map((c) => c / label.length).sort((a, b) => b - a);
@@ -189,8 +193,9 @@ export function fitToyConfig(cfg: ToyConfig, train: ArrayLike<number>, dim: numb
     // what such a score cannot do: weigh groups of the data that its σ does not bridge. The chains
     // start in each group in proportion to its share of the rows instead (toy_start.ts)
     const gap = Math.max(GAP_SIGMAS * Math.max(out.sigma, out.dataNoise, smooth) * s, GAP_NN * st.nnDist);
-    const groups = separatedGroups(train, dim, gap, cfg.seed).length;
-    const start = groups >= 2 ? coreStart(train, dim, gap, CORE_NN * st.nnDist, norm, Math.max(out.sigma, out.dataNoise), GROUP_MIN_SHARE, cfg.seed) : null;
+    const linked = groupLabels(train, dim, gap, cfg.seed);
+    const groups = groupShares(linked).length;
+    const start = groups >= 2 ? coreStart(train, dim, linked, Math.min(CORE_NN * st.nnDist, gap), norm, Math.max(out.sigma, out.dataNoise), GROUP_MIN_SHARE, cfg.seed) : null;
     out.fit = { ...out.fit!, groups: Math.max(groups, 1), gap };
     if (start) {
       out.init = 'mixture';

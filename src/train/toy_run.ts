@@ -19,7 +19,7 @@ import { FileError } from '../gpu/errors.js';
 import { RUN_FILES, writeRunConfig } from './run_dir.js';
 import { RunLoop } from './run_loop.js';
 import { fitToyConfig, toModelUnits, type ToyFitOverrides } from './toy_fit.js';
-import { startMixtureProblem } from './toy_start.js';
+import { startMixtureProblem, boundsProblem } from './toy_start.js';
 
 export interface LoadedToyRun {
   cfg: ToyConfig;
@@ -61,9 +61,8 @@ export function toyCheckpointOf(file: StFile, path: string): ReturnType<typeof c
     if (problem) throw new FileError(path, `config field startMixture ${problem}`);
   }
   if (cfg.bounds !== undefined) {
-    const { lo, hi } = cfg.bounds as { lo?: unknown; hi?: unknown };
-    const ok = (a: unknown): a is number[] => Array.isArray(a) && a.length === dim && a.every((v) => typeof v === 'number' && Number.isFinite(v));
-    if (!ok(lo) || !ok(hi) || lo.some((v, k) => !(v < hi[k]))) throw new FileError(path, `config field bounds needs lo and hi of ${dim} finite numbers each, lo < hi`);
+    const problem = boundsProblem(cfg.bounds, dim);
+    if (problem) throw new FileError(path, `config field bounds ${problem}`);
   }
   let estimate = 0;
   for (let i = 0; i + 1 < widths.length; i++) estimate += (widths[i] + 1) * widths[i + 1];

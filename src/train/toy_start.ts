@@ -9,8 +9,8 @@
 // subsample) are counted, and the chains start in each group in proportion to its share, from a
 // Gaussian with the group's mean and covariance (+σ²I, what the chain samples anyway). The shape
 // within each group is still the model's; the groups' weights are counted, not learned.
-// The fit uses coreStart, which does the same for the cores of each group (finer links): a group
-// can hold modes that its chains do not cross between either — on unequal4 (scripts/toy-mixtures.mjs)
+// The cores of each group (finer links) are the components (coreStart): a group can hold modes
+// that its chains do not cross between either — on unequal4 (scripts/toy-mixtures.mjs)
 // one Gaussian over a broad mode and two small ones started chains in the empty space between them.
 // Its draws are truncated (START_CLIP), and the fit keeps the chains inside the rows' range
 // (ToyConfig.bounds): outside the data a single-σ model's field is an extrapolation.
@@ -19,7 +19,7 @@
 // group into the gaps, where the network's field is an extrapolation.
 // Pure: no device, no Node built-ins.
 import { Rng, deriveSeed } from '../data/rng.js';
-import type { StartMixture } from '../score/samplers.js';
+import type { Bounds, StartMixture } from '../score/samplers.js';
 
 /**
  * The core start is truncated at this Mahalanobis radius (StartMixture.clip): a core's Gaussian tail
@@ -39,11 +39,15 @@ export function subsampleIndex(n: number, seed: number, rows = ROWS): number[] {
   return m === n ? Array.from({ length: n }, (_, i) => i) : Array.from(new Rng(deriveSeed(seed, 7)).permutation(n).subarray(0, m));
 }
 
-/**
- * Single-linkage groups of the subsample at `gap` (data units): for each subsample row its group
- * label (0…), and the rows' indices into `rows`.
- */
-export function groupLabels(rows: ArrayLike<number>, dim: number, gap: number, seed = 0): { idx: number[]; label: Int32Array; count: number } {
+/** Single-linkage groups of a subsample: the rows' indices into the data, each one's group label (0…), and the number of groups. */
+export interface Groups {
+  idx: number[];
+  label: Int32Array;
+  count: number;
+}
+
+/** Single-linkage groups of the seeded subsample at `gap` (data units). */
+export function groupLabels(rows: ArrayLike<number>, dim: number, gap: number, seed = 0): Groups {
   const n = Math.floor(rows.length / dim);
   const idx = subsampleIndex(n, seed);
   const m = idx.length;
@@ -87,40 +91,6 @@ export function cholesky(a: ArrayLike<number>, dim: number): number[] {
     }
   }
   return L;
-}
-
-/**
- * The groups holding ≥ minShare of the subsample as a start mixture in model units
- * (u = (x − center)/scale): weights = their shares (renormalised over the groups kept), means and
- * Cholesky factors of cov + σ²I (σ in model units). Null when there are fewer than two such groups.
- */
-export function groupStart(rows: ArrayLike<number>, dim: number, gap: number, norm: { center: number[]; scale: number }, sigma: number, minShare: number, seed = 0): StartMixture | null {
-  const { idx, label, count } = groupLabels(rows, dim, gap, seed);
-  const m = idx.length;
-  const size = new Array<number>(count).fill(0);
-  for (let i = 0; i < m; i++) size[label[i]]++;
-  const kept = size.map((c, g) => [c, g]).filter(([c]) => c >= minShare * m).sort((a, b) => b[0] - a[0]).map(([, g]) => g);
-  if (kept.length < 2) return null;
-  const total = kept.reduce((t, g) => t + size[g], 0);
-  const u = (i: number, k: number) => (rows[idx[i] * dim + k] - norm.center[k]) / norm.scale;
-  const out: StartMixture = { weights: [], means: [], chols: [] };
-  for (const g of kept) {
-    const mean = new Array<number>(dim).fill(0);
-    for (let i = 0; i < m; i++) if (label[i] === g) for (let k = 0; k < dim; k++) mean[k] += u(i, k) / size[g];
-    const cov = new Float64Array(dim * dim);
-    for (let i = 0; i < m; i++) {
-      if (label[i] !== g) continue;
-      for (let a = 0; a < dim; a++) for (let b = 0; b <= a; b++) cov[a * dim + b] += ((u(i, a) - mean[a]) * (u(i, b) - mean[b])) / size[g];
-    }
-    for (let a = 0; a < dim; a++) {
-      cov[a * dim + a] += sigma * sigma;
-      for (let b = 0; b < a; b++) cov[b * dim + a] = cov[a * dim + b];
-    }
-    out.weights.push(size[g] / total);
-    out.means.push(mean);
-    out.chols.push(cholesky(cov, dim));
-  }
-  return out;
 }
 
 /** Smallest eigenvalue of A = LLᵀ (L lower, row-major D×D) by inverse iteration: y ← A⁻¹y. */
@@ -171,9 +141,16 @@ export function startMixtureProblem(m: unknown, dim: number): string | null {
   return null;
 }
 
+/** What is wrong with a chain box read from a file (null: nothing), for a run of dimension `dim`. */
+export function boundsProblem(b: unknown, dim: number): string | null {
+  const { lo, hi } = (b ?? {}) as Partial<Bounds>;
+  const ok = (a: unknown): a is number[] => Array.isArray(a) && a.length === dim && a.every((v) => typeof v === 'number' && Number.isFinite(v));
+  return ok(lo) && ok(hi) && lo.every((v, k) => v < hi[k]) ? null : `needs lo and hi of ${dim} finite numbers each, lo < hi`;
+}
+
 /**
- * The start mixture by density cores (issue 15, item 4). Within each separated group (single
- * linkage at `gap`, as groupStart), the subsample is linked again at the finer `coreGap`, so that
+ * The start mixture by density cores (issue 15, item 4). Within each separated group (`coarse`:
+ * groupLabels at the groups' gap), the subsample is linked again at the finer `coreGap`, so that
  * modes close enough to fall into one group (two tight modes 6–7 widths apart, a broad mode whose
  * tail reaches a small one) still get a component each: Langevin on a single-σ score does not move
  * mass between them within its budget either. Finely linked sets holding ≥ minShare of the
@@ -183,10 +160,20 @@ export function startMixtureProblem(m: unknown, dim: number): string | null {
  * training row then takes the core of its nearest subsample row, and each core's weight, mean and
  * covariance (+σ²I) are counted over all the rows (the weights' error is that of n rows, not of
  * the 1000-row subsample). Model units, largest first. Null when there are fewer than two cores.
+ * `coarse` comes from groupLabels with the same rows and seed (the same subsample); with coreGap ≥
+ * its gap the cores are the groups themselves.
  */
-export function coreStart(rows: ArrayLike<number>, dim: number, gap: number, coreGap: number, norm: { center: number[]; scale: number }, sigma: number, minShare: number, seed = 0): StartMixture | null {
-  const coarse = groupLabels(rows, dim, gap, seed);
-  const fine = groupLabels(rows, dim, Math.min(coreGap, gap), seed);
+export function coreStart(rows: ArrayLike<number>, dim: number, coarse: Groups, coreGap: number, norm: { center: number[]; scale: number }, sigma: number, minShare: number, seed = 0): StartMixture | null {
+  const linked = groupLabels(rows, dim, coreGap, seed);
+  if (linked.idx.length !== coarse.idx.length || linked.idx.some((r, i) => r !== coarse.idx[i])) throw new Error('coreStart: the groups were counted on another subsample (rows or seed differ)');
+  // the fine sets split by group, so that a core never spans two groups whatever coreGap is
+  const pair = new Map<number, number>();
+  const fineLabel = linked.label.map((f, i) => {
+    const key = f * coarse.count + coarse.label[i];
+    if (!pair.has(key)) pair.set(key, pair.size);
+    return pair.get(key)!;
+  });
+  const fine = { label: fineLabel, count: pair.size };
   const idx = coarse.idx;
   const m = idx.length;
   const count = (l: Int32Array, k: number) => {
