@@ -30,9 +30,10 @@ export interface ToyMode {
   sd: number[];
 }
 
-/** The built-in 8gaussians as the mixture it draws from (for mode-weight metrics). */
+/** The built-in 8gaussians as the mixture it draws from (for mode-weight metrics), counter-clockwise from +x. */
 export function eightGaussiansModes(): ToyMode[] {
-  return EIGHT.map((c) => ({ w: 1 / 8, c: c.map((v) => (EIGHT_RADIUS * v) / EIGHT_DIV), sd: [EIGHT_STD / EIGHT_DIV, EIGHT_STD / EIGHT_DIV] }));
+  const ccw = [...EIGHT].sort((a, b) => ((Math.atan2(a[1], a[0]) + 2 * Math.PI) % (2 * Math.PI)) - ((Math.atan2(b[1], b[0]) + 2 * Math.PI) % (2 * Math.PI)));
+  return ccw.map((c) => ({ w: 1 / 8, c: c.map((v) => (EIGHT_RADIUS * v) / EIGHT_DIV), sd: [EIGHT_STD / EIGHT_DIV, EIGHT_STD / EIGHT_DIV] }));
 }
 
 const GENS: Record<ToyName, Gen> = {
