@@ -92,6 +92,24 @@ describe('objectives against closed forms (linear score s(x) = −a·x)', () => 
     within(got, 0.5 * (a * a * sqNorm + D * c * c), stderr((b) => c * c * a * a * norms[b] + (c ** 4 * D) / 2));
   });
 
+  it('DSM, antithetic (z and −z per row): the odd term cancels in each pair, exactly ½(a²‖x‖² + c²‖z‖²) for the z drawn', async () => {
+    const sigma = 0.1;
+    const zs = Float32Array.from(rng(seed + 5).normal(B * D));
+    let zz = 0;
+    for (const v of zs) zz += v * v;
+    // a noise source that hands out this z (and poisons any second draw)
+    let draws = 0;
+    const fixed: Noise = { ...noiseSource(seed + 5), normal: (shape) => (draws++ === 0 ? Tensor.fromArray(d, zs, shape) : Tensor.fromArray(d, new Float32Array(B * D).fill(NaN), shape)) };
+    const got = await value(dsmLoss(linear(a), x, sigma, fixed, { antithetic: true }));
+    const c = a * sigma - 1 / sigma;
+    const want = 0.5 * (a * a * sqNorm + (c * c * zz) / B);
+    expect(Math.abs(got - want), `got ${got}, want ${want}`).toBeLessThan(2e-5 * want);
+    expect(draws).toBe(1);
+    // and in expectation it is the plain DSM objective: ½(a²‖x‖² + D·c²), per-pair variance c⁴D/2
+    const fresh = await value(dsmLoss(linear(a), x, sigma, noiseSource(seed + 6), { antithetic: true }));
+    within(fresh, 0.5 * (a * a * sqNorm + D * c * c), stderr(() => (c ** 4 * D) / 2));
+  });
+
   it('NCSN: ½E_σ E‖σ·s(x̃, σ) + z‖² with s = −a·x̃/σ² → ½E_σ[a²‖x‖²/σ² + D(1 − a)²]', async () => {
     const levels = [1.1, 1, 0.9]; // close levels: the spread over σ would otherwise dominate the variance
     const sig = Tensor.fromArray(d, levels, [levels.length, 1]);

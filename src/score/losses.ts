@@ -62,8 +62,14 @@ export function esmLoss(model: ScoreModel, x: Tensor, opts: { sigma?: number; no
  * Denoising score matching (Vincent 2011) at one noise level σ:
  * J(θ) = E ½‖s(x + σz) + z/σ‖², whose minimiser is the score of the σ-smoothed data.
  */
-export function dsmLoss(model: ScoreModel, x: Tensor, sigma: number, noise: Noise): Tensor {
-  const z = noise.normal([...x.shape]);
+export function dsmLoss(model: ScoreModel, x: Tensor, sigma: number, noise: Noise, opts: { antithetic?: boolean } = {}): Tensor {
+  let z = noise.normal([...x.shape]);
+  if (opts.antithetic) {
+    // each row with z and with −z: E is unchanged (−z ~ z), and the term of the loss that is odd in
+    // z — (2/σ)·zᵀs(x), whose variance ∝ 1/σ² buries the signal at small σ — cancels in each pair
+    x = op.concat([x, x], 0);
+    z = op.concat([z, op.neg(z)], 0);
+  }
   const xt = op.axpby(1, x, sigma, z);
   const s = model.score(xt, undefined, true);
   return op.mean(op.scale(rowSum(op.square(op.axpby(1, s, 1 / sigma, z))), 0.5));
@@ -88,8 +94,8 @@ export function ssmLoss(model: ScoreModel, x: Tensor, noise: Noise, opts: { vr?:
 }
 
 /** Deep energy estimator networks (Saremi et al. 2018): DSM on s = −∇ₓE_θ. */
-export function deenLoss(model: ScoreModel, x: Tensor, sigma: number, noise: Noise): Tensor {
-  return dsmLoss(model, x, sigma, noise);
+export function deenLoss(model: ScoreModel, x: Tensor, sigma: number, noise: Noise, opts: { antithetic?: boolean } = {}): Tensor {
+  return dsmLoss(model, x, sigma, noise, opts);
 }
 
 /**

@@ -26,6 +26,8 @@ export interface ToyConfig {
   emaDecay: number;
   /** DSM / DEEN noise level. */
   sigma: number;
+  /** DSM / DEEN: each row with noise z and −z (losses.ts dsmLoss); absent: off. */
+  antithetic?: boolean;
   /** ESM / SSM / SSM-VR: smooth the data by N(0, dataNoise²) first (0: train on the data as given). */
   dataNoise: number;
   /** NCSN geometric levels. */

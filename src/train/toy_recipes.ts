@@ -86,13 +86,13 @@ export function toyLoss(device: Device, cfg: ToyConfig, model: ToyModel): LossFn
     case 'esm':
       return (x: Tensor, n: Noise) => esmLoss(model, x, { sigma: cfg.dataNoise, noise: n });
     case 'dsm':
-      return (x: Tensor, n: Noise) => dsmLoss(model, x, cfg.sigma, n);
+      return (x: Tensor, n: Noise) => dsmLoss(model, x, cfg.sigma, n, { antithetic: cfg.antithetic });
     case 'ssm':
       return (x: Tensor, n: Noise) => ssmLoss(model, x, n, { sigma: cfg.dataNoise });
     case 'ssmvr':
       return (x: Tensor, n: Noise) => ssmLoss(model, x, n, { vr: true, sigma: cfg.dataNoise });
     case 'deen':
-      return (x: Tensor, n: Noise) => deenLoss(model, x, cfg.sigma, n);
+      return (x: Tensor, n: Noise) => deenLoss(model, x, cfg.sigma, n, { antithetic: cfg.antithetic });
     case 'ncsn':
       return (x: Tensor, n: Noise) => ncsnLoss(model, x, sigmas, n);
   }
