@@ -24,7 +24,7 @@ export const TRAIN_OPTS: OptSpec = {
   'ema-decay': { type: 'number', help: 'EMA decay of the weights sampling uses' },
   hidden: { type: 'list', help: 'hidden widths, e.g. 128,128,128' },
   sigma: { type: 'number', help: 'noise level for dsm/deen, data units (default: derived from the data)' },
-  antithetic: { type: 'boolean', help: 'dsm/deen: each row with noise z and −z, which cancels the loss\'s noisiest term (twice the rows per step)' },
+  antithetic: { type: 'boolean', help: 'dsm/deen: each row with noise z and −z, which cancels the loss\'s noisiest term (twice the rows per step; default on for deen, --no-antithetic turns it off)' },
   'sigma-max': { type: 'number', help: 'largest NCSN noise level, data units (default: the largest distance between two training points)' },
   'sigma-min': { type: 'number', help: 'smallest NCSN noise level, data units (default: half the median nearest-neighbour distance)' },
   levels: { type: 'number', help: 'NCSN noise levels (default: from σ_max/σ_min and NCSNv2\'s γ)' },
