@@ -236,7 +236,7 @@ export function describeFit(cfg: ToyConfig): string {
     const gamma = cfg.levels > 1 ? Math.exp(Math.log(cfg.sigmaMax / cfg.sigmaMin) / (cfg.levels - 1)) : 1;
     return `${head}; σ ${f(cfg.sigmaMax * s)} → ${f(cfg.sigmaMin * s)} in ${cfg.levels} levels (γ = ${gamma.toFixed(3)}), annealed Langevin T = ${cfg.sampleSteps}, ε = ${f(cfg.stepSize * s * s)}, start N(μ, ${f(cfg.initScale * s)}²I)`;
   }
-  const sm = cfg.loss === 'dsm' || cfg.loss === 'deen' ? `σ = ${f(cfg.sigma * s)}` : cfg.dataNoise > 0 ? `data smoothed by σ = ${f(cfg.dataNoise * s)}` : 'no smoothing';
+  const sm = cfg.loss === 'dsm' || cfg.loss === 'deen' ? `σ = ${f(cfg.sigma * s)}${cfg.antithetic ? ' (noise in ±z pairs)' : ''}` : cfg.dataNoise > 0 ? `data smoothed by σ = ${f(cfg.dataNoise * s)}` : 'no smoothing';
   const start = cfg.init === 'mixture' && cfg.startMixture
     ? `start in ${cfg.startMixture.weights.length} cores of the data's ${cfg.fit?.groups ?? '?'} separated groups by their shares (${cfg.startMixture.weights.map((w) => (100 * w).toFixed(1) + ' %').join(', ')})${cfg.startMixture.clip ? `, within ${cfg.startMixture.clip} widths of each` : ''}${cfg.bounds ? `; chains kept within the rows' range ± ${100 * BOUNDS_MARGIN} %` : ''}`
     : `start uniform on μ ± ${f(cfg.initScale * s)}`;
