@@ -18,6 +18,7 @@ import { trainToy, loadToyRun } from '../src/train/toy_run.js';
 import { ncsnv2Gamma } from '../src/score/sigmas.js';
 import { encodeNpy } from '../src/io/npy.js';
 import { sampleRun } from '../src/cli/sample.js';
+import { configFromArgs } from '../src/cli/train.js';
 import { NonFiniteError } from '../src/gpu/errors.js';
 
 // ---- float64 references, from the papers' statements --------------------------------------------
@@ -370,6 +371,18 @@ describe('the rules (CPU, float64)', () => {
     const st = dataStats(many, 2, 1);
     expect(st.m).toBe(1000);
     expect(st.maxDist).toBeLessThanOrEqual(distRef(Float64Array.from(many), 3000, 2).max + 1e-9);
+  });
+
+  it('DEEN trains with ±z noise pairs by default (DSM does not); the flag turns them on or off and the fit says so', () => {
+    const x = rng(6).normal(2 * 400);
+    const deen = fitToyConfig(configFromArgs({ data: '8gaussians', loss: 'deen', seed: 0 }), x, 2);
+    expect(deen.antithetic).toBe(true);
+    expect(describeFit(deen)).toMatch(/σ = [^,]* \(noise in ±z pairs\)/);
+    const plain = fitToyConfig(configFromArgs({ data: '8gaussians', loss: 'deen', seed: 0, antithetic: false }), x, 2);
+    expect(plain.antithetic).toBe(false);
+    expect(describeFit(plain)).not.toMatch(/±z/);
+    expect(configFromArgs({ data: '8gaussians', loss: 'dsm', seed: 0 }).antithetic).toBe(false);
+    expect(configFromArgs({ data: '8gaussians', loss: 'dsm', seed: 0, antithetic: true }).antithetic).toBe(true);
   });
 });
 
