@@ -95,6 +95,8 @@ describe(`image runs (seed ${TEST_SEED})`, () => {
     const arr = decodeNpy(new Uint8Array(readFileSync(join(out, 's.npy'))), 's.npy');
     expect(arr.shape).toEqual([5, 1, 8, 8]);
     expect(Array.from(arr.data as Float32Array).every(Number.isFinite)).toBe(true);
+    // …with its grid beside it, as the toy path writes its picture
+    expect(readFileSync(join(out, 's.png')).subarray(1, 4).toString()).toBe('PNG');
     // a released model folder (EMA weights only) samples exactly as the run it came from
     const model = join(dir, 'model');
     const x = cli('export', '--run', out, '--out', model);

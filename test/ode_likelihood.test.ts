@@ -352,6 +352,7 @@ describe('scoregpu sample/eval --sampler ode and eval --bpd (a tiny VP model tra
     const arr = decodeNpy(new Uint8Array(readFileSync(join(out, 's.npy'))), 's.npy');
     expect(arr.shape).toEqual([3, 1, 8, 8]);
     expect(Array.from(arr.data as Float32Array).every(Number.isFinite)).toBe(true);
+    expect(readFileSync(join(out, 's.png')).subarray(1, 4).toString()).toBe('PNG'); // the grid beside it
 
     const b = cli('eval', '--run', out, '--bpd', '--n', '2', '--batch', '1', '--rtol', '1e-2', '--atol', '1e-2', '--probe', 'gaussian');
     expect(b.code, b.err + b.out).toBe(0);

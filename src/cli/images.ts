@@ -83,6 +83,14 @@ function badSchedule(s: string): never {
   throw new Error(`unknown β schedule '${s}'; valid: linear, cosine`);
 }
 
+/** Samples to `out`: an .npy (the arrays) with its grid beside it as .png, or just the grid. */
+function writeSamples(out: string, samples: Float32Array, shape: readonly number[], range: '[0,1]' | '[-1,1]', title: string): void {
+  if (/\.npy$/i.test(out)) {
+    writeNpy(out, samples, [samples.length / shape.reduce((a, b) => a * b, 1), ...shape]);
+    writeGrid(out.replace(/\.npy$/i, '.png'), samples, shape, range, title);
+  } else writeGrid(out, samples, shape, range, title);
+}
+
 /** A grid PNG of images in a process's range. */
 export function writeGrid(path: string, samples: Float32Array, shape: readonly number[], range: '[0,1]' | '[-1,1]', title: string, nrow = 8): void {
   const n = samples.length / (shape[0] * shape[1] * shape[2]);
@@ -236,8 +244,7 @@ export async function sampleImageCommand(device: Device, a: Record<string, any>)
   const r = await sampleImages(device, net, process, cfg.shape, { ...o, onProgress: (d) => { bar.tick(d - last); last = d; } });
   bar.done();
   const out: string = a.out ?? join(runOutputDir({ run: a.run }), `samples_${sampler}.png`);
-  if (/\.npy$/i.test(out)) writeNpy(out, r.samples, [n, ...cfg.shape]);
-  else writeGrid(out, r.samples, cfg.shape, process.dataRange, `${cfg.process.kind}, ${plan.name}, ${r.nfe} NFE${guided?.caption ?? ''}`);
+  writeSamples(out, r.samples, cfg.shape, process.dataRange, `${cfg.process.kind}, ${plan.name}, ${r.nfe} NFE${guided?.caption ?? ''}`);
   console.log(`${n} images in ${r.seconds.toFixed(1)} s (${(n / r.seconds).toFixed(2)} img/s, ${r.nfe} network evaluations each${cf ? ' (each on the batch doubled: [y; ∅])' : ''}${guided !== cf ? ' plus a classifier forward and backward' : ''}, ${r.dispatchesPerStep} dispatches per step) → ${out}`);
   return 0;
 }
@@ -266,8 +273,7 @@ async function sampleOdeImages(device: Device, run: ReturnType<typeof loadImageR
   const n: number = a.n === 2000 ? 64 : a.n;
   const r = await drawOdeImages(device, guided?.net ?? run.net, process, cfg.shape, n, a);
   const out: string = a.out ?? join(runOutputDir({ run: a.run }), `samples_${r.tag}.png`);
-  if (/\.npy$/i.test(out)) writeNpy(out, r.samples, [n, ...cfg.shape]);
-  else writeGrid(out, r.samples, cfg.shape, process.dataRange, `${cfg.process.kind}, ${r.name}, ${r.nfe.toFixed(0)} NFE${guided?.caption ?? ''}`);
+  writeSamples(out, r.samples, cfg.shape, process.dataRange, `${cfg.process.kind}, ${r.name}, ${r.nfe.toFixed(0)} NFE${guided?.caption ?? ''}`);
   console.log(`${n} images in ${r.seconds.toFixed(1)} s (${(n / r.seconds).toFixed(2)} img/s, ${r.nfe.toFixed(1)} network evaluations each${r.settings.method === 'rk45' ? `, ${r.accepted} steps accepted and ${r.rejected} rejected` : ''}) → ${out}`);
   return 0;
 }
