@@ -21,6 +21,7 @@
 // `sample` and `eval` reuse it; samples are mapped back to data units (x = μ + s·u) before anyone
 // sees them. Pure: no device, no Node built-ins.
 import type { ToyConfig, ToyNorm } from './toy_config.js';
+import type { Bounds } from '../score/samplers.js';
 import { ncsnv2Gamma } from '../score/sigmas.js';
 import { ncsnv2StepSize } from '../score/sampling/annealed.js';
 import { coreStart, groupLabels, startStep, subsampleIndex, type Groups } from './toy_start.js';
@@ -212,7 +213,7 @@ export function fitToyConfig(cfg: ToyConfig, train: ArrayLike<number>, dim: numb
 }
 
 /** Each dimension's range over the rows, widened by `margin` of it each side, in model units. */
-export function rowBounds(rows: ArrayLike<number>, dim: number, norm: ToyNorm, margin: number): { lo: number[]; hi: number[] } {
+export function rowBounds(rows: ArrayLike<number>, dim: number, norm: ToyNorm, margin: number): Bounds {
   const lo = new Array<number>(dim).fill(Infinity), hi = new Array<number>(dim).fill(-Infinity);
   for (let i = 0; i < rows.length; i++) {
     const k = i % dim;
