@@ -251,8 +251,10 @@ describe('the rules (CPU, float64)', () => {
     expect(separatedGroups(x, 2, gap, 1).length, `seed ${seed}`).toBe(2);
     const mix = coreStart(x, 2, groupLabels(x, 2, gap, 1), CORE_NN * st.nnDist, norm, sigma, 0.02, 1)!;
     // at least a component per mode (a broad mode's core may break in two at fine links: harmless,
-    // its parts are counted as well); each mode's components hold its share of the rows (tails of
-    // the broad mode near the others may go either way: 1 % of the rows) and sit on it
+    // its parts are counted as well); each mode's components hold its share of the rows and sit on
+    // it. Tails go to the likeliest core of their group: the broad mode's tail beside the thin mode
+    // stays with it (by nearest row, 0.8 % of all rows moved to the neighbours, 1.2 % in one draw in
+    // ten; by likelihood 0.12 %, at most 0.3 % in 150 draws)
     expect(mix.weights.length, `seed ${seed}`).toBeGreaterThanOrEqual(5);
     expect(mix.clip).toBe(START_CLIP);
     const share = modes.map(() => 0);
@@ -263,7 +265,7 @@ describe('the rules (CPU, float64)', () => {
       expect(dist[j], `component ${k} at ${p}, seed ${seed}`).toBeLessThan(2.5);
       share[j] += mix.weights[k];
     });
-    share.forEach((v, j) => expect(Math.abs(v - counts[j] / m), `mode ${j} share ${v}, seed ${seed}`).toBeLessThan(0.01));
+    share.forEach((v, j) => expect(Math.abs(v - counts[j] / m), `mode ${j} share ${v}, seed ${seed}`).toBeLessThan(0.005));
     expect(mix.weights.reduce((t, w) => t + w, 0)).toBeCloseTo(1, 12);
     expect(startMixtureProblem(mix, 2)).toBeNull();
     expect(startMixtureProblem({ ...mix, clip: -1 }, 2)).toMatch(/clip must be a positive/);
