@@ -8,6 +8,8 @@
 import { describe, it, expect } from 'vitest';
 import { rng, TEST_SEED } from '../kernels-tests/helpers.js';
 import { DdpmProcess, NcsnProcess, type DiscreteProcess, type Prediction } from '../src/score/processes/index.js';
+import { SdeGrid } from '../src/score/sde/grid.js';
+import { VeSde } from '../src/score/sde/ve.js';
 import { ancestralPlan, ddimPlan, ddimTimesteps, annealedPlan, makePlan, SPACINGS, type SamplerPlan, type Spacing } from '../src/score/sampling/index.js';
 import type { UpdateCoef } from '../src/tensor/ops/affine_update.js';
 import { ddpmRef, roundHalfEven, planMoments, exactEps, exactScore } from './score_refs.js';
@@ -195,7 +197,10 @@ describe(`DDIM (seed ${TEST_SEED})`, () => {
           const ts = ddimTimesteps(p.T, S, spacing);
           expect(plan.steps.map((s) => s.index)).toEqual(ts);
           expect(plan.steps.map((s) => s.cond)).toEqual(ts);
-          expect(plan.init).toEqual({ kind: 'normal', std: 1 });
+          // x_t = √ᾱ·x₀ + √(1 − ᾱ)·ε has unit variance at every index when x₀ does (as the prior assumes);
+          // 1e-8: the prior's v = (1 − (1 − ᾱ_T))/ᾱ_T loses digits when ᾱ_T is tiny (cosine: ~1e-7)
+          expect(plan.init.kind).toBe('normal');
+          expect(Math.abs((plan.init.kind === 'normal' ? plan.init.std : 0) - 1)).toBeLessThan(1e-8);
           plan.steps.forEach((s, k) => {
             const ab = abar[ts[k]], abPrev = k + 1 < S ? abar[ts[k + 1]] : 1;
             const sigma = eta * Math.sqrt((1 - abPrev) / (1 - ab)) * Math.sqrt(1 - ab / abPrev);
@@ -343,6 +348,39 @@ describe(`plans converge on Gaussian data with the exact model (exact output mom
           if (S >= 50) expect(Math.abs(o.mean - mu) / Math.sqrt(v), `${p.schedule} ${spacing} S=${S}`).toBeLessThan(0.02);
         }
         expect(prev).toBeLessThan(0.015);
+      }
+    }
+  });
+
+  it('DDIM on variance-exploding processes (NCSN levels, the VE SDE grid) starts from the noise of its first index: leading spacing as close to the data as trailing, < 2 % at S = N', () => {
+    // x_t = x₀ + s_t·z: a chain that skips the top indices (leading spacing starts at N − N/S) must
+    // start at s_{t₀}, not at the prior's σ_max — the excess noise survives x̂₀ (found on the VE
+    // Fashion-MNIST model: DDIM-20 gave saturated noise where Euler–Maruyama gave garments; with the
+    // start at σ_max the variance here came out +79 % at S = 20 and +25 % at S = 50, trailing −19 % and −8 %)
+    const m0 = uni(0.3, 0.7), v0 = uni(0.01, 0.05);
+    const model = (p: DiscreteProcess) => (s: { index?: number }) => { const m = p.marginal(s.index!); return exactScore(m.mean, m.std, m0, v0); };
+    for (const p of [new NcsnProcess(uni(10, 50), 0.01, randInt(600, 1000)), new SdeGrid(new VeSde(0.01, uni(10, 50), randInt(600, 1000)))]) {
+      const what = `${p.name} σ_max ${p.priorStd.toFixed(1)} N ${p.N} v ${v0.toFixed(3)}`;
+      const errs = (spacing: Spacing) =>
+        [10, 20, 50, 200, p.N].map((S) => {
+          const plan = ddimPlan(p, { steps: S, spacing });
+          // the start stands for x at the first index: its variance is s² there (+ the data's, which the prior neglects)
+          expect(plan.init.kind === 'normal' && plan.init.std, `${what} ${spacing} S=${S}`).toBeCloseTo(p.marginal(plan.steps[0].index!).std, 10);
+          const o = planMoments(plan, model(p));
+          return { v: o.variance / v0 - 1, m: (o.mean - m0) / Math.sqrt(v0), s0: p.marginal(plan.steps[0].index!).std };
+        });
+      const trailing = errs('trailing');
+      for (const spacing of SPACINGS) {
+        const e = errs(spacing);
+        e.forEach((x, k) => {
+          expect(Math.abs(x.v - trailing[k].v), `${what} ${spacing} vs trailing, step count #${k}: ${x.v} vs ${trailing[k].v}`).toBeLessThan(0.03);
+          // the prior's mean is 0, not the data's m0; the flow maps x at s₀ to m0 + √(v0/(v0 + s₀²))·(x − m0),
+          // so the start's offset leaves m0/√(v0 + s₀²) data SDs (0.16 from s₀ ≈ 3, where leading spacing
+          // with S = 200 of N = 790 starts)
+          expect(Math.abs(x.m), `${what} ${spacing} #${k}`).toBeLessThan(0.03 + 1.1 * m0 / Math.sqrt(v0 + x.s0 ** 2));
+          if (k > 0) expect(Math.abs(x.v), `${what} ${spacing} #${k}`).toBeLessThan(Math.abs(e[k - 1].v));
+        });
+        expect(Math.abs(e[e.length - 1].v), `${what} ${spacing} S = N`).toBeLessThan(0.02);
       }
     }
   });

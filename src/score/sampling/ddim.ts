@@ -7,10 +7,11 @@
 // η = 0 is the deterministic DDIM; η = 1 with every index (S = N) is DDPM's ancestral sampler with
 // the posterior variance β̃. After the last index the chain lands on x̂₀ itself (ᾱ_prev = 1, as
 // diffusers' set_alpha_to_one). Substituting ε̂, the update is x_prev = d·x_t + (m_prev − d·m_t)·x̂₀ + σ·z
-// with d = √(s_prev² − σ²)/s_t: one fused update per step.
+// with d = √(s_prev² − σ²)/s_t: one fused update per step. The chain starts from the noise level of
+// its first index (plan.ts startStd): for VE that is s_{t₀}, below σ_max when the spacing skips the top.
 import type { DiscreteProcess } from '../processes/process.js';
 import { adapt } from '../adapter.js';
-import { dataBounds, type SamplerPlan, type PlanStep } from './plan.js';
+import { dataBounds, startStd, type SamplerPlan, type PlanStep } from './plan.js';
 
 /** numpy's rounding (np.round): halves go to the even neighbour. */
 export function roundHalfEven(x: number): number {
@@ -74,5 +75,5 @@ export function ddimPlan(proc: DiscreteProcess, o: DdimOptions = {}): SamplerPla
     const x0 = adapt(proc.prediction, mt).x0;
     return { index: t, cond: proc.conditioning(t), coef: { p: x0.cx, q: x0.co, a: d, b: prev.mean - d * mt.mean, c: sigma, lo, hi }, level: prev };
   });
-  return { name: `ddim(${ts.length}, η=${eta})`, init: { kind: 'normal', std: proc.priorStd }, steps, clip: !!o.clip };
+  return { name: `ddim(${ts.length}, η=${eta})`, init: { kind: 'normal', std: startStd(proc, ts[0]) }, steps, clip: !!o.clip };
 }

@@ -29,7 +29,7 @@ import { rand, randn, createClock, type Clock } from '../../tensor/ops/random.js
 import { fill, unary } from '../../tensor/ops/elementwise.js';
 import { affineUpdate, UpdateCoefficients, type UpdateCoef } from '../../tensor/ops/affine_update.js';
 import type { NoiseConditionalNet } from '../losses.js';
-import type { Marginal } from '../processes/process.js';
+import type { DiscreteProcess, Marginal } from '../processes/process.js';
 
 export interface PlanStep {
   /** The network's noise-level input for this step (σ or t). */
@@ -323,4 +323,19 @@ export function meanRowNorm(t: Tensor): Tensor {
 /** The data range of a process's images, as clip bounds for x̂₀. */
 export function dataBounds(proc: { dataRange: '[0,1]' | '[-1,1]' }): [number, number] {
   return proc.dataRange === '[0,1]' ? [0, 1] : [-1, 1];
+}
+
+/**
+ * The std of the Gaussian a chain starting at `index` draws from. The prior N(0, P²) stands for x at
+ * the last index, x = m·x₀ + s·ε, so it credits the data with variance v = (P² − s²)/m² there (VP: 1,
+ * VE: 0); a chain that starts lower (DDIM's leading spacing) draws with the same v at its own index:
+ * √(s₀² + m₀²·v). For VP-type processes that is P again (s² + m² = 1); for VE it is s₀, not σ_max —
+ * the excess noise would survive into x̂₀.
+ */
+export function startStd(proc: DiscreteProcess, index: number): number {
+  const top = proc.marginal(proc.N - 1), at = proc.marginal(index);
+  if (index === proc.N - 1) return proc.priorStd;
+  const v = Math.max(0, (proc.priorStd ** 2 - top.std ** 2) / top.mean ** 2);
+  // a schedule with m = 0 at the top (zero terminal SNR) tells nothing of v: start from the prior
+  return Number.isFinite(v) ? Math.sqrt(at.std ** 2 + at.mean ** 2 * v) : proc.priorStd;
 }
