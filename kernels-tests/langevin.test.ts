@@ -76,6 +76,35 @@ describe(`langevin (seed ${TEST_SEED})`, () => {
     [x, s, coef].forEach((t) => t.dispose());
   });
 
+  it('box clamps each coordinate to its own [lo, hi] in the same pass (rows of odd width, in place and out, with coef)', async () => {
+    const r = rng(TEST_SEED + 2);
+    for (const [rows, D] of [[1, 1], [37, 3], [501, 7], [64, 2]] as const) {
+      const n = rows * D;
+      poisonPool(d, n * 4 + 256, 2);
+      const z = await kernelZ(n, { stream: 4 });
+      // boxes that cut off a good share of the results on both sides, one per coordinate
+      const lo = r.uniform(D, -1.5, -0.2), hi = r.uniform(D, 0.2, 1.5);
+      const xv = r.uniform(n, -2, 2), sv = r.uniform(n, -3, 3);
+      const box = Tensor.fromArray(d, [...lo, ...hi], [2, D]);
+      const x = Tensor.fromArray(d, xv, [rows, D]), s = Tensor.fromArray(d, sv, [rows, D]);
+      const coef = Tensor.fromArray(d, [0.5, 2]);
+      const ref = langevinRef(xv, sv, z, 0.2, 0.6).map((v, i) => Math.min(Math.max(v, lo[i % D]), hi[i % D]));
+      const clipped = ref.filter((v, i) => v === lo[i % D] || v === hi[i % D]).length;
+      if (n > 10) expect(clipped, `${rows}×${D}: the test must clip`).toBeGreaterThan(n / 10);
+      const out = Tensor.empty(d, [rows, D]);
+      langevinStep(x, s, { step: 0.4, noiseScale: 0.3, seed, stream: 4, coef, box, out });
+      langevinStep(x, s, { step: 0.4, noiseScale: 0.3, seed, stream: 4, coef, box });
+      for (const [what, got] of [['out', await out.toArray()], ['in place', await x.toArray()]] as const) {
+        for (let i = 0; i < n; i++) expect(Math.abs(got[i] - ref[i]), `${what} ${rows}×${D} element ${i}`).toBeLessThan(1e-5 * (1 + Math.abs(ref[i])));
+      }
+      [x, s, coef, box, out].forEach((t) => t.dispose());
+    }
+    const x = Tensor.fromArray(d, new Float32Array(12), [4, 3]), s = Tensor.fromArray(d, new Float32Array(12), [4, 3]);
+    const bad = Tensor.fromArray(d, new Float32Array(8), [2, 4]);
+    expect(() => langevinStep(x, s, { step: 1, noiseScale: 1, box: bad })).toThrow(/box must be \[2, D\].*\[2, 4\].*\[4, 3\]/);
+    [x, s, bad].forEach((t) => t.dispose());
+  });
+
   it('recorded step: new noise per clock step, same noise for the same step', async () => {
     const n = 300;
     const clock = createClock(d);

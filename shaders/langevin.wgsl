@@ -8,12 +8,15 @@ override WG: u32 = 64;
 override INPLACE: u32 = 1;
 // 1: multiply step and noise by coef[0], coef[1] (a [2] tensor a kernel or the host writes per step)
 override USE_COEF: u32 = 0;
+// 1: clamp each result to [box[c], box[cols + c]], c = i mod cols (rows of `cols` coordinates, a
+// box per coordinate): keeps a chain inside its data's range in the same pass, no extra dispatch
+override BOX: u32 = 0;
 
 struct Params {
   //! splice philox_key.wgsl: n, seed, stream, offset
   step: f32,
   noise: f32,
-  _p0: u32,
+  cols: u32,
   _p1: u32,
 }
 
@@ -22,7 +25,9 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 @group(0) @binding(3) var<storage, read> clock: array<u32>;
 @group(0) @binding(4) var<storage, read> coef: array<f32>;
-@group(0) @binding(5) var<uniform> p: Params;
+// [2, cols]: lower ends, then upper ends (BOX only)
+@group(0) @binding(5) var<storage, read> box: array<f32>;
+@group(0) @binding(6) var<uniform> p: Params;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -37,7 +42,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   for (var j = 0u; j < 4u; j++) {
     let i = base + j;
     if (i < p.n) {
-      let v = x[i] + a * s[i] + b * z[j];
+      var v = x[i] + a * s[i] + b * z[j];
+      if (BOX == 1u) {
+        let c = i % p.cols;
+        v = clamp(v, box[c], box[p.cols + c]);
+      }
       if (INPLACE == 1u) { x[i] = v; } else { out[i] = v; }
     }
   }

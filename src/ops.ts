@@ -136,7 +136,7 @@ export const setSeed = c('setSeed', rnd.setSeed, [['device', device], ['seed', n
 
 export const langevinStep = c('langevinStep', lgv.langevinStep, [
   ['x', T], ['score', T],
-  ['opts', options({ ...KEY, step: num, noiseScale: num, seed: num, out: T, coef: T }, ['step', 'noiseScale'])],
+  ['opts', options({ ...KEY, step: num, noiseScale: num, seed: num, out: T, coef: T, box: T }, ['step', 'noiseScale'])],
 ]);
 export const langevinUpdate = c('langevinUpdate', lgv.langevinUpdate, [['x', T], ['score', T], ['alpha', num], ['seed', seed], ['opts', options({ ...KEY, out: T })]]);
 export const fill = c('fill', ew.fill, [['device', device], ['shape', shape], ['value', num]]);

@@ -9,7 +9,6 @@ import { noGrad } from '../autograd/engine.js';
 import * as op from '../autograd/ops.js';
 import { rand, randn, createClock, type Clock } from '../tensor/ops/random.js';
 import { langevinStep } from '../tensor/ops/langevin.js';
-import { copyInto } from '../tensor/ops/layout.js';
 import { annealedStepSize } from './sigmas.js';
 import type { ScoreModel } from './losses.js';
 
@@ -113,7 +112,7 @@ class Chain {
   readonly sigma: Tensor | null;
   readonly clock: Clock;
   /** lo and −hi as [1, D] rows (bounds). */
-  private readonly box: [Tensor, Tensor] | null;
+  private readonly box: Tensor | null;
   private rec: ReturnType<Device['record']>['recording'] | null = null;
   private snaps: { step: number; t: Tensor }[] = [];
   step = 0;
@@ -135,7 +134,7 @@ class Chain {
     this.coef = Tensor.fromArray(device, [0, 0], [2], 'langevin coef').keep();
     const b = o.bounds;
     if (b && (o.shape.length !== 1 || b.lo.length !== o.shape[0] || b.hi.length !== o.shape[0])) throw new Error(`bounds: need ${o.shape.length === 1 ? o.shape[0] : 'rows of shape [D] and'} lower and upper ends`);
-    this.box = b ? [Tensor.fromArray(device, b.lo, [1, b.lo.length], 'bounds lo').keep(), Tensor.fromArray(device, b.hi.map((v) => -v), [1, b.hi.length], 'bounds -hi').keep()] : null;
+    this.box = b ? Tensor.fromArray(device, [...b.lo, ...b.hi], [2, b.lo.length], 'bounds').keep() : null;
     this.sigma = conditional ? Tensor.fromArray(device, new Float32Array(o.n), [o.n, 1], 'sigma').keep() : null;
     this.clock = createClock(device);
   }
@@ -145,9 +144,7 @@ class Chain {
     this.device.scope(() =>
       noGrad(() => {
         const s = this.model.score(this.x, this.sigma ?? undefined);
-        langevinStep(this.x, s, { step: 1, noiseScale: 1, coef: this.coef, seed: this.o.seed ?? 0, stream: 1, clock: this.clock });
-        // min(max(x, lo), hi) = −max(−max(x, lo), −hi)
-        if (this.box) copyInto(this.x, op.neg(op.maximum(op.neg(op.maximum(this.x, this.box[0])), this.box[1])));
+        langevinStep(this.x, s, { step: 1, noiseScale: 1, coef: this.coef, seed: this.o.seed ?? 0, stream: 1, clock: this.clock, box: this.box ?? undefined });
       }),
     );
   }
@@ -183,7 +180,7 @@ class Chain {
       s.t.dispose();
     }
     this.rec?.dispose();
-    for (const t of [this.x, this.coef, this.sigma, final, ...(this.box ?? [])]) if (t && !t.disposed) t.dispose();
+    for (const t of [this.x, this.coef, this.sigma, final, this.box]) if (t && !t.disposed) t.dispose();
     this.clock.dispose();
     return { samples, snapshots };
   }
