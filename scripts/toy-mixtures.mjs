@@ -26,6 +26,7 @@
 //   node scripts/toy-mixtures.mjs --tag steps6000 --train-args "--steps 6000" --sets unequal4
 //   node scripts/toy-mixtures.mjs --tag T300 --from default --sample-args "--steps 300"   # sampler only
 //   node scripts/toy-mixtures.mjs --table          # only rewrite the table from the JSON
+//   … --cli dist/frozen/scoregpu.mjs               # a frozen bundle instead of bin/scoregpu.mjs (which rebuilds when src/ changes)
 //   node scripts/toy-mixtures.mjs --results docs/results/toy-mixtures --losses ssm   # results kept in git
 // Writes OUT/data/*.npy, OUT/runs/TAG/SET-LOSS/ (the run), RES/results.json and RES/results.md
 // (OUT = --out, default runs/toy-mixtures; RES = --results, default OUT: runs/ is not kept, so put
@@ -36,6 +37,8 @@ import { join } from 'node:path';
 import { importBundled, cliArgs, root } from './run-bundled.mjs';
 
 const { opt, flag } = cliArgs();
+// --cli: another entry point (a frozen bundle, so that source edits elsewhere don't rebuild the CLI between runs)
+const CLI = opt('cli', join(root, 'bin/scoregpu.mjs'));
 const OUT = opt('out', 'runs/toy-mixtures');
 const RES = opt('results', OUT);
 const TAG = opt('tag', 'default');
@@ -124,7 +127,7 @@ function truth(set) {
 }
 
 function cli(args, what) {
-  const r = spawnSync(process.execPath, [join(root, 'bin/scoregpu.mjs'), ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp' } });
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp' } });
   if (r.status !== 0) throw new Error(`${what}: scoregpu ${args.join(' ')} exited ${r.status}: ${(r.stderr || r.stdout).trim().split('\n').pop()}`);
   return r.stdout;
 }
