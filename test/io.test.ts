@@ -37,6 +37,18 @@ describe('npy', () => {
     expect(decodeNpy(encodeNpy(new Float32Array(0), [0, 3])).shape).toEqual([0, 3]);
   });
 
+  it('decodes a Node Buffer that is a view into a larger pool (what readFileSync returns for small files)', () => {
+    // Buffer.prototype.slice is a view: a decoder that copies with slice() and then reads .buffer
+    // from offset 0 returns the pool's bytes instead of the array's
+    const f = Float32Array.from({ length: 7 }, () => Math.random() - 0.5);
+    const enc = encodeNpy(f, [7]);
+    const pool = Buffer.alloc(enc.length + 40, 0x7f);
+    pool.set(enc, 24);
+    const view = pool.subarray(24, 24 + enc.length);
+    expect(view.byteOffset).toBe(24);
+    expect(bytesEq(decodeNpy(view).data, f)).toBe(true);
+  });
+
   it('writes the header per the spec (magic, v1.0, 64-byte aligned, newline-terminated)', () => {
     const b = encodeNpy(new Float32Array([1, 2, 3, 4, 5, 6]), [2, 3]);
     expect([...b.subarray(0, 8)]).toEqual([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]);
@@ -121,6 +133,12 @@ describe('safetensors', () => {
     expect(r.tensors.step.dtype).toBe('I32');
     // deterministic: same input, same bytes
     expect(bytesEq(encodeSafetensors({ step: { data: step, shape: [2] }, 'layer.bias': { data: b, shape: [1] }, 'layer.weight': { data: w, shape: [2, 3] } }, { format: 'pt', note: 'ok' }), bytes)).toBe(true);
+    // from a Node Buffer that views a larger pool at an offset (Buffer.slice is a view, not a copy)
+    const pool = Buffer.alloc(bytes.length + 48, 0x7f);
+    pool.set(bytes, 40);
+    const fromPool = decodeSafetensors(pool.subarray(40, 40 + bytes.length));
+    expect(bytesEq(fromPool.tensors['layer.weight'].data, w)).toBe(true);
+    expect(bytesEq(fromPool.tensors.step.data, step)).toBe(true);
   });
 
   it('decodes a file built by hand and rejects broken ones', () => {

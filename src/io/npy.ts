@@ -155,7 +155,8 @@ export function decodeNpy(bytes: Uint8Array, name = '<npy bytes>'): Npy {
     const why = need > have ? 'truncated .npy data' : '.npy data longer than its shape';
     throw new NpyError(name, `${why}: shape [${shape.join(', ')}] of ${descr} needs ${need} bytes, the file holds ${have}`);
   }
-  const raw = bytes.slice(start, start + need); // copy: aligned, owned
+  // a copy, aligned and owned: new Uint8Array(view), since a Node Buffer's slice() is a view into its pool
+  const raw = new Uint8Array(bytes.subarray(start, start + need));
   const bigEndian = m[1] === '>' || (m[1] === '=' && !littleEndianHost);
   if (bigEndian === littleEndianHost) swapInPlace(raw, width);
   const data = new Ctor(raw.buffer, 0, count) as NpyArray;

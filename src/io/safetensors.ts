@@ -173,7 +173,7 @@ export function decodeSafetensors(bytes: Uint8Array, name = '<safetensors bytes>
   }
   if (at !== dataLen) fail(`the header's tensors hold ${at} bytes, the file has ${dataLen} after the header (truncated header or appended data)`);
   for (const { key, dtype, shape, b, end } of entries) {
-    const raw = bytes.slice(base + b, base + end); // copy: aligned and owned
+    const raw = new Uint8Array(bytes.subarray(base + b, base + end)); // a copy, aligned and owned (a Buffer's slice() is a view)
     let data: StTensor['data'];
     switch (dtype) {
       case 'F32': data = new Float32Array(raw.buffer); break;
