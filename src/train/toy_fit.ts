@@ -11,11 +11,13 @@
 //     (ncsnv2StepSize) raised to give the chains enough relaxation per e-fold of σ to share mass
 //     between modes (annealedStep), chains started from the prior N(0, σ_max²I) — around the data mean.
 //   Single-σ objectives (DSM, DEEN; ESM/SSM/SSM-VR on the smoothed data where they smooth):
-//     σ = 0.05 s, plain Langevin α from 0.025 s² decaying to 2.5e-5 s², chains started uniform on
-//     μ ± 1.5 s — the constants tuned on the built-in sets (s ≈ 2 there) expressed in units of s;
-//     on data in groups that σ does not bridge, chains start in each group's cores (finer links,
-//     CORE_NN) in proportion to their shares of the rows instead (toy_start.ts: the score cannot
-//     know those weights), no further than START_CLIP widths from a core's mean (toy_start.ts).
+//     σ = SINGLE_SIGMA s, plain Langevin α from 0.025 s² decaying to 2.5e-5 s², chains started
+//     uniform on μ ± 1.5 s — the constants tuned on the built-in sets (s ≈ 2 there) expressed in
+//     units of s; where the data hold two or more cores (modes linked at CORE_NN median nearest-
+//     neighbour distances, inside one group or across groups that σ does not bridge), chains start
+//     in the cores in proportion to their shares of the rows instead (toy_start.ts: the score
+//     cannot know the weights of modes Langevin does not cross between), no further than
+//     START_CLIP widths from a core's mean, and stay within the rows' range.
 //
 // Everything the rules chose is stored in the run's config (in model units, with `norm`), so
 // `sample` and `eval` reuse it; samples are mapped back to data units (x = μ + s·u) before anyone
@@ -111,6 +113,14 @@ export const GAP_NN = 8;
  * scripts/toy-mixtures.mjs) — each get their counted share.
  */
 export const CORE_NN = 4;
+/**
+ * The single-σ objectives' σ (and the checkerboard's smoothing), in units of the data's scale s.
+ * Measured (scripts/toy-mixtures.mjs, README): at 0.05 s DSM misplaced the swiss roll's mass along
+ * the roll (7.2× the energy-distance floor: the chains do not travel a thin connected arm at that
+ * σ); at 0.1 s it gave 1.4×, and the counted core start (below) keeps unequal mode weights, which a
+ * wider σ would otherwise blur by merging modes into one group.
+ */
+export const SINGLE_SIGMA = 0.1;
 /** The box single-σ chains are kept in (ToyConfig.bounds): the rows' range widened by this share of it each side. */
 export const BOUNDS_MARGIN = 0.1;
 
@@ -184,19 +194,19 @@ export function fitToyConfig(cfg: ToyConfig, train: ArrayLike<number>, dim: numb
   } else {
     // the tuned toy constants (data scale s ≈ 2) in units of s; the checkerboard's discontinuous
     // density is learned smoothed (see toy_recipes.ts)
-    const smooth = cfg.data === 'checkerboard' ? 0.1 : 0.05;
-    out.sigma = fixed.sigma !== undefined ? fixed.sigma / s : smooth;
-    out.dataNoise = cfg.data === 'checkerboard' ? smooth : 0;
+    out.sigma = fixed.sigma !== undefined ? fixed.sigma / s : SINGLE_SIGMA;
+    out.dataNoise = cfg.data === 'checkerboard' ? SINGLE_SIGMA : 0;
     out.stepSize = 0.025;
     out.stepSizeEnd = 2.5e-5;
     out.init = 'uniform';
     out.initScale = 1.5;
-    // what such a score cannot do: weigh groups of the data that its σ does not bridge. The chains
-    // start in each group in proportion to its share of the rows instead (toy_start.ts)
-    const gap = Math.max(GAP_SIGMAS * Math.max(out.sigma, out.dataNoise, smooth) * s, GAP_NN * st.nnDist);
+    // what such a score cannot do: weigh groups of the data that its σ does not bridge, or modes of
+    // one group that Langevin does not cross between in its steps. The chains start in each core in
+    // proportion to its share of the rows instead (toy_start.ts); one core: the uniform box
+    const gap = Math.max(GAP_SIGMAS * Math.max(out.sigma, out.dataNoise, SINGLE_SIGMA) * s, GAP_NN * st.nnDist);
     const linked = groupLabels(train, dim, gap, cfg.seed);
     const groups = groupShares(linked).length;
-    const start = groups >= 2 ? coreStart(train, dim, linked, Math.min(CORE_NN * st.nnDist, gap), norm, Math.max(out.sigma, out.dataNoise), GROUP_MIN_SHARE, cfg.seed) : null;
+    const start = coreStart(train, dim, linked, Math.min(CORE_NN * st.nnDist, gap), norm, Math.max(out.sigma, out.dataNoise), GROUP_MIN_SHARE, cfg.seed);
     out.fit = { ...out.fit!, groups: Math.max(groups, 1), gap };
     if (start) {
       out.init = 'mixture';
@@ -239,7 +249,7 @@ export function describeFit(cfg: ToyConfig): string {
   }
   const sm = cfg.loss === 'dsm' || cfg.loss === 'deen' ? `σ = ${f(cfg.sigma * s)}${cfg.antithetic ? ' (noise in ±z pairs)' : ''}` : cfg.dataNoise > 0 ? `data smoothed by σ = ${f(cfg.dataNoise * s)}` : 'no smoothing';
   const start = cfg.init === 'mixture' && cfg.startMixture
-    ? `start in ${cfg.startMixture.weights.length} cores of the data's ${cfg.fit?.groups ?? '?'} separated groups by their shares (${cfg.startMixture.weights.map((w) => (100 * w).toFixed(1) + ' %').join(', ')})${cfg.startMixture.clip ? `, within ${cfg.startMixture.clip} widths of each` : ''}${cfg.bounds ? `; chains kept within the rows' range ± ${100 * BOUNDS_MARGIN} %` : ''}`
+    ? `start in ${cfg.startMixture.weights.length} cores of the data (${cfg.fit?.groups ?? '?'} separated group${cfg.fit?.groups === 1 ? '' : 's'}) by their shares (${cfg.startMixture.weights.map((w) => (100 * w).toFixed(1) + ' %').join(', ')})${cfg.startMixture.clip ? `, within ${cfg.startMixture.clip} widths of each` : ''}${cfg.bounds ? `; chains kept within the rows' range ± ${100 * BOUNDS_MARGIN} %` : ''}`
     : `start uniform on μ ± ${f(cfg.initScale * s)}`;
   return `${head}; ${sm}, Langevin ${cfg.sampleSteps} steps, α ${f(cfg.stepSize * s * s)} → ${f(cfg.stepSizeEnd * s * s)}, ${start}`;
 }

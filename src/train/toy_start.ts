@@ -148,13 +148,73 @@ export function boundsProblem(b: unknown, dim: number): string | null {
   return ok(lo) && ok(hi) && lo.every((v, k) => v < hi[k]) ? null : `needs lo and hi of ${dim} finite numbers each, lo < hi`;
 }
 
+/** A candidate core is a mode of its own only if the density between it and the larger core it joins dips below this share of the lower end. */
+export const DIP_RATIO = 0.2;
+
+/**
+ * For each fine component that `isCore` accepts, the component it belongs to: itself, or — when the
+ * density along the segment from its mean to the mean of the nearest larger candidate of the same
+ * group never dips below DIP_RATIO of the lower of the two ends — that candidate's own root. The
+ * density is the count of subsample rows within `radius` of nine points on the segment. A 2-D
+ * Gaussian linked at 4 median nearest-neighbour distances leaves a 2–4 % piece of its tail apart in
+ * one draw in twenty: such a piece is not a mode (density rises all the way to the blob's centre),
+ * while modes that Langevin does not cross between have an empty or thin gap between them.
+ */
+function shoulderParents(rows: ArrayLike<number>, dim: number, idx: number[], fine: { label: Int32Array; count: number }, group: Int32Array, isCore: (f: number) => boolean, radius: number): Int32Array {
+  const m = idx.length;
+  const parent = Int32Array.from({ length: fine.count }, (_, f) => f);
+  const size = new Float64Array(fine.count), mean = Array.from({ length: fine.count }, () => new Float64Array(dim));
+  const groupOf = new Int32Array(fine.count);
+  for (let i = 0; i < m; i++) {
+    const f = fine.label[i];
+    size[f]++;
+    groupOf[f] = group[i];
+    for (let a = 0; a < dim; a++) mean[f][a] += rows[idx[i] * dim + a];
+  }
+  const cand = Array.from({ length: fine.count }, (_, f) => f).filter((f) => isCore(f));
+  for (const f of cand) for (let a = 0; a < dim; a++) mean[f][a] /= size[f];
+  const r2 = radius * radius, p = new Float64Array(dim);
+  const density = (a: Float64Array, b: Float64Array, t: number) => {
+    for (let k = 0; k < dim; k++) p[k] = a[k] + t * (b[k] - a[k]);
+    let c = 0;
+    for (let i = 0; i < m; i++) {
+      let d = 0;
+      for (let k = 0; k < dim && d < r2; k++) d += (rows[idx[i] * dim + k] - p[k]) ** 2;
+      if (d < r2) c++;
+    }
+    return c;
+  };
+  // smallest first, so that a chain of shoulders ends at the largest core
+  for (const f of [...cand].sort((a, b) => size[a] - size[b])) {
+    let best = Infinity, q = -1;
+    for (const g of cand) {
+      if (g === f || groupOf[g] !== groupOf[f] || size[g] < size[f] || (size[g] === size[f] && g < f)) continue;
+      let d = 0;
+      for (let k = 0; k < dim; k++) d += (mean[g][k] - mean[f][k]) ** 2;
+      if (d < best) [best, q] = [d, g];
+    }
+    if (q < 0) continue;
+    const ends = Math.min(density(mean[f], mean[q], 0), density(mean[f], mean[q], 1));
+    let valley = Infinity;
+    for (let j = 1; j < 8; j++) valley = Math.min(valley, density(mean[f], mean[q], j / 8));
+    if (valley >= DIP_RATIO * ends) parent[f] = q;
+  }
+  for (const f of cand) {
+    let r = f;
+    while (parent[r] !== r) r = parent[r];
+    parent[f] = r;
+  }
+  return parent;
+}
+
 /**
  * The start mixture by density cores (issue 15, item 4). Within each separated group (`coarse`:
  * groupLabels at the groups' gap), the subsample is linked again at the finer `coreGap`, so that
  * modes close enough to fall into one group (two tight modes 6–7 widths apart, a broad mode whose
  * tail reaches a small one) still get a component each: Langevin on a single-σ score does not move
  * mass between them within its budget either. Finely linked sets holding ≥ minShare of the
- * subsample are the cores; a group (≥ minShare) with none is one core as a whole. Every other
+ * subsample are the cores, except a shoulder of a larger one (no density dip between them:
+ * shoulderParents), which joins it; a group (≥ minShare) with none is one core as a whole. Every other
  * row (sparse tails, which break apart at fine gaps) joins the likeliest core of its group (the
  * cores' Gaussians, weighted by their counts), so tails are neither dropped nor handed to a
  * neighbour that happens to be nearer; specks in a group without a core join the core of their
@@ -188,13 +248,19 @@ export function coreStart(rows: ArrayLike<number>, dim: number, coarse: Groups, 
   const fineCore = new Int32Array(fine.count).fill(-1), groupCore = new Int32Array(coarse.count).fill(-1);
   // each group's fine cores (none: the group, if large enough, is one core)
   const coresOf: number[][] = Array.from({ length: coarse.count }, () => []);
+  // candidate cores: fine components ≥ minShare; those that are only a shoulder of a larger one
+  // (no density dip between them) join it
+  const parent = shoulderParents(rows, dim, idx, fine, coarse.label, (f) => fSize[f] >= minShare * m, coreGap);
   let K = 0;
   for (let i = 0; i < m; i++) {
     const f = fine.label[i];
-    if (fSize[f] >= minShare * m && fineCore[f] < 0) {
-      fineCore[f] = K++;
-      coresOf[coarse.label[i]].push(fineCore[f]);
+    if (fSize[f] < minShare * m || fineCore[f] >= 0) continue;
+    const root = parent[f];
+    if (fineCore[root] < 0) {
+      fineCore[root] = K++;
+      coresOf[coarse.label[i]].push(fineCore[root]);
     }
+    fineCore[f] = fineCore[root];
   }
   for (let g = 0; g < coarse.count; g++) if (coresOf[g].length === 0 && cSize[g] >= minShare * m) groupCore[g] = K++;
   if (K < 2) return null;
