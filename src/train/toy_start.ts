@@ -207,6 +207,36 @@ function shoulderParents(rows: ArrayLike<number>, dim: number, idx: number[], fi
   return parent;
 }
 
+/** A Gaussian's sufficient statistics of the vectors added: count, sum and the lower triangle of Σ v vᵀ (float64). */
+class Moments {
+  n = 0;
+  private readonly sum: Float64Array;
+  private readonly sq: Float64Array;
+  constructor(private readonly dim: number) {
+    this.sum = new Float64Array(dim);
+    this.sq = new Float64Array(dim * dim);
+  }
+  /** Adds v = x[off .. off + dim). */
+  add(x: ArrayLike<number>, off = 0): void {
+    const d = this.dim;
+    this.n++;
+    for (let a = 0; a < d; a++) {
+      const xa = x[off + a];
+      this.sum[a] += xa;
+      for (let b = 0; b <= a; b++) this.sq[a * d + b] += xa * x[off + b];
+    }
+  }
+  mean(): number[] {
+    return Array.from(this.sum, (v) => v / this.n);
+  }
+  /** The (biased) covariance about `mean`, full and symmetric. */
+  cov(mean = this.mean()): Float64Array {
+    const d = this.dim, c = new Float64Array(d * d);
+    for (let a = 0; a < d; a++) for (let b = 0; b <= a; b++) c[a * d + b] = c[b * d + a] = this.sq[a * d + b] / this.n - mean[a] * mean[b];
+    return c;
+  }
+}
+
 /**
  * The start mixture by density cores (issue 15, item 4). Within each separated group (`coarse`:
  * groupLabels at the groups' gap), the subsample is linked again at the finer `coreGap`, so that
@@ -276,23 +306,15 @@ export function coreStart(rows: ArrayLike<number>, dim: number, coarse: Groups, 
   // rows, yet far more likely under the broad one (nearest-row assignment moved 0.8 % of unequal-4's
   // broad mode to its neighbours, 1.2 % in one draw in ten). Rows of a group with no core (specks
   // below minShare) join the core of their nearest core row.
-  const gauss = Array.from({ length: K }, () => ({ n: 0, mean: new Float64Array(dim), sq: new Float64Array(dim * dim) }));
+  const gauss = Array.from({ length: K }, () => new Moments(dim));
   for (let i = 0; i < m; i++) {
     const c = fineCore[fine.label[i]];
-    if (c < 0) continue;
-    const G = gauss[c];
-    G.n++;
-    for (let a = 0; a < dim; a++) {
-      G.mean[a] += rows[idx[i] * dim + a];
-      for (let b = 0; b <= a; b++) G.sq[a * dim + b] += rows[idx[i] * dim + a] * rows[idx[i] * dim + b];
-    }
+    if (c >= 0) gauss[c].add(rows, idx[i] * dim);
   }
   const model = gauss.map((G) => {
     if (G.n === 0) return null; // a group core: it takes its whole group, no likelihood needed
-    const mean = Array.from(G.mean, (v) => v / G.n);
-    const cov = new Float64Array(dim * dim);
+    const mean = G.mean(), cov = G.cov(mean);
     let tr = 0;
-    for (let a = 0; a < dim; a++) for (let b = 0; b <= a; b++) cov[a * dim + b] = cov[b * dim + a] = G.sq[a * dim + b] / G.n - mean[a] * mean[b];
     for (let a = 0; a < dim; a++) tr += cov[a * dim + a];
     // σ² (data units) and a relative floor keep a flat core (rows on a line) positive definite
     const ridge = (sigma * norm.scale) ** 2 + 1e-9 * tr + 1e-300;
@@ -339,9 +361,7 @@ export function coreStart(rows: ArrayLike<number>, dim: number, coarse: Groups, 
   // every row → as its nearest subsample row: the same core when linked to it at the core gap, the
   // likeliest core of its group when that row is a tail; weights, means and covariances over all rows
   const n = Math.floor(rows.length / dim);
-  const cnt = new Float64Array(K);
-  const sum = Array.from({ length: K }, () => new Float64Array(dim));
-  const sq = Array.from({ length: K }, () => new Float64Array(dim * dim));
+  const mom = Array.from({ length: K }, () => new Moments(dim));
   const u = new Float64Array(dim);
   const gap2 = coreGap * coreGap;
   for (let r = 0; r < n; r++) {
@@ -354,23 +374,15 @@ export function coreStart(rows: ArrayLike<number>, dim: number, coarse: Groups, 
     const linkedToCore = fineCore[fine.label[j]] >= 0 && best < gap2;
     const k = linkedToCore || coresOf[g].length === 0 ? sub[j] : likeliest(r, coresOf[g]);
     for (let a = 0; a < dim; a++) u[a] = (rows[r * dim + a] - norm.center[a]) / norm.scale;
-    cnt[k]++;
-    for (let a = 0; a < dim; a++) {
-      sum[k][a] += u[a];
-      for (let b = 0; b <= a; b++) sq[k][a * dim + b] += u[a] * u[b];
-    }
+    mom[k].add(u);
   }
-  const order = Array.from({ length: K }, (_, k) => k).filter((k) => cnt[k] >= 2).sort((a, b) => cnt[b] - cnt[a]);
+  const order = Array.from({ length: K }, (_, k) => k).filter((k) => mom[k].n >= 2).sort((a, b) => mom[b].n - mom[a].n);
   if (order.length < 2) return null;
   const out: StartMixture = { weights: [], means: [], chols: [], clip: START_CLIP };
   for (const k of order) {
-    const mean = Array.from(sum[k], (v) => v / cnt[k]);
-    const cov = new Float64Array(dim * dim);
-    for (let a = 0; a < dim; a++) {
-      for (let b = 0; b <= a; b++) cov[a * dim + b] = cov[b * dim + a] = sq[k][a * dim + b] / cnt[k] - mean[a] * mean[b];
-      cov[a * dim + a] += sigma * sigma;
-    }
-    out.weights.push(cnt[k] / n);
+    const mean = mom[k].mean(), cov = mom[k].cov(mean);
+    for (let a = 0; a < dim; a++) cov[a * dim + a] += sigma * sigma;
+    out.weights.push(mom[k].n / n);
     out.means.push(mean);
     out.chols.push(cholesky(cov, dim));
   }

@@ -333,8 +333,8 @@ export function dataBounds(proc: { dataRange: '[0,1]' | '[-1,1]' }): [number, nu
  * the excess noise would survive into x̂₀.
  */
 export function startStd(proc: DiscreteProcess, index: number): number {
-  const top = proc.marginal(proc.N - 1), at = proc.marginal(index);
   if (index === proc.N - 1) return proc.priorStd;
+  const top = proc.marginal(proc.N - 1), at = proc.marginal(index);
   const v = Math.max(0, (proc.priorStd ** 2 - top.std ** 2) / top.mean ** 2);
   // a schedule with m = 0 at the top (zero terminal SNR) tells nothing of v: start from the prior
   return Number.isFinite(v) ? Math.sqrt(at.std ** 2 + at.mean ** 2 * v) : proc.priorStd;
