@@ -287,15 +287,16 @@ describe('the rules (CPU, float64)', () => {
     }
     expect(describeFit(cfg)).toMatch(/start in \d+ cores of the data \(\d separated groups\) by their shares .*within 2\.5 widths of each; chains kept within the rows' range ± 10 %/);
     // modes inside one group that Langevin does not cross between get their counted shares too: the
-    // four near modes alone are one group at the fit's gap, and still start in their cores
+    // four near modes alone are one group at the fit's gap (in 295 draws of 300; the thin mode stands
+    // apart in the others), and still start in their cores — the gate `groups ≥ 2` fails this
     const near = x.subarray(0, 2 * (m - counts[4]));
     const one = fitToyConfig(toyConfig({ loss: 'dsm', data: 'u4.npy' }), near, 2);
-    expect(one.fit!.groups, `seed ${seed}`).toBe(1);
+    expect(one.fit!.groups, `seed ${seed}`).toBeLessThanOrEqual(2);
     expect(one.init).toBe('mixture');
     expect(one.startMixture!.weights.length, `seed ${seed}`).toBeGreaterThanOrEqual(4);
     expect(one.bounds).toBeDefined();
-    expect(describeFit(one)).toMatch(/start in \d+ cores of the data \(1 separated group\) by their shares/);
-    expect(fitAdvice(one)).toBeNull();
+    expect(describeFit(one)).toMatch(one.fit!.groups === 1 ? /start in \d+ cores of the data \(1 separated group\) by their shares/ : /\(2 separated groups\)/);
+    if (one.fit!.groups === 1) expect(fitAdvice(one)).toBeNull();
     // NCSN needs neither; nor do data in one group
     const ncsn = fitToyConfig(toyConfig({ loss: 'ncsn', data: 'u.npy' }), x, 2);
     expect(ncsn.bounds).toBeUndefined();
@@ -304,9 +305,10 @@ describe('the rules (CPU, float64)', () => {
 
   it('one Gaussian blob is one core: pieces of its tail that fine links leave apart are shoulders, not modes', () => {
     // linked at 4 median nearest-neighbour distances, a 2-D Gaussian leaves a 2–4 % piece of its tail
-    // apart in about one fit in twenty (22 of 400 before shoulderParents); the density rises all the
-    // way from such a piece to the centre (valley/ends ≥ 0.3 measured), while real modes show a gap
-    // (≤ 0.06 on unequal4 and 8gaussians), so the piece joins the blob and the chains start uniform
+    // apart in about one fit in twenty (22 of 400 before shoulderParents); the density never falls
+    // below 0.3 of the piece's own on the way from it to the centre, while a real mode's falls to a
+    // few per cent of its own (the core-start test's modes), so the piece joins the blob and the
+    // chains start uniform
     const seed = (Math.random() * 1e9) | 0;
     const r = rng(seed);
     let mixtures = 0;

@@ -148,17 +148,20 @@ export function boundsProblem(b: unknown, dim: number): string | null {
   return ok(lo) && ok(hi) && lo.every((v, k) => v < hi[k]) ? null : `needs lo and hi of ${dim} finite numbers each, lo < hi`;
 }
 
-/** A candidate core is a mode of its own only if the density between it and the larger core it joins dips below this share of the lower end. */
+/** A candidate core is a mode of its own only if the density between it and the larger core it would join falls below this share of its own. */
 export const DIP_RATIO = 0.2;
 
 /**
  * For each fine component that `isCore` accepts, the component it belongs to: itself, or — when the
  * density along the segment from its mean to the mean of the nearest larger candidate of the same
- * group never dips below DIP_RATIO of the lower of the two ends — that candidate's own root. The
- * density is the count of subsample rows within `radius` of nine points on the segment. A 2-D
- * Gaussian linked at 4 median nearest-neighbour distances leaves a 2–4 % piece of its tail apart in
- * one draw in twenty: such a piece is not a mode (density rises all the way to the blob's centre),
- * while modes that Langevin does not cross between have an empty or thin gap between them.
+ * group never falls below DIP_RATIO of the density at its own mean — that candidate's root. The
+ * density is the count of subsample rows within `radius` of nine points on the segment. Linked at 4
+ * median nearest-neighbour distances, a 2-D Gaussian leaves a 2–4 % piece of its tail apart in one
+ * draw in twenty: the density never falls below 0.3 of the piece's own toward the blob's centre
+ * (measured), so it is a shoulder, not a mode. Modes that Langevin does not cross between have a gap
+ * (their density falls to a few per cent of their own). Relative to its own end, not the lower end:
+ * at this radius a broad mode's centre holds only ~10 rows, and against that count a small tight
+ * mode's 0.2 dip was noise (it merged in one draw in fifty).
  */
 function shoulderParents(rows: ArrayLike<number>, dim: number, idx: number[], fine: { label: Int32Array; count: number }, group: Int32Array, isCore: (f: number) => boolean, radius: number): Int32Array {
   const m = idx.length;
@@ -194,10 +197,10 @@ function shoulderParents(rows: ArrayLike<number>, dim: number, idx: number[], fi
       if (d < best) [best, q] = [d, g];
     }
     if (q < 0) continue;
-    const ends = Math.min(density(mean[f], mean[q], 0), density(mean[f], mean[q], 1));
+    const own = density(mean[f], mean[q], 0);
     let valley = Infinity;
     for (let j = 1; j < 8; j++) valley = Math.min(valley, density(mean[f], mean[q], j / 8));
-    if (valley >= DIP_RATIO * ends) parent[f] = q;
+    if (valley >= DIP_RATIO * own) parent[f] = q;
   }
   for (const f of cand) {
     let r = f;
