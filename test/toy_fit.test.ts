@@ -11,7 +11,7 @@ import type { Device } from '../src/gpu/device.js';
 import type { Tensor } from '../src/tensor/tensor.js';
 import * as op from '../src/ops.js';
 import { toyConfig, sampleToyModel, checkFiniteSamples } from '../src/train/toy_recipes.js';
-import { fitToyConfig, dataStats, describeFit, fitAdvice, separatedGroups, GAP_SIGMAS, GAP_NN, CORE_NN, BOUNDS_MARGIN } from '../src/train/toy_fit.js';
+import { fitToyConfig, dataStats, describeFit, fitAdvice, separatedGroups, GAP_SIGMAS, GAP_NN, CORE_NN, BOUNDS_MARGIN, SINGLE_SIGMA } from '../src/train/toy_fit.js';
 import { coreStart, groupLabels, startStep, startMixtureProblem, boundsProblem, START_CLIP } from '../src/train/toy_start.js';
 import { langevin } from '../src/score/samplers.js';
 import { trainToy, loadToyRun } from '../src/train/toy_run.js';
@@ -396,6 +396,20 @@ describe('the rules (CPU, float64)', () => {
     expect(big.norm!.scale / a.norm!.scale).toBeCloseTo(100, 6);
     const user = fitToyConfig(toyConfig({ loss: 'dsm', data: 'a.npy' }), base.map((v) => 100 * v), 2, { sigma: 30 });
     expect(user.sigma * user.norm!.scale).toBeCloseTo(30, 6);
+    // σ = 0.1 s by default (SINGLE_SIGMA): DSM/DEEN's noise, and the smoothing ESM/SSM/SSM-VR apply
+    // to the data (none for DSM/DEEN, whose σ smooths already); --sigma sets both, 0 turns the smoothing off
+    expect(a.sigma).toBe(SINGLE_SIGMA);
+    expect(a.dataNoise).toBe(0);
+    for (const loss of ['ssm', 'ssmvr', 'esm'] as const) {
+      const c = fitToyConfig(toyConfig({ loss, data: 'a.npy' }), base.map((v) => 100 * v), 2);
+      expect(c.dataNoise, loss).toBe(SINGLE_SIGMA);
+      expect(describeFit(c)).toMatch(/data smoothed by σ = /);
+      const u = fitToyConfig(toyConfig({ loss, data: 'a.npy' }), base.map((v) => 100 * v), 2, { sigma: 30 });
+      expect(u.dataNoise * u.norm!.scale, loss).toBeCloseTo(30, 6);
+      const none = fitToyConfig(toyConfig({ loss, data: 'a.npy' }), base.map((v) => 100 * v), 2, { sigma: 0 });
+      expect(none.dataNoise, loss).toBe(0);
+      expect(describeFit(none)).toMatch(/no smoothing/);
+    }
     // a bigger set: statistics on a 1000-row subsample stay within the full set's
     const many = r.normal(2 * 3000);
     const st = dataStats(many, 2, 1);
@@ -413,6 +427,21 @@ describe('the rules (CPU, float64)', () => {
     expect(describeFit(plain)).not.toMatch(/±z/);
     expect(configFromArgs({ data: '8gaussians', loss: 'dsm', seed: 0 }).antithetic).toBe(false);
     expect(configFromArgs({ data: '8gaussians', loss: 'dsm', seed: 0, antithetic: true }).antithetic).toBe(true);
+  });
+
+  it('the noise flags are checked: --sigma per objective, --sigma-max/--sigma-min/--levels', () => {
+    const args = (loss: string, extra: Record<string, unknown>) => () => configFromArgs({ data: '8gaussians', loss, seed: 0, ...extra });
+    expect(args('dsm', { sigma: -1 })).toThrow(/^--sigma must be a positive number \(data units\) for dsm, got -1$/);
+    expect(args('deen', { sigma: 0 })).toThrow(/^--sigma must be a positive number .* for deen, got 0$/);
+    expect(args('ssm', { sigma: -0.5 })).toThrow(/^--sigma must be a non-negative number .* for ssm, got -0.5$/);
+    expect(args('esm', { sigma: NaN })).toThrow(/--sigma must be/);
+    expect(args('ssm', { sigma: 0 })).not.toThrow();
+    expect(args('dsm', { sigma: 0.3 })).not.toThrow();
+    expect(args('ncsn', { sigma: 0.3 })).toThrow(/^--sigma is for single-σ objectives; ncsn takes --sigma-max/);
+    expect(args('ncsn', { 'sigma-max': 0 })).toThrow(/^--sigma-max must be a positive number/);
+    expect(args('ncsn', { 'sigma-max': 1, 'sigma-min': 2 })).toThrow(/^--sigma-min \(2\) must be below --sigma-max \(1\)$/);
+    expect(args('ncsn', { levels: 1 })).toThrow(/^--levels must be an integer ≥ 2, got 1$/);
+    expect(args('ncsn', { 'sigma-max': 5, 'sigma-min': 0.1, levels: 7 })).not.toThrow();
   });
 });
 

@@ -23,7 +23,7 @@ export const TRAIN_OPTS: OptSpec = {
   'lr-schedule': { type: 'string', help: 'constant | cosine (decay to 1% at the last step)' },
   'ema-decay': { type: 'number', help: 'EMA decay of the weights sampling uses' },
   hidden: { type: 'list', help: 'hidden widths, e.g. 128,128,128' },
-  sigma: { type: 'number', help: 'noise level for dsm/deen, data units (default: derived from the data)' },
+  sigma: { type: 'number', help: 'noise level for dsm/deen, or the data\'s smoothing for ssm/ssmvr/esm (0: none); data units (default: 0.1 × the data\'s scale)' },
   antithetic: { type: 'boolean', help: 'dsm/deen: each row with noise z and −z, which cancels the loss\'s noisiest term (twice the rows per step; default on for deen, --no-antithetic turns it off)' },
   'sigma-max': { type: 'number', help: 'largest NCSN noise level, data units (default: the largest distance between two training points)' },
   'sigma-min': { type: 'number', help: 'smallest NCSN noise level, data units (default: half the median nearest-neighbour distance)' },
@@ -57,6 +57,14 @@ export function configFromArgs(a: Record<string, any>): ToyConfig {
   if (!(cfg.emaDecay >= 0 && cfg.emaDecay < 1)) throw new Error(`--ema-decay must be in [0, 1), got ${cfg.emaDecay}`);
   if (!(cfg.steps > 0 && Number.isInteger(cfg.steps))) throw new Error(`--steps must be a positive integer, got ${cfg.steps}`);
   if (!(cfg.batchSize > 0 && Number.isInteger(cfg.batchSize))) throw new Error(`--batch must be a positive integer, got ${cfg.batchSize}`);
+  const single = cfg.loss === 'dsm' || cfg.loss === 'deen';
+  if (a.sigma !== undefined) {
+    if (cfg.loss === 'ncsn') throw new Error('--sigma is for single-σ objectives; ncsn takes --sigma-max, --sigma-min and --levels');
+    if (!(Number.isFinite(a.sigma) && (single ? a.sigma > 0 : a.sigma >= 0))) throw new Error(`--sigma must be a ${single ? 'positive' : 'non-negative'} number (data units) for ${cfg.loss}, got ${a.sigma}`);
+  }
+  for (const k of ['sigma-max', 'sigma-min'] as const) if (a[k] !== undefined && !(Number.isFinite(a[k]) && a[k] > 0)) throw new Error(`--${k} must be a positive number (data units), got ${a[k]}`);
+  if (a['sigma-max'] !== undefined && a['sigma-min'] !== undefined && !(a['sigma-min'] < a['sigma-max'])) throw new Error(`--sigma-min (${a['sigma-min']}) must be below --sigma-max (${a['sigma-max']})`);
+  if (a.levels !== undefined && !(Number.isInteger(a.levels) && a.levels >= 2)) throw new Error(`--levels must be an integer ≥ 2, got ${a.levels}`);
   loadDataset(cfg.data, { nTrain: 1, nHeld: 1 }); // fail fast on an unknown data set
   return cfg;
 }

@@ -20,10 +20,11 @@ import { NonFiniteError } from '../gpu/errors.js';
 export const INITS = ['uniform', 'normal', 'mixture'] as const;
 
 /**
- * What differs by data set. The checkerboard's density is discontinuous at the square edges, where
- * its score is undefined: the single-σ objectives learn the score of the data smoothed by σ = 0.2
- * (DSM/DEEN by their own σ, ESM/SSM by perturbing the data), which also lets Langevin chains cross
- * between squares; the final Tweedie step removes most of the blur.
+ * What differs by data set in an unfitted config (trainToy without `fit`; the CLI always fits, and
+ * toy_fit.ts then smooths every set by 0.1 of its scale). The checkerboard's density is
+ * discontinuous at the square edges, where its score is undefined: the single-σ objectives learn the
+ * score of the data smoothed by σ = 0.2 (DSM/DEEN by their own σ, ESM/SSM by perturbing the data),
+ * which also lets Langevin chains cross between squares; the final Tweedie step removes most of the blur.
  */
 const DATA_RECIPES: Record<string, Partial<ToyConfig>> = {
   checkerboard: { sigma: 0.2, dataNoise: 0.2 },
