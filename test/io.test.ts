@@ -374,9 +374,31 @@ describe('Progress', () => {
     expect(formatDuration(3725)).toBe('1:02:05');
   });
 
+  it('log mode also prints when a minute passes without a line (a long job still shows it moves), and not much more often', () => {
+    const f = fake(false);
+    const p = new Progress({ total: 1000, label: 'bpd', stream: f.stream, now: f.clock.now });
+    const times: number[] = [];
+    let t = 0;
+    for (let i = 0; i < 1000; i++) {
+      const dt = 1000 + ((i * 7919) % 13) * 100; // 1.0–2.2 s a tick, uneven: 10 % takes ~27 min
+      f.clock.advance(dt);
+      t += dt;
+      const before = f.out.length;
+      p.tick(1);
+      if (f.out.length > before) times.push(t);
+    }
+    p.done();
+    const gaps = times.slice(1).map((x, i) => x - times[i]);
+    expect(Math.max(...gaps)).toBeLessThan(60_000 + 2300); // one tick past the minute at most
+    expect(times.length).toBeGreaterThan(t / 60_000 - 2);
+    expect(times.length).toBeLessThan(t / 60_000 + 12);
+    expect(f.out.every((l) => /^bpd +\d+\/1000 +\d+% .*\n$/.test(l))).toBe(true);
+    expect(f.out[f.out.length - 1]).toMatch(/1000\/1000 +100% .* in /);
+  });
+
   it('a resumed run counts earlier steps in the bar but not in the rate or ETA', () => {
     const f = fake(false);
-    const p = new Progress({ total: 4000, label: 'train', stream: f.stream, now: f.clock.now });
+    const p = new Progress({ total: 4000, label: 'train', stream: f.stream, now: f.clock.now, logIntervalMs: Infinity });
     f.clock.advance(5);
     p.resumeAt(1750); // restarts the clock: the 5 ms before do not count
     for (let i = 0; i < 250; i++) {

@@ -1,7 +1,8 @@
 // A terminal progress bar for training and sampling loops.
 //   label  [██████████▌         ]  512/1000  51%  83.1 it/s  ETA 0:06  loss=0.4127
 // On a TTY it rewrites one line (\r); otherwise (CI logs, pipes) it prints a full line at each
-// ~10% of the total, so logs stay short. Writes to stderr by default; pass `stream` to redirect.
+// ~10% of the total, so logs stay short, and at least once a minute between them, so a job of hours
+// (a bits/dim run: 10% is 12 minutes) still shows it is moving. Writes to stderr by default; pass `stream` to redirect.
 
 export interface ProgressStream {
   write(s: string): unknown;
@@ -20,6 +21,8 @@ export interface ProgressOptions {
   width?: number;
   /** Minimum ms between TTY redraws. Default 100. */
   minIntervalMs?: number;
+  /** Log mode: the longest ms between two lines while work advances. Default 60 000; Infinity: deciles only. */
+  logIntervalMs?: number;
   /** Clock, for tests. Default performance.now(). */
   now?: () => number;
   /** Work already done before this process (a resumed run): counted in the bar, not in the rate. */
@@ -67,9 +70,11 @@ export class Progress {
   private readonly tty: boolean;
   private readonly width: number;
   private readonly minInterval: number;
+  private readonly logInterval: number;
   private readonly now: () => number;
   private start: number;
   private lastDraw = -Infinity;
+  private lastLine = 0;
   private nextDecile = 1;
   private finished = false;
   private lastLen = 0;
@@ -81,6 +86,7 @@ export class Progress {
     this.tty = opts.tty ?? Boolean(this.stream.isTTY);
     this.width = opts.width ?? 24;
     this.minInterval = opts.minIntervalMs ?? 100;
+    this.logInterval = opts.logIntervalMs ?? 60_000;
     this.now = opts.now ?? (() => performance.now());
     this.start = this.now();
     this.initial = 0;
@@ -92,6 +98,7 @@ export class Progress {
     this.initial = Math.min(Math.max(0, done), this.total > 0 ? this.total : Infinity);
     this.count = this.initial;
     this.start = this.now();
+    this.lastLine = this.start;
     this.nextDecile = this.total > 0 ? Math.floor((this.count / this.total) * 10) + 1 : 1;
     return this;
   }
@@ -109,8 +116,10 @@ export class Progress {
       }
     } else if (this.total > 0) {
       const frac = this.count / this.total;
-      if (frac * 10 >= this.nextDecile && this.count < this.total) {
+      const decile = frac * 10 >= this.nextDecile;
+      if ((decile || t - this.lastLine >= this.logInterval) && this.count < this.total) {
         while (frac * 10 >= this.nextDecile) this.nextDecile++;
+        this.lastLine = t;
         this.stream.write(this.render(false) + '\n');
       }
     }
