@@ -93,4 +93,49 @@ describe(`memory over long runs (seed ${TEST_SEED})`, () => {
     expect([gone.liveBytes, gone.liveBuffers, gone.pooledBytes, gone.uniforms]).toEqual([0, 0, 0, 0]);
     expect(() => op.scale(Tensor.fromArray(d, [1, 2], [2]), 2)).toThrow(DeviceLostError);
   });
+
+  it('new uniform values at every dispatch (an adaptive solve\'s t and h) keep the uniform cache bounded; a recording\'s uniforms outlive eviction until it is disposed', async () => {
+    const d = await createDevice();
+    d.uniformCacheLimit = 16;
+    const n = 37;
+    const xs = Array.from({ length: n }, (_, i) => Math.sin(i * 1.7 + TEST_SEED) * 3);
+    const x = Tensor.fromArray(d, xs, [n]).keep();
+    // a step recorded before the flood: y = 3·x + 1 then (·0.5 − 2), two uniforms of its own
+    const { recording, result: y } = d.record(() => op.affine(op.affine(x, 3, 1), 0.5, -2).keep());
+    expect(d.stats().uniformsPinned).toBe(2);
+    const rng = mulberry(TEST_SEED);
+    for (let k = 0; k < 400; k++) {
+      const a = 1 + rng(), b = rng() - 0.5;
+      const z = d.scope(() => op.affine(x, a, b).keep());
+      if (k % 50 === 0 || k === 399) {
+        const got = await z.toArray();
+        for (let i = 0; i < n; i++) expect(got[i]).toBeCloseTo(Math.fround(Math.fround(a * Math.fround(xs[i])) + b), 4);
+      }
+      z.dispose();
+      expect(d.stats().uniforms).toBeLessThanOrEqual(16);
+    }
+    await d.sync(); // no validation error from a destroyed buffer in flight
+    // the recording's two uniforms were evicted from the cache long ago, yet it still replays right
+    x.write(xs.map((v) => -v));
+    recording.replay();
+    const yr = await y.toArray();
+    for (let i = 0; i < n; i++) expect(yr[i]).toBeCloseTo((3 * -xs[i] + 1) * 0.5 - 2, 4);
+    recording.dispose();
+    const s = d.stats();
+    expect([s.uniformsPinned, s.uniformsRetired]).toEqual([0, 0]); // gone now (no command was open)
+    await d.sync();
+    d.destroy();
+  });
 });
+
+/** A small seeded generator for the test's values. */
+function mulberry(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

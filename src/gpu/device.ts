@@ -64,6 +64,8 @@ export class Recording {
     readonly device: Device,
     readonly commands: Command[],
     private owned: GPUBuffer[],
+    /** The uniform buffers its bind groups hold: pinned on the device until dispose. */
+    private uniforms: GPUBuffer[] = [],
   ) {
     this.dispatches = commands.filter((c): c is Dispatch => !('copy' in c));
   }
@@ -97,6 +99,8 @@ export class Recording {
   dispose(): void {
     for (const b of this.owned) this.device.pool.release(b);
     this.owned = [];
+    this.device.unpinUniforms(this.uniforms);
+    this.uniforms = [];
   }
 }
 
@@ -118,6 +122,8 @@ interface Capture {
   allocated: Set<GPUBuffer>;
   /** Buffers released during the capture: the replay still writes them, so the recording keeps them. */
   released: GPUBuffer[];
+  /** Uniform buffers the captured bind groups hold (pinned from first use). */
+  uniforms: Set<GPUBuffer>;
 }
 
 export class Device {
@@ -134,7 +140,19 @@ export class Device {
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private inFlight: string[] = [];
+  /**
+   * Uniforms by content, least recently used first. Bounded: an adaptive ODE solve makes new values
+   * (t, step sizes, coefficients) at every evaluation, a dozen an evaluation, so a bits/dim run of
+   * 1000 images made ~300,000 and grew by ~50 MB a batch until this limit.
+   */
   private uniformCache = new Map<string, GPUBuffer>();
+  /** Most uniforms kept cached; past it the least recently used go (those a Recording holds stay alive). */
+  uniformCacheLimit = 4096;
+  /** Uniform buffers held by recordings (count of holders): evicted from the cache, they live on until unpinned. */
+  private uniformPins = new Map<GPUBuffer, number>();
+  private uniformKeys = new Map<GPUBuffer, string>();
+  /** Evicted uniforms: a command still being encoded may use them, so they are destroyed after the next submit. */
+  private retiredUniforms: GPUBuffer[] = [];
   private scopes: Owned[][] = [];
   private capture: Capture | null = null;
   private errors: Error[] = [];
@@ -263,13 +281,57 @@ export class Device {
     const u32 = new Uint32Array(bytes.buffer);
     for (let i = 0; i < u32.length; i++) key += u32[i].toString(36) + ',';
     let buf = this.uniformCache.get(key);
-    if (!buf) {
+    if (buf) {
+      this.uniformCache.delete(key); // most recently used goes last
+    } else {
       buf = this.device.createBuffer({ size: bytes.length, usage: 0x40 /* UNIFORM */, mappedAtCreation: true, label: `${kernelName} params` });
       new Uint8Array(buf.getMappedRange()).set(bytes);
       buf.unmap();
-      this.uniformCache.set(key, buf);
+      this.uniformKeys.set(buf, key);
+      this.evictUniforms(this.uniformCacheLimit - 1);
+    }
+    this.uniformCache.set(key, buf);
+    if (this.capture && !this.capture.uniforms.has(buf)) {
+      this.capture.uniforms.add(buf);
+      this.uniformPins.set(buf, (this.uniformPins.get(buf) ?? 0) + 1);
     }
     return buf;
+  }
+
+  /** Drop least recently used uniforms until at most `keep` remain; pinned ones leave the cache but live on. */
+  private evictUniforms(keep: number): void {
+    for (const [key, buf] of this.uniformCache) {
+      if (this.uniformCache.size <= Math.max(0, keep)) break;
+      this.uniformCache.delete(key);
+      if (!this.uniformPins.has(buf)) this.retireUniform(buf);
+    }
+  }
+
+  private retireUniform(buf: GPUBuffer): void {
+    this.uniformKeys.delete(buf);
+    this.retiredUniforms.push(buf);
+  }
+
+  /** A recording is done with these uniforms: those no longer cached nor held by another recording go. */
+  unpinUniforms(bufs: readonly GPUBuffer[]): void {
+    for (const buf of bufs) {
+      const n = (this.uniformPins.get(buf) ?? 0) - 1;
+      if (n > 0) {
+        this.uniformPins.set(buf, n);
+        continue;
+      }
+      this.uniformPins.delete(buf);
+      const key = this.uniformKeys.get(buf);
+      if (key === undefined || this.uniformCache.get(key) !== buf) this.retireUniform(buf);
+    }
+    if (!this.encoder) this.destroyRetiredUniforms();
+  }
+
+  /** After a submit: nothing unsubmitted can name the retired uniforms (submitted work keeps its own hold). */
+  private destroyRetiredUniforms(): void {
+    if (this.lost !== null) return;
+    for (const b of this.retiredUniforms) b.destroy();
+    this.retiredUniforms = [];
   }
 
   private openPass(): GPUComputePassEncoder {
@@ -301,6 +363,7 @@ export class Device {
     this.device.queue.submit([this.encoder.finish()]);
     this.encoder = null;
     this.submits++;
+    if (this.retiredUniforms.length) this.destroyRetiredUniforms();
   }
 
   /** Flush, wait for the queue, and throw any error the device reported. */
@@ -470,18 +533,21 @@ export class Device {
   record<T>(fn: () => T): { recording: Recording; result: T } {
     this.flush();
     if (this.capture) throw new KernelError('nested recordings are not supported');
-    this.capture = { commands: [], allocated: new Set(), released: [] };
+    this.capture = { commands: [], allocated: new Set(), released: [], uniforms: new Set() };
     let result: T;
     const cap = this.capture;
     try {
       result = this.scope(fn);
+    } catch (e) {
+      this.unpinUniforms([...cap.uniforms]);
+      throw e;
     } finally {
       this.capture = null;
     }
     // Buffers released inside the capture went back to the pool, but the replay still uses them:
     // take them out again and give them to the recording.
     const owned = cap.released.filter((b) => this.pool.reclaim(b));
-    return { recording: new Recording(this, cap.commands, owned), result };
+    return { recording: new Recording(this, cap.commands, owned, [...cap.uniforms]), result };
   }
 
   get capturing(): boolean {
@@ -489,7 +555,7 @@ export class Device {
   }
 
   stats() {
-    return { ...this.pool.stats(), kernels: this.kernels.size, submits: this.submits, dispatches: this.dispatches, uniforms: this.uniformCache.size };
+    return { ...this.pool.stats(), kernels: this.kernels.size, submits: this.submits, dispatches: this.dispatches, uniforms: this.uniformCache.size, uniformsPinned: this.uniformPins.size, uniformsRetired: this.retiredUniforms.length };
   }
 
   /**
@@ -505,8 +571,11 @@ export class Device {
     this.capture = null;
     this.scopes = [];
     this.pool.destroyAll();
-    for (const b of this.uniformCache.values()) b.destroy();
+    for (const b of new Set([...this.uniformCache.values(), ...this.uniformPins.keys(), ...this.retiredUniforms])) b.destroy();
     this.uniformCache.clear();
+    this.uniformPins.clear();
+    this.uniformKeys.clear();
+    this.retiredUniforms = [];
     this.dummyBuf?.destroy();
     this.dummyBuf = null;
     this.locals.clear();
