@@ -6,7 +6,7 @@
 import { describe, it, expect } from 'vitest';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { TEST_SEED } from '../kernels-tests/helpers.js';
+import { TEST_SEED, rng } from '../kernels-tests/helpers.js';
 import { createDevice, type Device } from '../src/gpu/device.js';
 import { DeviceLostError } from '../src/gpu/errors.js';
 import { Tensor } from '../src/tensor/tensor.js';
@@ -103,9 +103,9 @@ describe(`memory over long runs (seed ${TEST_SEED})`, () => {
     // a step recorded before the flood: y = 3·x + 1 then (·0.5 − 2), two uniforms of its own
     const { recording, result: y } = d.record(() => op.affine(op.affine(x, 3, 1), 0.5, -2).keep());
     expect(d.stats().uniformsPinned).toBe(2);
-    const rng = mulberry(TEST_SEED);
+    const rand = rng(TEST_SEED).next;
     for (let k = 0; k < 400; k++) {
-      const a = 1 + rng(), b = rng() - 0.5;
+      const a = 1 + rand(), b = rand() - 0.5;
       const z = d.scope(() => op.affine(x, a, b).keep());
       if (k % 50 === 0 || k === 399) {
         const got = await z.toArray();
@@ -127,15 +127,3 @@ describe(`memory over long runs (seed ${TEST_SEED})`, () => {
     d.destroy();
   });
 });
-
-/** A small seeded generator for the test's values. */
-function mulberry(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
