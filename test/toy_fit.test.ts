@@ -12,7 +12,7 @@ import type { Tensor } from '../src/tensor/tensor.js';
 import * as op from '../src/ops.js';
 import { toyConfig, sampleToyModel, checkFiniteSamples } from '../src/train/toy_recipes.js';
 import { fitToyConfig, dataStats, describeFit, fitAdvice, separatedGroups, GAP_SIGMAS, GAP_NN, CORE_NN, BOUNDS_MARGIN, SINGLE_SIGMA } from '../src/train/toy_fit.js';
-import { coreStart, groupLabels, startStep, startMixtureProblem, boundsProblem, START_CLIP } from '../src/train/toy_start.js';
+import { coreStart, groupLabels, startStep, startMixtureProblem, boundsProblem, START_CLIP, binomialHalfCdf, isDip, DIP_RATIO, DIP_P } from '../src/train/toy_start.js';
 import { langevin } from '../src/score/samplers.js';
 import { trainToy, loadToyRun } from '../src/train/toy_run.js';
 import { ncsnv2Gamma } from '../src/score/sigmas.js';
@@ -303,21 +303,53 @@ describe('the rules (CPU, float64)', () => {
     expect(fitToyConfig(toyConfig({ loss: 'dsm', data: 'u.npy' }), r.normal(2 * 600), 2).bounds).toBeUndefined();
   });
 
+  it('a dip is a mode boundary only when the counts could not have made it: the binomial tail against exact sums', () => {
+    // P(X ≤ k), X ~ Bin(n, ½), by exact integer binomials (BigInt) for random n and k
+    const r = rng((Math.random() * 1e9) | 0);
+    const exact = (k: number, n: number) => {
+      let c = 1n, s = 0n;
+      for (let j = 0; j <= k; j++) {
+        if (j > 0) c = (c * BigInt(n - j + 1)) / BigInt(j);
+        s += c;
+      }
+      return Number((s * 10n ** 18n) / 2n ** BigInt(n)) / 1e18;
+    };
+    for (let t = 0; t < 40; t++) {
+      const n = 1 + Math.floor(r.uniform(1, 0, 60)[0]), k = Math.floor(r.uniform(1, 0, n + 1)[0]);
+      const want = exact(k, n), got = binomialHalfCdf(k, n);
+      expect(Math.abs(got - want), `n ${n} k ${k}`).toBeLessThanOrEqual(1e-12 + 1e-10 * want);
+    }
+    expect(binomialHalfCdf(3, 3)).toBe(1);
+    // thousands of rows neither overflow nor underflow to nonsense
+    expect(Math.abs(binomialHalfCdf(1000, 2000) - exact(1000, 2000))).toBeLessThan(1e-10);
+    expect(binomialHalfCdf(5, 3000)).toBe(0);
+    // a real mode (≥ 32 rows at the link radius, valley 0–1) is a dip; a tail piece of 8–10 rows that
+    // touches 1 row on the way is not; nor is a shallow dip of a dense mode, whatever its counts
+    expect(isDip(32, 1)).toBe(true);
+    expect(isDip(45, 0)).toBe(true);
+    expect(isDip(10, 1)).toBe(false);
+    expect(isDip(8, 1)).toBe(false);
+    expect(isDip(1000, Math.ceil(DIP_RATIO * 1000))).toBe(false);
+    expect(binomialHalfCdf(1, 11)).toBeGreaterThan(DIP_P);
+  });
+
   it('one Gaussian blob is one core: pieces of its tail that fine links leave apart are shoulders, not modes', () => {
     // linked at 4 median nearest-neighbour distances, a 2-D Gaussian leaves a 2–4 % piece of its tail
-    // apart in about one fit in twenty (22 of 400 before shoulderParents); the density never falls
-    // below 0.3 of the piece's own on the way from it to the centre, while a real mode's falls to a
+    // apart in about one fit in twenty (22 of 400 before shoulderParents); the density mostly stays
+    // above 0.3 of the piece's own on the way from it to the centre, while a real mode's falls to a
     // few per cent of its own (the core-start test's modes), so the piece joins the blob and the
-    // chains start uniform
+    // chains start uniform. On the ratio alone a piece of 8–10 rows at the link radius touching 1 row on
+    // the way split one blob in ~2000 (this test failed in CI, seed 495578779); with isDip's count
+    // test none in 6000
     const seed = (Math.random() * 1e9) | 0;
     const r = rng(seed);
     let mixtures = 0;
-    for (let t = 0; t < 60; t++) {
+    for (let t = 0; t < 120; t++) {
       const n = 500 + Math.floor(r.uniform(1, 0, 1500)[0]);
       const cfg = fitToyConfig(toyConfig({ loss: 'dsm', data: 'blob.npy' }), r.normal(2 * n), 2);
       if (cfg.startMixture) mixtures++;
     }
-    expect(mixtures, `seed ${seed}: ${mixtures} of 60 blobs got a start mixture`).toBe(0);
+    expect(mixtures, `seed ${seed}: ${mixtures} of 120 blobs got a start mixture`).toBe(0);
   });
 
   it("the derived annealed schedule, run with a mixture's exact score, keeps unequal mode weights", () => {

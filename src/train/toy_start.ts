@@ -152,13 +152,39 @@ export function boundsProblem(b: unknown, dim: number): string | null {
 export const DIP_RATIO = 0.2;
 
 /**
+ * …and only if that dip is not counting noise: under "no dip" (the same density at both points) the
+ * valley's share of the two counts is Binomial(own + valley, ½), and the dip must be this unlikely.
+ * A Gaussian blob's tail pieces hold 4–10 rows at the link radius and dipped to 1 (p ≈ 0.006–0.02,
+ * one blob in ~2000 got a spurious core on the ratio alone); the core-start test's modes hold ≥ 32
+ * with valleys of 0–1 (p < 1e-8).
+ */
+export const DIP_P = 1e-3;
+
+/** P(X ≤ k) for X ~ Binomial(n, ½), summed in log space (n may be thousands). */
+export function binomialHalfCdf(k: number, n: number): number {
+  if (k >= n) return 1;
+  let logC = 0, p = 0;
+  for (let j = 0; j <= k; j++) {
+    if (j > 0) logC += Math.log(n - j + 1) - Math.log(j);
+    p += Math.exp(logC - n * Math.LN2);
+  }
+  return Math.min(1, p);
+}
+
+/** Whether the density `valley` (rows within the radius) between a candidate and a larger core is a real dip below the candidate's own `own`. */
+export function isDip(own: number, valley: number): boolean {
+  return valley < DIP_RATIO * own && binomialHalfCdf(valley, own + valley) < DIP_P;
+}
+
+/**
  * For each fine component that `isCore` accepts, the component it belongs to: itself, or — when the
  * density along the segment from its mean to the mean of the nearest larger candidate of the same
- * group never falls below DIP_RATIO of the density at its own mean — that candidate's root. The
- * density is the count of subsample rows within `radius` of nine points on the segment. Linked at 4
- * median nearest-neighbour distances, a 2-D Gaussian leaves a 2–4 % piece of its tail apart in one
- * draw in twenty: the density never falls below 0.3 of the piece's own toward the blob's centre
- * (measured), so it is a shoulder, not a mode. Modes that Langevin does not cross between have a gap
+ * group never falls significantly below DIP_RATIO of the density at its own mean (isDip) — that
+ * candidate's root. The density is the count of subsample rows within `radius` of nine points on the
+ * segment. Linked at 4 median nearest-neighbour distances, a 2-D Gaussian leaves a 2–4 % piece of its
+ * tail apart in one draw in twenty: the density toward the blob's centre mostly stays above 0.3 of
+ * the piece's own (measured; the rare lower dips are of a few rows, which isDip's count test
+ * discounts), so it is a shoulder, not a mode. Modes that Langevin does not cross between have a gap
  * (their density falls to a few per cent of their own). Relative to its own end, not the lower end:
  * at this radius a broad mode's centre holds only ~10 rows, and against that count a small tight
  * mode's 0.2 dip was noise (it merged in one draw in fifty).
@@ -200,7 +226,7 @@ function shoulderParents(rows: ArrayLike<number>, dim: number, idx: number[], fi
     const own = density(mean[f], mean[q], 0);
     let valley = Infinity;
     for (let j = 1; j < 8; j++) valley = Math.min(valley, density(mean[f], mean[q], j / 8));
-    if (valley >= DIP_RATIO * own) parent[f] = q;
+    if (!isDip(own, valley)) parent[f] = q;
   }
   for (const f of cand) {
     let r = f;
