@@ -30,7 +30,9 @@ const value = async (t: Tensor) => (await t.toArray())[0];
 
 describe('objectives against closed forms (linear score s(x) = −a·x)', () => {
   const seed = (Math.random() * 2 ** 31) >>> 0;
-  const B = 16387;
+  // 5 SE on 65537 rows: five checks at 4 SE on 16387 failed a correct run in ~3000, and this is as tight
+  // in absolute terms (a 5 % error in SSM's value still fails)
+  const B = 65537;
   const D = 3;
   const a = 0.5 + Math.random();
   let x: Tensor;
@@ -68,7 +70,7 @@ describe('objectives against closed forms (linear score s(x) = −a·x)', () => 
   });
 
   const within = (got: number, want: number, se: number) =>
-    expect(Math.abs(got - want), `got ${got}, want ${want} ± ${se}`).toBeLessThan(4 * se);
+    expect(Math.abs(got - want), `got ${got}, want ${want} ± ${se}`).toBeLessThan(5 * se);
 
   it('SSM with Rademacher projections: −a·D + ½a²E(vᵀx)² = −a·D + ½a²‖x‖²', async () => {
     const got = await value(ssmLoss(linear(a), x, noiseSource(seed + 1)));

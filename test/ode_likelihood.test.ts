@@ -215,8 +215,9 @@ describe(`the probability-flow ODE sampler with the exact score of Gaussian data
           expect(Math.abs(got.mean[j] - wantM), `${sde.name} ${method} pixel ${j}: mean ${got.mean[j]} vs ${wantM}`).toBeLessThan(5 * seM + 1e-4);
           expect(Math.abs(got.variance[j] - wantV), `${sde.name} ${method} pixel ${j}: variance ${got.variance[j]} vs ${wantV}`).toBeLessThan(5 * seV + 1e-4 * wantV);
           if (method !== 'rk45') continue;
-          // and that is the data Gaussian (up to the prior's mismatch, the ε-marginal and the denoising step)
-          expect(Math.abs(got.variance[j] / g.v[j] - 1), `${sde.name} ${method} pixel ${j}: variance ${got.variance[j]} vs data ${g.v[j]}`).toBeLessThan(0.15);
+          // and that is the data Gaussian (up to the prior's mismatch, the ε-marginal and the denoising step;
+          // the variance's 0.15 was 4.7 SE at n = 2000, on 36 pixels: a margin plus 5 SE, as the mean's)
+          expect(Math.abs(got.variance[j] / g.v[j] - 1), `${sde.name} ${method} pixel ${j}: variance ${got.variance[j]} vs data ${g.v[j]}`).toBeLessThan(0.05 + 5 * Math.sqrt(2 / (n - 1)));
           expect(Math.abs(got.mean[j] - g.mu[j]), `${sde.name} ${method} pixel ${j}: mean vs data`).toBeLessThan(0.05 + 5 * seM);
         }
         expect(res.nfe, `${sde.name} ${method}`).toBe(method === 'euler' ? steps : method === 'heun' ? 2 * steps : 2 + 6 * (res.accepted + res.rejected) + 1);

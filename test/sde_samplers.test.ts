@@ -377,12 +377,14 @@ describe(`SDE and few-step samplers on the GPU with the exact model of Gaussian 
         let chi2 = 0, worst = 0;
         for (let j = 0; j < D; j++) {
           if (affine) {
-            // (1) the device ran the plan: samples against its exact moments, within sampling error
+            // (1) the device ran the plan: samples against its exact moments, within sampling error (6σ a
+            // pixel: 9 cases × 32 pixels × 2 checks at 5σ failed one correct run in ~2000; Σ z² below still
+            // catches a small shared bias)
             const ex = programMoments(plan, exactAt(p, mu[j], v[j]));
             const zm = (got.mean[j] - ex.mean) / Math.sqrt(ex.variance / n);
             chi2 += zm * zm;
-            expect(Math.abs(zm), `pixel ${j}: mean ${got.mean[j]} vs the plan's exact ${ex.mean}`).toBeLessThan(5);
-            expect(Math.abs(got.variance[j] / ex.variance - 1) / se, `pixel ${j}: variance ${got.variance[j]} vs the plan's exact ${ex.variance}`).toBeLessThan(5);
+            expect(Math.abs(zm), `pixel ${j}: mean ${got.mean[j]} vs the plan's exact ${ex.mean}`).toBeLessThan(6);
+            expect(Math.abs(got.variance[j] / ex.variance - 1) / se, `pixel ${j}: variance ${got.variance[j]} vs the plan's exact ${ex.variance}`).toBeLessThan(6);
             // (2) the plan lands on the data, up to its discretisation error
             worst = Math.max(worst, Math.abs(ex.variance / v[j] - 1));
             expect(Math.abs(ex.mean - mu[j]) / Math.sqrt(v[j]), `pixel ${j}: the plan's exact mean ${ex.mean} vs data ${mu[j]}`).toBeLessThan(meanTol);
