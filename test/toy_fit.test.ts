@@ -335,7 +335,7 @@ describe('the rules (CPU, float64)', () => {
 
   it('one Gaussian blob is one core: pieces of its tail that fine links leave apart are shoulders, not modes', () => {
     // linked at 4 median nearest-neighbour distances, a 2-D Gaussian leaves a 2–4 % piece of its tail
-    // apart in about one fit in twenty (22 of 400 before shoulderParents); the density mostly stays
+    // apart in about one fit in twenty (22 of 400 before the shoulder rule); the density mostly stays
     // above 0.3 of the piece's own on the way from it to the centre, while a real mode's falls to a
     // few per cent of its own (the core-start test's modes), so the piece joins the blob and the
     // chains start uniform. On the ratio alone a piece of 8–10 rows at the link radius touching 1 row on

@@ -177,21 +177,23 @@ export function isDip(own: number, valley: number): boolean {
 }
 
 /**
- * For each fine component that `isCore` accepts, the component it belongs to: itself, or — when the
- * density along the segment from its mean to the mean of the nearest larger candidate of the same
- * group never falls significantly below DIP_RATIO of the density at its own mean (isDip) — that
- * candidate's root. The density is the count of subsample rows within `radius` of nine points on the
- * segment. Linked at 4 median nearest-neighbour distances, a 2-D Gaussian leaves a 2–4 % piece of its
- * tail apart in one draw in twenty: the density toward the blob's centre mostly stays above 0.3 of
- * the piece's own (measured; the rare lower dips are of a few rows, which isDip's count test
- * discounts), so it is a shoulder, not a mode. Modes that Langevin does not cross between have a gap
- * (their density falls to a few per cent of their own). Relative to its own end, not the lower end:
- * at this radius a broad mode's centre holds only ~10 rows, and against that count a small tight
- * mode's 0.2 dip was noise (it merged in one draw in fifty).
+ * Which candidate cores (fine components that `isCore` accepts) are only a shoulder of a larger one:
+ * the density along the segment from a candidate's mean to the mean of the nearest larger candidate
+ * of the same group never falls significantly below DIP_RATIO of the density at its own mean
+ * (isDip). The density is the count of subsample rows within `radius` of nine points on the segment.
+ * Linked at 4 median nearest-neighbour distances, a 2-D Gaussian leaves a 2–4 % piece of its tail
+ * apart in one draw in twenty: the density toward the blob's centre mostly stays above 0.3 of the
+ * piece's own (measured; the rare lower dips are of a few rows, which isDip's count test discounts),
+ * so it is a shoulder, not a mode. Modes that Langevin does not cross between have a gap (their
+ * density falls to a few per cent of their own). Relative to its own end, not the lower end: at this
+ * radius a broad mode's centre holds only ~10 rows, and against that count a small tight mode's 0.2
+ * dip was noise (it merged in one draw in fifty). A shoulder is not handed to that neighbour: the
+ * nearest larger core need not be the one it hangs from (a broad mode's tail piece between it and a
+ * small mode is nearer the small one), so coreStart lets its rows go as tails, to the likeliest core.
  */
-function shoulderParents(rows: ArrayLike<number>, dim: number, idx: number[], fine: { label: Int32Array; count: number }, group: Int32Array, isCore: (f: number) => boolean, radius: number): Int32Array {
+function shoulders(rows: ArrayLike<number>, dim: number, idx: number[], fine: { label: Int32Array; count: number }, group: Int32Array, isCore: (f: number) => boolean, radius: number): Uint8Array {
   const m = idx.length;
-  const parent = Int32Array.from({ length: fine.count }, (_, f) => f);
+  const shoulder = new Uint8Array(fine.count);
   const size = new Float64Array(fine.count), mean = Array.from({ length: fine.count }, () => new Float64Array(dim));
   const groupOf = new Int32Array(fine.count);
   for (let i = 0; i < m; i++) {
@@ -213,8 +215,7 @@ function shoulderParents(rows: ArrayLike<number>, dim: number, idx: number[], fi
     }
     return c;
   };
-  // smallest first, so that a chain of shoulders ends at the largest core
-  for (const f of [...cand].sort((a, b) => size[a] - size[b])) {
+  for (const f of cand) {
     let best = Infinity, q = -1;
     for (const g of cand) {
       if (g === f || groupOf[g] !== groupOf[f] || size[g] < size[f] || (size[g] === size[f] && g < f)) continue;
@@ -226,14 +227,9 @@ function shoulderParents(rows: ArrayLike<number>, dim: number, idx: number[], fi
     const own = density(mean[f], mean[q], 0);
     let valley = Infinity;
     for (let j = 1; j < 8; j++) valley = Math.min(valley, density(mean[f], mean[q], j / 8));
-    if (!isDip(own, valley)) parent[f] = q;
+    if (!isDip(own, valley)) shoulder[f] = 1;
   }
-  for (const f of cand) {
-    let r = f;
-    while (parent[r] !== r) r = parent[r];
-    parent[f] = r;
-  }
-  return parent;
+  return shoulder;
 }
 
 /** A Gaussian's sufficient statistics of the vectors added: count, sum and the lower triangle of Σ v vᵀ (float64). */
@@ -273,8 +269,8 @@ class Moments {
  * tail reaches a small one) still get a component each: Langevin on a single-σ score does not move
  * mass between them within its budget either. Finely linked sets holding ≥ minShare of the
  * subsample are the cores, except a shoulder of a larger one (no density dip between them:
- * shoulderParents), which joins it; a group (≥ minShare) with none is one core as a whole. Every other
- * row (sparse tails, which break apart at fine gaps) joins the likeliest core of its group (the
+ * shoulders), whose rows are tails; a group (≥ minShare) with none is one core as a whole. Every other
+ * row (sparse tails, which break apart at fine gaps, and shoulders) joins the likeliest core of its group (the
  * cores' Gaussians, weighted by their counts), so tails are neither dropped nor handed to a
  * neighbour that happens to be nearer; specks in a group without a core join the core of their
  * nearest core row. Every training row goes as its nearest subsample row (to the same core when
@@ -307,19 +303,15 @@ export function coreStart(rows: ArrayLike<number>, dim: number, coarse: Groups, 
   const fineCore = new Int32Array(fine.count).fill(-1), groupCore = new Int32Array(coarse.count).fill(-1);
   // each group's fine cores (none: the group, if large enough, is one core)
   const coresOf: number[][] = Array.from({ length: coarse.count }, () => []);
-  // candidate cores: fine components ≥ minShare; those that are only a shoulder of a larger one
-  // (no density dip between them) join it
-  const parent = shoulderParents(rows, dim, idx, fine, coarse.label, (f) => fSize[f] >= minShare * m, coreGap);
+  // candidate cores: fine components ≥ minShare, but not those that are only a shoulder of a larger
+  // one (no density dip between them): their rows go as tails
+  const shoulder = shoulders(rows, dim, idx, fine, coarse.label, (f) => fSize[f] >= minShare * m, coreGap);
   let K = 0;
   for (let i = 0; i < m; i++) {
     const f = fine.label[i];
-    if (fSize[f] < minShare * m || fineCore[f] >= 0) continue;
-    const root = parent[f];
-    if (fineCore[root] < 0) {
-      fineCore[root] = K++;
-      coresOf[coarse.label[i]].push(fineCore[root]);
-    }
-    fineCore[f] = fineCore[root];
+    if (fSize[f] < minShare * m || shoulder[f] || fineCore[f] >= 0) continue;
+    fineCore[f] = K++;
+    coresOf[coarse.label[i]].push(fineCore[f]);
   }
   for (let g = 0; g < coarse.count; g++) if (coresOf[g].length === 0 && cSize[g] >= minShare * m) groupCore[g] = K++;
   if (K < 2) return null;
