@@ -120,14 +120,20 @@ describe(`Karras σ schedule and the few-step samplers' updates (seed ${TEST_SEE
     const cases: [DiscreteProcess, number, number][] = [
       [new DdpmProcess('linear'), 20, 1000], [new DdpmProcess('cosine'), 7, 1000], [new DdpmProcess('linear', 300), 13, 300],
       [new SdeGrid(new VpSde()), 10, 1000], [new SdeGrid(new SubVpSde()), 25, 1000], [new SdeGrid(new VeSde(0.01, 50)), 15, 50], [new NcsnProcess(30, 0.01, 100), 12, 30],
+      // as many steps as the grid has (or nearly): the rounding repeats an index, which diffusers drops
+      [new SdeGrid(new SubVpSde()), 1000, 1000], [new DdpmProcess('linear', 300), 300, 300], [new DdpmProcess('linear', 300), 290 + Math.floor(r.next() * 10), 300],
     ];
-    for (const [p, S, scale] of cases) {
-      const plan = dpmpp2mPlan(p, { steps: S, clip: false });
+    for (const [p, S0, scale] of cases) {
+      const plan = dpmpp2mPlan(p, { steps: S0, clip: false });
+      // diffusers: timesteps = linspace(0, N − 1, S + 1).round()[::-1][:-1], then np.unique (first kept);
+      // σ from α_t = m, σ_t = s
+      const all = Array.from({ length: S0 + 1 }, (_, j) => roundHalfEven((j * (p.N - 1)) / S0)).reverse().slice(0, S0);
+      all[0] = p.N - 1;
+      const ts = all.filter((t, k) => all.indexOf(t) === k), S = ts.length;
+      if (S0 === p.N) expect(S, `${p.name}: S = N repeats an index`).toBeLessThan(S0);
       expect(plan.steps.length).toBe(S);
-      // diffusers: timesteps = linspace(0, N − 1, S + 1).round()[::-1][:-1]; σ from α_t = m, σ_t = s
-      const ts = Array.from({ length: S + 1 }, (_, j) => roundHalfEven((j * (p.N - 1)) / S)).reverse().slice(0, S);
-      ts[0] = p.N - 1;
       expect(plan.steps.map((s) => s.index)).toEqual(ts);
+      for (const st of plan.steps) for (const c of st.coefs!) expect([c.p, c.q, c.a, c.b, c.c].every(Number.isFinite), `${p.name} S=${S0}: coefficients at ${st.index}`).toBe(true);
       const net = fakeNet(scale);
       for (let trial = 0; trial < 3; trial++) {
         const x0 = normal() * p.priorStd;

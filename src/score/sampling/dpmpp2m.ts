@@ -29,11 +29,17 @@ export const DPM_OPS: ProgramOp[] = [
   { target: 'r', source: 'h' }, // r ← D₀
 ];
 
-/** diffusers' "linspace" spacing: np.linspace(0, N − 1, S + 1).round()[::-1][:-1]. */
+/**
+ * diffusers' "linspace" spacing: np.linspace(0, N − 1, S + 1).round()[::-1][:-1], without repeats
+ * (as its set_timesteps: np.unique, first occurrence kept). Near S = N the rounding repeats an index
+ * (S = N = 1000 repeats 500), and a step of zero length has h = 0: r = h₋₁/h is infinite. So S
+ * steps asked for may be fewer taken (999 at S = N = 1000); the plan's length is the count.
+ */
 export function dpmTimesteps(N: number, S: number): number[] {
   if (!(Number.isInteger(S) && S >= 1 && S <= N)) throw new Error(`dpmpp2m: steps must be an integer in 1..${N}, got ${S}`);
   const step = (N - 1) / S;
-  return Array.from({ length: S }, (_, k) => (k === 0 ? N - 1 : roundHalfEven((S - k) * step)));
+  const ts = Array.from({ length: S }, (_, k) => (k === 0 ? N - 1 : roundHalfEven((S - k) * step)));
+  return ts.filter((t, k) => k === 0 || t !== ts[k - 1]);
 }
 
 export function dpmpp2mPlan(proc: DiscreteProcess, o: DpmOptions = {}): SamplerPlan {
