@@ -228,8 +228,9 @@ for (let k = 0; k < todo.length; k++) {
   const p = await runEval(args);
   if (p.status === null) fail(`${r.id}: eval ended by ${p.signal ?? 'an error'}; rows so far are in ${jsonPath}`);
   if (p.status !== 0) {
-    // a setting the sampler refuses: the CLI's one-line error (its last stderr line) goes into the table
-    const line = p.stderrTail.trim().split('\n').pop() ?? '';
+    // a setting the sampler refuses: the CLI's one-line error (its last stderr line) goes into the table;
+    // an internal error's stack frames are skipped, so that its message does
+    const line = p.stderrTail.split('\n').filter((l) => l.trim() && !/^\s+at /.test(l)).pop()?.trim() ?? '';
     store.rows.push({ ...base, error: line.replace(/^scoregpu eval: /, '') || `eval exited with ${p.status}` });
     save();
     continue;
