@@ -15,7 +15,7 @@ export const SAMPLE_OPTS: OptSpec = {
   run: { type: 'string', help: 'run directory', default: 'runs/toy' },
   sampler: { type: 'string', help: `toy: langevin | annealed (default: the run's); images: ${SAMPLER_HELP} (default per process — ${Object.entries(DEFAULT_SAMPLERS).map(([k, v]) => `${k}: ${v.help}`).join('; ')})` },
   n: { type: 'number', help: 'number of samples', default: 2000 },
-  steps: { type: 'number', help: 'toy: Langevin steps (per level for annealed); images: ddim and dpmpp2m steps (evaluations), em/pc time steps N, heun σ levels n (2n − 1 evaluations), annealed steps per level, ode fixed steps' },
+  steps: { type: 'number', help: 'toy: Langevin steps (per level for annealed); images: ddim and dpmpp2m steps (evaluations; dpmpp2m drops an index its spacing repeats near the grid size), em/pc time steps N, heun σ levels n (2n − 1 evaluations), annealed steps per level, ode fixed steps' },
   'step-size': { type: 'number', help: 'Langevin step α (ε for annealed), data units² (default: the run\'s)' },
   'step-size-end': { type: 'number', help: 'plain Langevin: decay α geometrically to this' },
   denoise: { type: 'boolean', help: 'final denoising step: Tweedie for dsm, deen and annealed; for em and pc the last update without its noise, for ode one more noise-free reverse-diffusion step at t = 1e-3 (score_sde\'s noise_removal)', default: true },
