@@ -92,7 +92,7 @@ function check(name: string, samples: Float32Array, exact: { mean: number; varia
     const zv = (got.variance[j] / V - 1) / se;
     chi2 += zm * zm;
     zvSum += zv;
-    // 6σ a pixel (8 plans × 64 checks at 5σ failed a correct run in ~2500); Σ z² and Σ z_v catch a shared bias
+    // 6σ a pixel (8 plans × 64 checks at 5σ would fail a correct run about once in 2500, by the normal tail); Σ z² and Σ z_v catch a shared bias
     expect(Math.abs(zm), `${name} pixel ${j}: mean ${got.mean[j]} vs the plan's exact ${M} (sd ${Math.sqrt(V / n)})`).toBeLessThan(6);
     expect(Math.abs(zv), `${name} pixel ${j}: variance ${got.variance[j]} vs the plan's exact ${V}`).toBeLessThan(6);
     const mu = data.mu[j], v = data.v[j];

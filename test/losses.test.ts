@@ -30,7 +30,7 @@ const value = async (t: Tensor) => (await t.toArray())[0];
 
 describe('objectives against closed forms (linear score s(x) = −a·x)', () => {
   const seed = (Math.random() * 2 ** 31) >>> 0;
-  // 5 SE on 65537 rows: five checks at 4 SE on 16387 failed a correct run in ~3000, and this is as tight
+  // 5 SE on 65537 rows: five checks at 4 SE on 16387 would fail a correct run about once in 3000 (normal tail), and this is as tight
   // in absolute terms (a 5 % error in SSM's value still fails)
   const B = 65537;
   const D = 3;

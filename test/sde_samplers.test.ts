@@ -384,7 +384,7 @@ describe(`SDE and few-step samplers on the GPU with the exact model of Gaussian 
         for (let j = 0; j < D; j++) {
           if (affine) {
             // (1) the device ran the plan: samples against its exact moments, within sampling error (6σ a
-            // pixel: 9 cases × 32 pixels × 2 checks at 5σ failed one correct run in ~2000; Σ z² below still
+            // pixel: 9 cases × 32 pixels × 2 checks at 5σ would fail a correct run about once in 2000, by the normal tail; Σ z² below still
             // catches a small shared bias)
             const ex = programMoments(plan, exactAt(p, mu[j], v[j]));
             const zm = (got.mean[j] - ex.mean) / Math.sqrt(ex.variance / n);
